@@ -1,0 +1,122 @@
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Decider } from "../../domain/decider.js";
+import type { EventDraft, EventEnvelope } from "../../domain/events/envelope.js";
+import type { EventRegistry } from "../../domain/events/registry.js";
+import type { Ed25519Signer } from "../crypto/ed25519.js";
+import { eventIdFor, sealEvent } from "../crypto/eventSigning.js";
+import { WrongExpectedVersionError, type EventStore } from "../nats/eventStore.js";
+import { checkCommit } from "./commitCheck.js";
+
+export interface CommandMeta {
+  /** Makes a retried command idempotent: its events get the same ids and are deduplicated. */
+  readonly commandId?: string;
+  readonly now: Date;
+}
+
+export interface HandledCommand {
+  readonly events: readonly EventEnvelope[];
+  /** Stream sequence of the commit, or the aggregate's unchanged version when nothing was decided. */
+  readonly version: number;
+  readonly duplicate: boolean;
+}
+
+export interface CommandHandlerOptions<C, S, E extends EventDraft> {
+  readonly store: EventStore;
+  readonly decider: Decider<C, S, E>;
+  readonly registry: EventRegistry;
+  readonly signer: Ed25519Signer;
+  readonly maxAttempts?: number;
+  /** How many aggregates' states to keep between commands (0 turns the cache off). */
+  readonly cacheSize?: number;
+  readonly onSkippedEvent?: (subject: string, seq: number, reason: string) => void;
+}
+
+interface Loaded<S> {
+  readonly state: S;
+  readonly version: number;
+}
+
+/**
+ * Read, decide, append with the expected version; on a version conflict re-read and re-decide,
+ * with jittered exponential backoff. States are cached per aggregate, so a writer that is alone
+ * on an aggregate does not re-read it; a stale cache only costs one conflict.
+ */
+export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerOptions<C, S, E>) {
+  const { store, decider, registry, signer } = opts;
+  const maxAttempts = opts.maxAttempts ?? 12;
+  const cacheSize = opts.cacheSize ?? 10_000;
+  const cache = new Map<string, Loaded<S>>();
+  // Commands on one aggregate from this process run one after another: racing ourselves only
+  // buys conflicts. Other processes are kept honest by the server's expected-sequence check.
+  const queues = new Map<string, Promise<unknown>>();
+
+  function remember(subject: string, loaded: Loaded<S>) {
+    if (cacheSize === 0) return;
+    cache.delete(subject);
+    if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
+    cache.set(subject, loaded);
+  }
+
+  async function load(subject: string): Promise<Loaded<S>> {
+    const cached = cache.get(subject);
+    if (cached) return cached;
+    const { commits, version } = await store.readAggregate(subject);
+    let state = decider.initialState();
+    for (const commit of commits) {
+      const checked = checkCommit(commit, registry);
+      if (!checked.ok) {
+        opts.onSkippedEvent?.(subject, commit.seq, checked.reason);
+        continue;
+      }
+      for (const e of checked.events) state = decider.evolve(state, { type: e.type, data: e.data } as E);
+    }
+    const loaded = { state, version };
+    remember(subject, loaded);
+    return loaded;
+  }
+
+  async function attempt(subject: string, command: C, meta: CommandMeta, commandId: string): Promise<HandledCommand> {
+    for (let n = 1; ; n++) {
+      const { state, version } = await load(subject);
+      const drafts = decider.decide(command, state);
+      if (drafts.length === 0) return { events: [], version, duplicate: false };
+      const time = meta.now.toISOString();
+      const events = drafts.map((d, i) =>
+        sealEvent(signer, {
+          id: eventIdFor(commandId, i),
+          type: d.type,
+          subject,
+          data: d.data,
+          time,
+          schemaVersion: registry.get(d.type)?.schemaVersion ?? 1,
+        }),
+      );
+      try {
+        const result = await store.append(subject, events, version);
+        if (result.duplicate) cache.delete(subject);
+        else remember(subject, { state: drafts.reduce(decider.evolve, state), version: result.seq });
+        return { events, version: result.seq, duplicate: result.duplicate };
+      } catch (err) {
+        cache.delete(subject);
+        if (!(err instanceof WrongExpectedVersionError) || n >= maxAttempts) throw err;
+        await sleep(Math.random() * Math.min(200, 2 ** n));
+      }
+    }
+  }
+
+  return function handle(subject: string, command: C, meta: CommandMeta): Promise<HandledCommand> {
+    const commandId = meta.commandId ?? randomUUID();
+    const previous = queues.get(subject) ?? Promise.resolve();
+    const run = previous.then(
+      () => attempt(subject, command, meta, commandId),
+      () => attempt(subject, command, meta, commandId),
+    );
+    const tail = run.catch(() => undefined);
+    queues.set(subject, tail);
+    void tail.then(() => {
+      if (queues.get(subject) === tail) queues.delete(subject);
+    });
+    return run;
+  };
+}

@@ -1,0 +1,162 @@
+import {
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+} from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { EventEnvelope } from "../../domain/events/envelope.js";
+import { streamForSubject } from "./streams.js";
+
+/**
+ * One stream message is one commit: the JSON array of the events one decision produced.
+ * JetStream 2.10 has no atomic multi-message publish, so this is how the events of a decision
+ * land all together or not at all. The message id (`Nats-Msg-Id`) is the first event's id, so a
+ * retried publish is deduplicated by the server.
+ */
+export interface RawCommit {
+  readonly stream: string;
+  readonly seq: number;
+  readonly subject: string;
+  readonly data: Uint8Array;
+}
+
+/** The aggregate's version is the stream sequence of its last commit; 0 means no commit yet. */
+export type ExpectedVersion = number | "any";
+
+export interface AppendResult {
+  readonly seq: number;
+  readonly duplicate: boolean;
+}
+
+export class WrongExpectedVersionError extends Error {
+  override readonly name = "WrongExpectedVersionError";
+  constructor(
+    readonly subject: string,
+    readonly expected: number,
+    readonly actual: number | undefined,
+  ) {
+    super(`${subject}: expected version ${expected}, stream has ${actual ?? "another"}`);
+  }
+}
+
+export interface ReadOptions {
+  /** First stream sequence to read (default 1). */
+  readonly fromSeq?: number;
+  /** Last sequence to read; defaults to the stream's (or subject's) last sequence when reading starts. */
+  readonly toSeq?: number;
+  readonly subjects?: string | string[];
+}
+
+export interface EventStore {
+  append(subject: string, events: readonly EventEnvelope[], expectedVersion: ExpectedVersion): Promise<AppendResult>;
+  readAggregate(subject: string): Promise<{ commits: RawCommit[]; version: number }>;
+  /** Reads a closed range with an ordered consumer and ends there. */
+  read(stream: string, opts?: ReadOptions): AsyncGenerator<RawCommit>;
+  /** Reads from `fromSeq` and keeps following new commits until `signal` aborts. */
+  follow(stream: string, opts: { fromSeq: number; subjects?: string | string[]; signal: AbortSignal }): AsyncGenerator<RawCommit>;
+  lastSeq(stream: string): Promise<number>;
+}
+
+const utf8 = new TextEncoder();
+
+export function encodeCommit(events: readonly EventEnvelope[]): Uint8Array {
+  return utf8.encode(JSON.stringify(events));
+}
+
+export async function createEventStore(nc: NatsConnection): Promise<EventStore> {
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  return {
+    append: (subject, events, expectedVersion) => append(js, subject, events, expectedVersion),
+    readAggregate: (subject) => readAggregate(js, jsm, subject),
+    read: (stream, opts) => read(js, jsm, stream, opts),
+    follow: (stream, opts) => follow(js, stream, opts),
+    lastSeq: async (stream) => (await jsm.streams.info(stream)).state.last_seq,
+  };
+}
+
+async function append(
+  js: JetStreamClient,
+  subject: string,
+  events: readonly EventEnvelope[],
+  expectedVersion: ExpectedVersion,
+): Promise<AppendResult> {
+  const first = events[0];
+  if (!first) throw new RangeError("append needs at least one event");
+  for (const e of events) {
+    if (e.subject !== subject) throw new RangeError(`event ${e.id} is for ${e.subject}, not ${subject}`);
+  }
+  try {
+    const ack = await js.publish(subject, encodeCommit(events), {
+      msgID: first.id,
+      ...(expectedVersion === "any" ? {} : { expect: { lastSubjectSequence: expectedVersion } }),
+    });
+    return { seq: ack.seq, duplicate: ack.duplicate };
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence && expectedVersion !== "any") {
+      const actual = /wrong last sequence: (\d+)/.exec(err.message)?.[1];
+      throw new WrongExpectedVersionError(subject, expectedVersion, actual === undefined ? undefined : Number(actual));
+    }
+    throw err;
+  }
+}
+
+async function readAggregate(js: JetStreamClient, jsm: JetStreamManager, subject: string) {
+  const stream = streamForSubject(subject);
+  const last = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+  if (!last) return { commits: [], version: 0 };
+  const commits: RawCommit[] = [];
+  for await (const c of read(js, jsm, stream, { subjects: subject, toSeq: last.seq })) commits.push(c);
+  return { commits, version: last.seq };
+}
+
+async function* read(js: JetStreamClient, jsm: JetStreamManager, stream: string, opts: ReadOptions = {}): AsyncGenerator<RawCommit> {
+  const fromSeq = Math.max(1, opts.fromSeq ?? 1);
+  const toSeq = opts.toSeq ?? (await jsm.streams.info(stream)).state.last_seq;
+  if (fromSeq > toSeq) return;
+  const consumer = await js.consumers.get(stream, {
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: fromSeq,
+    ...(opts.subjects ? { filter_subjects: opts.subjects } : {}),
+  });
+  const messages = await consumer.consume({ max_messages: 2048 });
+  try {
+    for await (const m of messages) {
+      if (m.seq > toSeq) break;
+      yield { stream, seq: m.seq, subject: m.subject, data: m.data };
+      // With a subject filter the range's last sequence may belong to another subject.
+      if (m.seq === toSeq || m.info.pending === 0) break;
+    }
+  } finally {
+    await messages.close().catch(() => undefined);
+  }
+}
+
+async function* follow(
+  js: JetStreamClient,
+  stream: string,
+  opts: { fromSeq: number; subjects?: string | string[]; signal: AbortSignal },
+): AsyncGenerator<RawCommit> {
+  if (opts.signal.aborted) return;
+  const consumer = await js.consumers.get(stream, {
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: Math.max(1, opts.fromSeq),
+    ...(opts.subjects ? { filter_subjects: opts.subjects } : {}),
+  });
+  const messages = await consumer.consume({ max_messages: 2048 });
+  const stop = () => void messages.close().catch(() => undefined);
+  opts.signal.addEventListener("abort", stop, { once: true });
+  try {
+    for await (const m of messages) {
+      if (opts.signal.aborted) break;
+      yield { stream, seq: m.seq, subject: m.subject, data: m.data };
+    }
+  } finally {
+    opts.signal.removeEventListener("abort", stop);
+    stop();
+  }
+}

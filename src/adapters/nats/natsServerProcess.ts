@@ -1,0 +1,122 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { connect } from "@nats-io/transport-node";
+import { packageRoot } from "../packageRoot.js";
+
+/** NATS_SERVER_BIN, else the project-local 2.10 from scripts/install-nats.sh, else PATH. */
+export function natsServerBinary(): string {
+  if (process.env.NATS_SERVER_BIN) return process.env.NATS_SERVER_BIN;
+  const local = join(packageRoot, "tools", "nats-server", "usr", "sbin", "nats-server");
+  return existsSync(local) ? local : "nats-server";
+}
+
+/** Refuses servers older than 2.10 by name, instead of failing later in confusing ways. */
+export function assertNatsServerVersion(bin = natsServerBinary()): string {
+  const out = spawnSync(bin, ["--version"], { encoding: "utf8" });
+  if (out.error) throw new Error(`cannot run nats-server at ${bin}: ${out.error.message} (run scripts/install-nats.sh)`);
+  const m = /v(\d+)\.(\d+)\.(\d+)/.exec(out.stdout);
+  if (!m) throw new Error(`cannot read the version of ${bin}: ${out.stdout}`);
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  if (major < 2 || (major === 2 && minor < 10)) {
+    throw new Error(`${bin} is nats-server ${m[0]}; EdgeCoder needs 2.10 or newer (run scripts/install-nats.sh)`);
+  }
+  return m[0];
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export interface NatsServerOptions {
+  readonly storeDir: string;
+  readonly port?: number;
+  readonly serverName?: string;
+  /** Cluster routing: this server's cluster port and the routes to its peers. */
+  readonly cluster?: { name: string; port: number; routes: string[] };
+  readonly extraConfig?: string;
+}
+
+/** A nats-server child process with JetStream, owned by this process. */
+export class NatsServerProcess {
+  private exited: Promise<void>;
+  private constructor(
+    readonly url: string,
+    readonly port: number,
+    private readonly child: ChildProcess,
+    readonly logs: string[],
+  ) {
+    this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+  }
+
+  static async start(opts: NatsServerOptions): Promise<NatsServerProcess> {
+    const bin = natsServerBinary();
+    assertNatsServerVersion(bin);
+    const port = opts.port ?? (await freePort());
+    await mkdir(opts.storeDir, { recursive: true });
+    const name = opts.serverName ?? `ec-${port}`;
+    const lines = [
+      `server_name: "${name}"`,
+      `listen: "127.0.0.1:${port}"`,
+      `jetstream { store_dir: ${JSON.stringify(opts.storeDir)} }`,
+    ];
+    if (opts.cluster) {
+      lines.push(
+        `cluster { name: "${opts.cluster.name}", listen: "127.0.0.1:${opts.cluster.port}", routes: [${opts.cluster.routes
+          .map((r) => JSON.stringify(r))
+          .join(", ")}] }`,
+      );
+    }
+    if (opts.extraConfig) lines.push(opts.extraConfig);
+    const conf = join(opts.storeDir, "nats-server.conf");
+    await writeFile(conf, lines.join("\n") + "\n");
+    const child = spawn(bin, ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
+    const logs: string[] = [];
+    const keep = (chunk: Buffer) => {
+      logs.push(chunk.toString());
+      if (logs.length > 200) logs.shift();
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    const server = new NatsServerProcess(`nats://127.0.0.1:${port}`, port, child, logs);
+    await server.waitReady();
+    return server;
+  }
+
+  private async waitReady(): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      if (this.child.exitCode !== null) throw new Error(`nats-server exited: ${this.logs.join("")}`);
+      try {
+        const nc = await connect({ servers: this.url, timeout: 500, reconnect: false });
+        await nc.close();
+        return;
+      } catch {
+        await sleep(50);
+      }
+    }
+    throw new Error(`nats-server did not start on ${this.url}: ${this.logs.join("")}`);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Graceful stop (SIGTERM), or a crash (SIGKILL) for failure tests. */
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill(signal);
+    await this.exited;
+  }
+}
