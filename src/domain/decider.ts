@@ -8,6 +8,8 @@ export interface Decider<Command, State, Event extends EventDraft> {
   readonly initialState: () => State;
   readonly decide: (command: Command, state: State) => readonly Event[];
   readonly evolve: (state: State, event: Event) => State;
+  /** Why a stored event may not be applied to this state; such events are skipped, never folded. */
+  readonly ruleBreak?: (state: State, event: Event) => { code: string; message: string } | undefined;
 }
 
 /** A command refused by a business rule: a reply to the caller, not a fault of the system. */
@@ -23,4 +25,24 @@ export class DomainRuleViolation extends Error {
 
 export function assertNever(value: never): never {
   throw new Error(`unhandled case: ${JSON.stringify(value)}`);
+}
+
+export type FoldResult<State> = { ok: true; state: State } | { ok: false; index: number; code: string; message: string };
+
+/**
+ * Applies one commit's events in order, checking each against the state it meets; a commit that
+ * breaks a rule anywhere is refused whole, since its events were one decision.
+ */
+export function foldCommit<C, State, Event extends EventDraft>(
+  decider: Decider<C, State, Event>,
+  state: State,
+  events: readonly Event[],
+): FoldResult<State> {
+  let next = state;
+  for (const [index, event] of events.entries()) {
+    const broken = decider.ruleBreak?.(next, event);
+    if (broken) return { ok: false, index, ...broken };
+    next = decider.evolve(next, event);
+  }
+  return { ok: true, state: next };
 }

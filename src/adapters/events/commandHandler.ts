@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Decider } from "../../domain/decider.js";
+import { foldCommit, type Decider } from "../../domain/decider.js";
 import type { EventDraft, EventEnvelope } from "../../domain/events/envelope.js";
 import type { EventRegistry } from "../../domain/events/registry.js";
 import type { Ed25519Signer } from "../crypto/ed25519.js";
@@ -69,7 +69,9 @@ export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerO
         opts.onSkippedEvent?.(subject, commit.seq, checked.reason);
         continue;
       }
-      for (const e of checked.events) state = decider.evolve(state, { type: e.type, data: e.data } as E);
+      const folded = foldCommit(decider, state, checked.events.map((e) => ({ type: e.type, data: e.data }) as E));
+      if (folded.ok) state = folded.state;
+      else opts.onSkippedEvent?.(subject, commit.seq, folded.message);
     }
     const loaded = { state, version };
     remember(subject, loaded);

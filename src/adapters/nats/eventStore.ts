@@ -22,6 +22,8 @@ export interface RawCommit {
   readonly seq: number;
   readonly subject: string;
   readonly data: Uint8Array;
+  /** Commits the reading consumer still has to deliver after this one (0: caught up for now). */
+  readonly pending?: number;
 }
 
 /** The aggregate's version is the stream sequence of its last commit; 0 means no commit yet. */
@@ -127,7 +129,7 @@ async function* read(js: JetStreamClient, jsm: JetStreamManager, stream: string,
   try {
     for await (const m of messages) {
       if (m.seq > toSeq) break;
-      yield { stream, seq: m.seq, subject: m.subject, data: m.data };
+      yield { stream, seq: m.seq, subject: m.subject, data: m.data, pending: m.info.pending };
       // With a subject filter the range's last sequence may belong to another subject.
       if (m.seq === toSeq || m.info.pending === 0) break;
     }
@@ -153,7 +155,7 @@ async function* follow(
   try {
     for await (const m of messages) {
       if (opts.signal.aborted) break;
-      yield { stream, seq: m.seq, subject: m.subject, data: m.data };
+      yield { stream, seq: m.seq, subject: m.subject, data: m.data, pending: m.info.pending };
     }
   } finally {
     opts.signal.removeEventListener("abort", stop);

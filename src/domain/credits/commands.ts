@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { assertNever, DomainRuleViolation, type Decider } from "../decider.js";
 import { emptyAccount, evolveAccount, type CreditAccount } from "./account.js";
-import { creditsAdjusted, creditsEarned, creditsHeld, creditsReleased, creditsSpent, HoldId, type CreditEvent } from "./events.js";
+import { creditsAdjusted, creditsEarned, creditsHeld, creditsSpent, HoldId, type CreditEvent } from "./events.js";
+import { creditRuleBreak } from "./rules.js";
 
 export const EarnCredits = z.object({ kind: z.literal("earn"), ...creditsEarned.data.shape });
 export const SpendCredits = z.object({ kind: z.literal("spend"), ...creditsSpent.data.shape });
@@ -12,52 +13,33 @@ export const AdjustCredits = z.object({ kind: z.literal("adjust"), ...creditsAdj
 export const CreditCommand = z.discriminatedUnion("kind", [EarnCredits, SpendCredits, HoldCredits, ReleaseCredits, AdjustCredits]);
 export type CreditCommand = z.infer<typeof CreditCommand>;
 
-const insufficient = (needed: number, available: number) =>
-  new DomainRuleViolation("insufficient_credits", `needs ${needed} millicredits, ${available} available`);
-
-function assertRoom(state: CreditAccount, amount: number): void {
-  if (state.available + amount > Number.MAX_SAFE_INTEGER) {
-    throw new DomainRuleViolation("balance_overflow", "the balance would exceed the largest exact amount");
-  }
+function admitted(state: CreditAccount, event: CreditEvent): CreditEvent[] {
+  const broken = creditRuleBreak(state, event);
+  if (broken) throw new DomainRuleViolation(broken.code, broken.message);
+  return [event];
 }
 
-export function earnCredits(cmd: z.infer<typeof EarnCredits>, state: CreditAccount): CreditEvent[] {
-  assertRoom(state, cmd.amount);
-  const { kind: _kind, ...data } = cmd;
-  return [{ type: "credits.earned", data }];
+export function earnCredits({ kind: _k, ...data }: z.infer<typeof EarnCredits>, state: CreditAccount): CreditEvent[] {
+  return admitted(state, { type: "credits.earned", data });
 }
 
-export function spendCredits(cmd: z.infer<typeof SpendCredits>, state: CreditAccount): CreditEvent[] {
-  const { kind: _kind, ...data } = cmd;
-  if (cmd.holdId === undefined) {
-    if (cmd.amount > state.available) throw insufficient(cmd.amount, state.available);
-    return [{ type: "credits.spent", data }];
-  }
-  const reserved = state.held[cmd.holdId];
-  if (reserved === undefined) throw new DomainRuleViolation("unknown_hold", `no open hold ${cmd.holdId}`);
-  if (cmd.amount > reserved) {
-    throw new DomainRuleViolation("exceeds_hold", `hold ${cmd.holdId} reserves ${reserved} millicredits, spend asks ${cmd.amount}`);
-  }
-  return [{ type: "credits.spent", data }];
+export function spendCredits({ kind: _k, ...data }: z.infer<typeof SpendCredits>, state: CreditAccount): CreditEvent[] {
+  return admitted(state, { type: "credits.spent", data });
 }
 
-export function holdCredits(cmd: z.infer<typeof HoldCredits>, state: CreditAccount): CreditEvent[] {
-  if (state.held[cmd.holdId] !== undefined) throw new DomainRuleViolation("duplicate_hold", `hold ${cmd.holdId} is already open`);
-  if (cmd.amount > state.available) throw insufficient(cmd.amount, state.available);
-  const { kind: _kind, ...data } = cmd;
-  return [{ type: "credits.held", data }];
+export function holdCredits({ kind: _k, ...data }: z.infer<typeof HoldCredits>, state: CreditAccount): CreditEvent[] {
+  return admitted(state, { type: "credits.held", data });
 }
 
-export function releaseCredits(cmd: z.infer<typeof ReleaseCredits>, state: CreditAccount): CreditEvent[] {
-  const reserved = state.held[cmd.holdId];
-  if (reserved === undefined) throw new DomainRuleViolation("unknown_hold", `no open hold ${cmd.holdId}`);
-  return [{ type: "credits.released", data: { holdId: cmd.holdId, amount: reserved } }];
+/** Releases the whole hold: the event carries the amount that returns to the balance. */
+export function releaseCredits({ holdId }: z.infer<typeof ReleaseCredits>, state: CreditAccount): CreditEvent[] {
+  const reserved = state.held[holdId];
+  if (reserved === undefined) throw new DomainRuleViolation("unknown_hold", `no open hold ${holdId}`);
+  return admitted(state, { type: "credits.released", data: { holdId, amount: reserved } });
 }
 
-export function adjustCredits(cmd: z.infer<typeof AdjustCredits>, state: CreditAccount): CreditEvent[] {
-  if (state.available + cmd.delta < 0) throw insufficient(-cmd.delta, state.available);
-  assertRoom(state, cmd.delta);
-  return [{ type: "credits.adjusted", data: { delta: cmd.delta, reason: cmd.reason } }];
+export function adjustCredits({ kind: _k, ...data }: z.infer<typeof AdjustCredits>, state: CreditAccount): CreditEvent[] {
+  return admitted(state, { type: "credits.adjusted", data });
 }
 
 export function decideCredits(command: CreditCommand, state: CreditAccount): CreditEvent[] {
@@ -81,6 +63,8 @@ export const creditAccountDecider: Decider<CreditCommand, CreditAccount, CreditE
   initialState: emptyAccount,
   decide: decideCredits,
   evolve: evolveAccount,
+  ruleBreak: creditRuleBreak,
 };
 
 export const creditSubject = (accountId: string) => `ec.credits.${accountId}`;
+export const AccountId = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "1-128 chars of [A-Za-z0-9_-]");

@@ -1,0 +1,103 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Pool } from "pg";
+import type { EventStore, RawCommit } from "../adapters/nats/eventStore.js";
+import { consoleProjectionLog, lockProjection, projectBatch, readCheckpoint, type ProjectionLog } from "./batch.js";
+import type { Projector } from "./projector.js";
+
+export interface LiveProjectionOptions {
+  readonly store: EventStore;
+  readonly pool: Pool;
+  readonly batchSize?: number;
+  readonly log?: ProjectionLog;
+  readonly onError?: (err: unknown) => void;
+}
+
+export interface LiveProjection {
+  /** Resolves once the projection's checkpoint on `stream` has reached `seq`. */
+  waitFor(stream: string, seq: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+type Flush = "ok" | "gap";
+
+/**
+ * Follows the projector's streams from their checkpoints and applies batches as they arrive:
+ * a batch is flushed when it is full or when the stream has nothing more for now. Each flush is
+ * one transaction that re-reads the checkpoint under the projection's lock, so a rebuild that ran
+ * meanwhile (and moved the checkpoint) is noticed: the follower restarts from the new position.
+ */
+export function startLiveProjection(projector: Projector, opts: LiveProjectionOptions): LiveProjection {
+  const abort = new AbortController();
+  const batchSize = opts.batchSize ?? 1000;
+  const log = opts.log ?? consoleProjectionLog;
+  const reached = new Map<string, number>();
+  const waiters: { stream: string; seq: number; resolve: () => void }[] = [];
+
+  function advance(stream: string, seq: number) {
+    reached.set(stream, seq);
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      const w = waiters[i]!;
+      if (w.stream === stream && w.seq <= seq) {
+        waiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+  }
+
+  async function flush(stream: string, batch: RawCommit[]): Promise<Flush> {
+    const db = await opts.pool.connect();
+    try {
+      await db.query("BEGIN");
+      await lockProjection(db, projector.name);
+      const checkpoint = await readCheckpoint(db, projector.name, stream, true);
+      const fresh = batch.filter((c) => c.seq > checkpoint);
+      if (fresh.length > 0 && fresh[0]!.seq !== checkpoint + 1) {
+        await db.query("ROLLBACK");
+        return "gap";
+      }
+      await projectBatch(db, projector, stream, fresh, log);
+      await db.query("COMMIT");
+      advance(stream, Math.max(checkpoint, batch.at(-1)!.seq));
+      return "ok";
+    } catch (err) {
+      await db.query("ROLLBACK").catch(() => undefined);
+      throw err;
+    } finally {
+      db.release();
+    }
+  }
+
+  async function follow(stream: string): Promise<void> {
+    while (!abort.signal.aborted) {
+      try {
+        const checkpoint = await readCheckpoint(opts.pool, projector.name, stream);
+        advance(stream, Math.max(reached.get(stream) ?? 0, checkpoint));
+        let batch: RawCommit[] = [];
+        for await (const commit of opts.store.follow(stream, { fromSeq: checkpoint + 1, signal: abort.signal })) {
+          batch.push(commit);
+          if (batch.length < batchSize && commit.pending !== 0) continue;
+          const outcome = await flush(stream, batch);
+          batch = [];
+          if (outcome === "gap") break;
+        }
+      } catch (err) {
+        if (abort.signal.aborted) return;
+        opts.onError?.(err);
+        await sleep(500, undefined, { signal: abort.signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  const running = Promise.all(projector.streams.map(follow));
+
+  return {
+    waitFor(stream, seq) {
+      if ((reached.get(stream) ?? 0) >= seq) return Promise.resolve();
+      return new Promise((resolve) => waiters.push({ stream, seq, resolve }));
+    },
+    async stop() {
+      abort.abort();
+      await running;
+    },
+  };
+}
