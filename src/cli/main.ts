@@ -48,11 +48,16 @@ program
   .description("rebuild projections from sequence 1 of their streams")
   .option("--projection <name>", "only this projection (default: all)")
   .option("--no-progress", "no progress bar")
-  .action(async (opts: { projection?: string; progress: boolean }) => {
+  .option("--stats", "print one JSON line per projection: counts, duration and the process's peak RSS")
+  .action(async (opts: { projection?: string; progress: boolean; stats?: boolean }) => {
     const cfg = nodeConfigFrom(globals());
     const results = await replay({ ...opts, natsUrl: cfg.natsUrl, databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir });
     for (const r of results) {
-      console.log(`${r.projection}: rebuilt from ${r.commits} commits (${r.events} events, ${r.quarantined} quarantined)`);
+      if (opts.stats) {
+        console.log(JSON.stringify({ ...r, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }));
+      } else {
+        console.log(`${r.projection}: rebuilt from ${r.commits} commits (${r.events} events, ${r.quarantined} quarantined) in ${r.ms} ms`);
+      }
     }
   });
 

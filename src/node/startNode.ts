@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
 import { loadOrCreateIdentity } from "../adapters/crypto/nodeIdentity.js";
+import { signingPool } from "../adapters/crypto/signingPool.js";
 import { commandHandler } from "../adapters/events/commandHandler.js";
 import { connectNats } from "../adapters/nats/connection.js";
 import { createEventStore } from "../adapters/nats/eventStore.js";
@@ -69,7 +70,9 @@ export async function startNode(config: NodeConfig, log: Log = console.log): Pro
     );
     cleanups.push(() => Promise.all(lives.map((l) => l.stop())));
 
-    const handleCredit = commandHandler({ store, decider: creditAccountDecider, registry: creditEvents, signer: identity });
+    const sealer = signingPool(identity.privateKeyPem);
+    cleanups.push(() => sealer.close());
+    const handleCredit = commandHandler({ store, decider: creditAccountDecider, registry: creditEvents, sealer });
     const admin = await loadOrCreateAdminToken(config.dataDir, config.adminToken);
     const controlPlane = await buildControlPlane({ pool, handleCredit, adminToken: admin.token });
     const address = await controlPlane.listen({ host: config.host, port: config.controlPlanePort });

@@ -26,6 +26,8 @@ export interface RebuildResult {
   readonly events: number;
   readonly quarantined: number;
   readonly lastSeqs: Record<string, number>;
+  /** Wall time of the rebuild itself, from taking the lock to the commit. */
+  readonly ms: number;
 }
 
 /**
@@ -38,6 +40,7 @@ export interface RebuildResult {
 export async function rebuildProjection(projector: Projector, opts: RebuildOptions): Promise<RebuildResult> {
   const batchSize = opts.batchSize ?? 2000;
   const log = opts.log ?? consoleProjectionLog;
+  const started = performance.now();
   const db = await opts.pool.connect();
   let commits = 0;
   let events = 0;
@@ -81,5 +84,5 @@ export async function rebuildProjection(projector: Projector, opts: RebuildOptio
   } finally {
     db.release();
   }
-  return { projection: projector.name, commits, events, quarantined, lastSeqs };
+  return { projection: projector.name, commits, events, quarantined, lastSeqs, ms: Math.round(performance.now() - started) };
 }

@@ -1,3 +1,4 @@
+import { inlineSealer } from "../../src/adapters/crypto/signingPool.js";
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,7 +25,7 @@ beforeAll(async () => {
   [nats, db] = await Promise.all([startTestNats(), createTestDatabase()]);
   store = await createEventStore(await nats.connect());
   live = startLiveProjection(balancesProjector, { store, pool: db.pool, log: { quarantined: () => undefined } });
-  const handleCredit = commandHandler({ store, decider: creditAccountDecider, registry: creditEvents, signer: newSigner() });
+  const handleCredit = commandHandler({ store, decider: creditAccountDecider, registry: creditEvents, sealer: inlineSealer(newSigner()) });
   app = await buildControlPlane({ pool: db.pool, handleCredit, adminToken: token });
 });
 afterAll(async () => {

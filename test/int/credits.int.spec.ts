@@ -1,3 +1,4 @@
+import { inlineSealer } from "../../src/adapters/crypto/signingPool.js";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sealEvent } from "../../src/adapters/crypto/eventSigning.js";
@@ -22,7 +23,7 @@ let store: EventStore;
 let live: LiveProjection;
 
 const handlerOn = (s: EventStore, cacheSize?: number) =>
-  commandHandler({ store: s, decider: creditAccountDecider, registry: creditEvents, signer, ...(cacheSize === undefined ? {} : { cacheSize }) });
+  commandHandler({ store: s, decider: creditAccountDecider, registry: creditEvents, sealer: inlineSealer(signer), ...(cacheSize === undefined ? {} : { cacheSize }) });
 
 async function settle() {
   await live.waitFor("EC_CREDITS", await store.lastSeq("EC_CREDITS"));
@@ -167,7 +168,7 @@ describe("credit account aggregate over JetStream, balances projection in Postgr
       projection_quarantine: snap.projection_quarantine!.map((r) => ({ ...(r as object), id: undefined, quarantined_at: undefined })),
     });
     const before = strip(await snapshotTables(db.pool, tables));
-    expect(before.credit_accounts!.length).toBeGreaterThan(3);
+    expect((before as Record<string, unknown[]>).credit_accounts!.length).toBeGreaterThan(3);
     const result = await rebuildProjection(balancesProjector, { store, pool: db.pool, log: silent, batchSize: 7 });
     expect(result.commits).toBe(await store.lastSeq("EC_CREDITS"));
     expect(strip(await snapshotTables(db.pool, tables))).toEqual(before);

@@ -1,3 +1,4 @@
+import { inlineSealer } from "../../src/adapters/crypto/signingPool.js";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -31,7 +32,7 @@ afterAll(async () => {
 
 describe("edgecoder replay", () => {
   it("rebuilds the balances projection from sequence 1 and the tables equal the live ones row for row", async () => {
-    const handle = commandHandler({ store, decider: creditAccountDecider, registry: creditEvents, signer: newSigner() });
+    const handle = commandHandler({ store, decider: creditAccountDecider, registry: creditEvents, sealer: inlineSealer(newSigner()) });
     const now = new Date("2026-11-23T12:00:00Z");
     for (let i = 0; i < 40; i++) {
       const s = creditSubject(`acct-${i % 7}`);
@@ -49,7 +50,7 @@ describe("edgecoder replay", () => {
       ["--import", "tsx", "src/cli/main.ts", "--nats-url", nats.url, "--database-url", db.url, "replay", "--projection", "credit_balances"],
       { env: { ...process.env, EC_DATA_DIR: "/nonexistent" } },
     );
-    expect(stdout).toMatch(/credit_balances: rebuilt from \d+ commits \(\d+ events, 1 quarantined\)/);
+    expect(stdout).toMatch(/credit_balances: rebuilt from \d+ commits \(\d+ events, 1 quarantined\) in \d+ ms/);
     expect(stderr).toContain("credit_balances |");
     expect(await snapshotTables(db.pool, tables)).toEqual(before);
     expect(before.credit_accounts).toHaveLength(7);

@@ -12,7 +12,14 @@ export class IdentityFileError extends Error {
  * The node's Ed25519 identity: created on first start with 0600 permissions in the data folder,
  * loaded after. A key file that others can read is refused rather than silently used, as ssh does.
  */
-export async function loadOrCreateIdentity(dataDir: string): Promise<Ed25519Signer & { readonly file: string; readonly created: boolean }> {
+export interface NodeIdentity extends Ed25519Signer {
+  readonly file: string;
+  readonly created: boolean;
+  /** PKCS#8 PEM, for signing threads of this process; never sent anywhere. */
+  readonly privateKeyPem: string;
+}
+
+export async function loadOrCreateIdentity(dataDir: string): Promise<NodeIdentity> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, IDENTITY_FILE);
   let pem: string;
@@ -34,7 +41,7 @@ export async function loadOrCreateIdentity(dataDir: string): Promise<Ed25519Sign
     created = true;
   }
   try {
-    return { ...signerFromPrivateKeyPem(pem), file, created };
+    return { ...signerFromPrivateKeyPem(pem), file, created, privateKeyPem: pem };
   } catch (err) {
     throw new IdentityFileError(`${file} does not hold an Ed25519 private key: ${(err as Error).message}`);
   }

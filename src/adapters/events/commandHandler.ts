@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import pLimit from "p-limit";
 import { foldCommit, type Decider } from "../../domain/decider.js";
 import type { EventDraft, EventEnvelope } from "../../domain/events/envelope.js";
 import type { EventRegistry } from "../../domain/events/registry.js";
-import type { Ed25519Signer } from "../crypto/ed25519.js";
-import { eventIdFor, sealEvent } from "../crypto/eventSigning.js";
+import { eventIdFor } from "../crypto/eventSigning.js";
+import type { EventSealer } from "../crypto/signingPool.js";
 import { WrongExpectedVersionError, type EventStore } from "../nats/eventStore.js";
 import { checkCommit } from "./commitCheck.js";
 
@@ -25,10 +26,12 @@ export interface CommandHandlerOptions<C, S, E extends EventDraft> {
   readonly store: EventStore;
   readonly decider: Decider<C, S, E>;
   readonly registry: EventRegistry;
-  readonly signer: Ed25519Signer;
+  readonly sealer: EventSealer;
   readonly maxAttempts?: number;
   /** How many aggregates' states to keep between commands (0 turns the cache off). */
   readonly cacheSize?: number;
+  /** How many aggregates may be read from the stream at once (each read is a server-side consumer). */
+  readonly loadConcurrency?: number;
   readonly onSkippedEvent?: (subject: string, seq: number, reason: string) => void;
 }
 
@@ -43,10 +46,13 @@ interface Loaded<S> {
  * on an aggregate does not re-read it; a stale cache only costs one conflict.
  */
 export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerOptions<C, S, E>) {
-  const { store, decider, registry, signer } = opts;
+  const { store, decider, registry, sealer } = opts;
   const maxAttempts = opts.maxAttempts ?? 12;
   const cacheSize = opts.cacheSize ?? 10_000;
   const cache = new Map<string, Loaded<S>>();
+  // A cold handler facing many aggregates would otherwise open a consumer for each at once,
+  // and a server swamped with consumer creations stops acking publishes in time.
+  const loadSlot = pLimit(opts.loadConcurrency ?? 16);
   // Commands on one aggregate from this process run one after another: racing ourselves only
   // buys conflicts. Other processes are kept honest by the server's expected-sequence check.
   const queues = new Map<string, Promise<unknown>>();
@@ -59,9 +65,7 @@ export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerO
   }
 
   async function load(subject: string): Promise<Loaded<S>> {
-    const cached = cache.get(subject);
-    if (cached) return cached;
-    const { commits, version } = await store.readAggregate(subject);
+    const { commits, version } = await loadSlot(() => store.readAggregate(subject));
     let state = decider.initialState();
     for (const commit of commits) {
       const checked = checkCommit(commit, registry);
@@ -78,22 +82,22 @@ export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerO
     return loaded;
   }
 
-  async function attempt(subject: string, command: C, meta: CommandMeta, commandId: string): Promise<HandledCommand> {
+  async function attempt(subject: string, command: C, meta: CommandMeta, commandId: string | undefined): Promise<HandledCommand> {
     for (let n = 1; ; n++) {
-      const { state, version } = await load(subject);
+      const { state, version } = cache.get(subject) ?? (await load(subject));
       const drafts = decider.decide(command, state);
       if (drafts.length === 0) return { events: [], version, duplicate: false };
       const time = meta.now.toISOString();
-      const events = drafts.map((d, i) =>
-        sealEvent(signer, {
-          id: eventIdFor(commandId, i),
+      const seal = (d: E, i: number) =>
+        sealer.seal({
+          id: commandId === undefined ? randomUUID() : eventIdFor(commandId, i),
           type: d.type,
           subject,
           data: d.data,
           time,
           schemaVersion: registry.get(d.type)?.schemaVersion ?? 1,
-        }),
-      );
+        });
+      const events = drafts.length === 1 ? [await seal(drafts[0]!, 0)] : await Promise.all(drafts.map(seal));
       try {
         const result = await store.append(subject, events, version);
         if (result.duplicate) cache.delete(subject);
@@ -108,17 +112,14 @@ export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerO
   }
 
   return function handle(subject: string, command: C, meta: CommandMeta): Promise<HandledCommand> {
-    const commandId = meta.commandId ?? randomUUID();
-    const previous = queues.get(subject) ?? Promise.resolve();
-    const run = previous.then(
-      () => attempt(subject, command, meta, commandId),
-      () => attempt(subject, command, meta, commandId),
+    const go = () => attempt(subject, command, meta, meta.commandId);
+    const previous = queues.get(subject);
+    const run = previous ? previous.then(go, go) : go();
+    const tail: Promise<unknown> = run.then(
+      () => queues.get(subject) === tail && queues.delete(subject),
+      () => queues.get(subject) === tail && queues.delete(subject),
     );
-    const tail = run.catch(() => undefined);
     queues.set(subject, tail);
-    void tail.then(() => {
-      if (queues.get(subject) === tail) queues.delete(subject);
-    });
     return run;
   };
 }

@@ -1,7 +1,6 @@
 import {
   DeliverPolicy,
   JetStreamApiCodes,
-  JetStreamApiError,
   jetstream,
   jetstreamManager,
   type JetStreamClient,
@@ -9,6 +8,7 @@ import {
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { EventEnvelope } from "../../domain/events/envelope.js";
+import { jetStreamPublisher, PublishRefused, type JetStreamPublisher } from "./publisher.js";
 import { streamForSubject } from "./streams.js";
 
 /**
@@ -61,6 +61,7 @@ export interface EventStore {
   /** Reads from `fromSeq` and keeps following new commits until `signal` aborts. */
   follow(stream: string, opts: { fromSeq: number; subjects?: string | string[]; signal: AbortSignal }): AsyncGenerator<RawCommit>;
   lastSeq(stream: string): Promise<number>;
+  close(): void;
 }
 
 const utf8 = new TextEncoder();
@@ -72,17 +73,19 @@ export function encodeCommit(events: readonly EventEnvelope[]): Uint8Array {
 export async function createEventStore(nc: NatsConnection): Promise<EventStore> {
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
+  const publisher = jetStreamPublisher(nc);
   return {
-    append: (subject, events, expectedVersion) => append(js, subject, events, expectedVersion),
+    append: (subject, events, expectedVersion) => append(publisher, subject, events, expectedVersion),
     readAggregate: (subject) => readAggregate(js, jsm, subject),
     read: (stream, opts) => read(js, jsm, stream, opts),
     follow: (stream, opts) => follow(js, stream, opts),
     lastSeq: async (stream) => (await jsm.streams.info(stream)).state.last_seq,
+    close: () => publisher.close(),
   };
 }
 
 async function append(
-  js: JetStreamClient,
+  publisher: JetStreamPublisher,
   subject: string,
   events: readonly EventEnvelope[],
   expectedVersion: ExpectedVersion,
@@ -93,13 +96,13 @@ async function append(
     if (e.subject !== subject) throw new RangeError(`event ${e.id} is for ${e.subject}, not ${subject}`);
   }
   try {
-    const ack = await js.publish(subject, encodeCommit(events), {
-      msgID: first.id,
-      ...(expectedVersion === "any" ? {} : { expect: { lastSubjectSequence: expectedVersion } }),
+    const ack = await publisher.publish(subject, encodeCommit(events), {
+      msgId: first.id,
+      ...(expectedVersion === "any" ? {} : { expectedLastSubjectSequence: expectedVersion }),
     });
     return { seq: ack.seq, duplicate: ack.duplicate };
   } catch (err) {
-    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence && expectedVersion !== "any") {
+    if (err instanceof PublishRefused && err.code === JetStreamApiCodes.StreamWrongLastSequence && expectedVersion !== "any") {
       const actual = /wrong last sequence: (\d+)/.exec(err.message)?.[1];
       throw new WrongExpectedVersionError(subject, expectedVersion, actual === undefined ? undefined : Number(actual));
     }

@@ -15,6 +15,14 @@ export function heldTotal(account: CreditAccount): number {
   return total;
 }
 
+/**
+ * The amount an open hold reserves, or undefined. Own keys only: hold ids come from callers, and
+ * ids such as "toString" or "__proto__" must not find Object.prototype's members.
+ */
+export function heldAmount(account: CreditAccount, holdId: string): number | undefined {
+  return Object.hasOwn(account.held, holdId) ? account.held[holdId] : undefined;
+}
+
 function withoutHold(held: Readonly<Record<string, number>>, holdId: string): Record<string, number> {
   const { [holdId]: _removed, ...rest } = held;
   return rest;
@@ -27,7 +35,7 @@ export function evolveAccount(state: CreditAccount, event: CreditEvent): CreditA
     case "credits.spent": {
       const { holdId, amount } = event.data;
       if (holdId === undefined) return { ...state, available: state.available - amount };
-      const reserved = state.held[holdId] ?? 0;
+      const reserved = heldAmount(state, holdId) ?? 0;
       return { available: state.available + reserved - amount, held: withoutHold(state.held, holdId) };
     }
     case "credits.held":
@@ -37,7 +45,7 @@ export function evolveAccount(state: CreditAccount, event: CreditEvent): CreditA
       };
     case "credits.released":
       return {
-        available: state.available + (state.held[event.data.holdId] ?? 0),
+        available: state.available + (heldAmount(state, event.data.holdId) ?? 0),
         held: withoutHold(state.held, event.data.holdId),
       };
     case "credits.adjusted":

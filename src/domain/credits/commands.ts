@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { assertNever, DomainRuleViolation, type Decider } from "../decider.js";
-import { emptyAccount, evolveAccount, type CreditAccount } from "./account.js";
+import { emptyAccount, evolveAccount, heldAmount, type CreditAccount } from "./account.js";
 import { creditsAdjusted, creditsEarned, creditsHeld, creditsSpent, HoldId, type CreditEvent } from "./events.js";
 import { creditRuleBreak } from "./rules.js";
 
@@ -33,7 +33,7 @@ export function holdCredits({ kind: _k, ...data }: z.infer<typeof HoldCredits>, 
 
 /** Releases the whole hold: the event carries the amount that returns to the balance. */
 export function releaseCredits({ holdId }: z.infer<typeof ReleaseCredits>, state: CreditAccount): CreditEvent[] {
-  const reserved = state.held[holdId];
+  const reserved = heldAmount(state, holdId);
   if (reserved === undefined) throw new DomainRuleViolation("unknown_hold", `no open hold ${holdId}`);
   return admitted(state, { type: "credits.released", data: { holdId, amount: reserved } });
 }

@@ -1,5 +1,5 @@
 import { assertNever } from "../decider.js";
-import type { CreditAccount } from "./account.js";
+import { heldAmount, heldTotal, type CreditAccount } from "./account.js";
 import type { CreditEvent } from "./events.js";
 
 export interface RuleBreak {
@@ -12,8 +12,9 @@ const insufficient = (needed: number, available: number): RuleBreak => ({
   message: `needs ${needed} millicredits, ${available} available`,
 });
 
+/** Held credits come back to the balance on release or partial capture, so they count too. */
 function overflow(state: CreditAccount, added: number): RuleBreak | undefined {
-  return state.available + added > Number.MAX_SAFE_INTEGER
+  return state.available + heldTotal(state) + added > Number.MAX_SAFE_INTEGER
     ? { code: "balance_overflow", message: "the balance would exceed the largest exact amount" }
     : undefined;
 }
@@ -30,19 +31,19 @@ export function creditRuleBreak(state: CreditAccount, event: CreditEvent): RuleB
     case "credits.spent": {
       const { amount, holdId } = event.data;
       if (holdId === undefined) return amount > state.available ? insufficient(amount, state.available) : undefined;
-      const reserved = state.held[holdId];
+      const reserved = heldAmount(state, holdId);
       if (reserved === undefined) return { code: "unknown_hold", message: `no open hold ${holdId}` };
       return amount > reserved
         ? { code: "exceeds_hold", message: `hold ${holdId} reserves ${reserved} millicredits, spend asks ${amount}` }
         : undefined;
     }
     case "credits.held":
-      if (state.held[event.data.holdId] !== undefined) {
+      if (heldAmount(state, event.data.holdId) !== undefined) {
         return { code: "duplicate_hold", message: `hold ${event.data.holdId} is already open` };
       }
       return event.data.amount > state.available ? insufficient(event.data.amount, state.available) : undefined;
     case "credits.released": {
-      const reserved = state.held[event.data.holdId];
+      const reserved = heldAmount(state, event.data.holdId);
       if (reserved === undefined) return { code: "unknown_hold", message: `no open hold ${event.data.holdId}` };
       return reserved !== event.data.amount
         ? { code: "release_mismatch", message: `hold ${event.data.holdId} reserves ${reserved}, release says ${event.data.amount}` }

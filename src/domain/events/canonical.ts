@@ -8,9 +8,17 @@ import type { UnsignedEvent } from "./envelope.js";
  */
 const utf8 = new TextEncoder();
 
-export function signingBytes(event: UnsignedEvent): Uint8Array {
-  const { id, type, subject, data, signer, time, schemaVersion } = event;
-  const text = canonicalize({ id, type, subject, data, signer, time, schemaVersion });
+/** The envelope fields a signature covers, in one place for every thread that signs. */
+export const SIGNED_FIELDS = ["id", "type", "subject", "data", "signer", "time", "schemaVersion"] as const satisfies readonly (keyof UnsignedEvent)[];
+
+export function signingText(event: UnsignedEvent): string {
+  const covered: Record<string, unknown> = {};
+  for (const field of SIGNED_FIELDS) covered[field] = event[field];
+  const text = canonicalize(covered);
   if (text === undefined) throw new TypeError("event is not serializable as JSON");
-  return utf8.encode(text);
+  return text;
+}
+
+export function signingBytes(event: UnsignedEvent): Uint8Array {
+  return utf8.encode(signingText(event));
 }

@@ -1,0 +1,14 @@
+import { readFileSync } from "node:fs";
+import { connectNats } from "../src/adapters/nats/connection.js";
+import { applyStreams } from "../src/adapters/nats/streams.js";
+import { rawPublishRate } from "./appends.js";
+import { benchNats } from "./support.js";
+const nats = await benchNats();
+const nc = await connectNats(nats.server.url, "bench");
+await applyStreams(nc);
+const cpu = () => { const f = readFileSync(`/proc/${nats.server.pid}/stat`, "utf8").split(") ")[1]!.split(" "); return (Number(f[11]) + Number(f[12])) / 100; };
+const self0 = process.cpuUsage(); const c0 = cpu(); const t0 = performance.now();
+const rate = await rawPublishRate(nc, 100000, 1000);
+const secs = (performance.now() - t0) / 1000; const c1 = cpu(); const self1 = process.cpuUsage(self0);
+console.log({ rate, serverCpuPerMsgUs: (c1 - c0) / 100000 * 1e6, clientCpuPerMsgUs: (self1.user + self1.system) / 100000, secs });
+await nc.close(); await nats.close();

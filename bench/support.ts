@@ -1,0 +1,59 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { NatsServerProcess } from "../src/adapters/nats/natsServerProcess.js";
+
+export interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+  baseline: number;
+  ratio: number;
+}
+
+/** One figure as one JSON line, beside the raw limit measured in the same run. */
+export function report(name: string, value: number, unit: string, baseline: number): Figure {
+  const fig = { name, value: round(value), unit, baseline: round(baseline), ratio: round(value / baseline, 3) };
+  console.log(JSON.stringify(fig));
+  return fig;
+}
+
+export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+export async function benchNats(): Promise<{ server: NatsServerProcess; close(): Promise<void> }> {
+  const storeDir = await mkdtemp(join(tmpdir(), "ec-bench-nats-"));
+  const server = await NatsServerProcess.start({ storeDir });
+  return { server, close: async () => (await server.stop(), await rm(storeDir, { recursive: true, force: true })) };
+}
+
+export async function benchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const adminUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+  const name = `ec_bench_${randomBytes(4).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** Runs `task` over `items` with at most `width` in flight. */
+export async function pooled<T>(items: readonly T[], width: number, task: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) await task(items[next++]!);
+    }),
+  );
+}
