@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { PoolClient } from "pg";
 import { checkCommit } from "../adapters/events/commitCheck.js";
 import type { RawCommit } from "../adapters/nats/eventStore.js";
-import type { ProjectedCommit, Projector, Rejection } from "./projector.js";
+import type { ProjectedCommit, ProjectionSession, Projector, Rejection } from "./projector.js";
 
 export interface ProjectionLog {
   quarantined(entry: { projection: string; stream: string; seq: number; eventId?: string; reason: string }): void;
@@ -21,38 +21,43 @@ export interface BatchOutcome {
   readonly quarantined: number;
 }
 
-const digestOf = (data: Uint8Array) => createHash("sha256").update(data).digest();
+type Queryable = Pick<PoolClient, "query">;
+type Refusal = Rejection & { payload: Uint8Array };
+
+/** One batch after admission: what may be applied, what is refused, which signatures were checked now. */
+export interface Admission {
+  readonly stream: string;
+  readonly lastSeq: number;
+  readonly admitted: ProjectedCommit[];
+  readonly refused: Refusal[];
+  readonly newlyVerified: { seq: number; digest: Buffer }[];
+  readonly payloads: Map<number, Uint8Array>;
+  readonly events: number;
+}
+
+/** sha256 of the commits in [fromSeq, toSeq] whose signatures were verified before. */
+export async function loadVerifiedDigests(db: Queryable, stream: string, fromSeq: number, toSeq: number): Promise<Map<number, Buffer>> {
+  const known = await db.query<{ seq: number; digest: Buffer }>(
+    "SELECT seq, digest FROM verified_commits WHERE stream = $1 AND seq BETWEEN $2 AND $3",
+    [stream, fromSeq, toSeq],
+  );
+  return new Map(known.rows.map((r) => [Number(r.seq), r.digest]));
+}
 
 /**
- * Admits, projects and checkpoints one batch of commits of one stream on `db`, which the caller
- * holds inside a transaction. Refused commits go to the quarantine table with their reason.
+ * Admission, all CPU: shape, schema and signature of every commit. A commit whose exact bytes
+ * were verified before at the same position skips only the Ed25519 check.
  */
-export async function projectBatch(
-  db: PoolClient,
-  projector: Projector,
-  stream: string,
-  raws: readonly RawCommit[],
-  log: ProjectionLog,
-): Promise<BatchOutcome> {
-  const last = raws.at(-1);
-  if (!last) return { applied: 0, events: 0, quarantined: 0 };
-  const first = raws[0]!;
-  const memo = new Map<number, Buffer>();
-  const known = await db.query<{ seq: string; digest: Buffer }>(
-    "SELECT seq, digest FROM verified_commits WHERE stream = $1 AND seq BETWEEN $2 AND $3",
-    [stream, first.seq, last.seq],
-  );
-  for (const row of known.rows) memo.set(Number(row.seq), row.digest);
-
+export function admitCommits(projector: Projector, stream: string, raws: readonly RawCommit[], verified: Map<number, Buffer>): Admission {
   const admitted: ProjectedCommit[] = [];
-  const refused: (Rejection & { payload: Uint8Array })[] = [];
+  const refused: Refusal[] = [];
   const newlyVerified: { seq: number; digest: Buffer }[] = [];
   const payloads = new Map<number, Uint8Array>();
   let events = 0;
   for (const raw of raws) {
     payloads.set(raw.seq, raw.data);
-    const digest = digestOf(raw.data);
-    const knownGood = memo.get(raw.seq)?.equals(digest) ?? false;
+    const digest = createHash("sha256").update(raw.data).digest();
+    const knownGood = verified.get(raw.seq)?.equals(digest) ?? false;
     const check = checkCommit(raw, projector.registry, { signaturesKnownGood: knownGood });
     if (!check.ok) {
       refused.push({ seq: raw.seq, reason: check.reason, payload: raw.data, ...(check.eventId ? { eventId: check.eventId } : {}) });
@@ -62,10 +67,23 @@ export async function projectBatch(
     events += check.events.length;
     admitted.push({ stream, seq: raw.seq, subject: raw.subject, events: check.events });
   }
+  return { stream, lastSeq: raws.at(-1)?.seq ?? 0, admitted, refused, newlyVerified, payloads, events };
+}
 
-  const ruled = admitted.length > 0 ? await projector.applyBatch(admitted, db) : [];
-  for (const r of ruled) refused.push({ ...r, payload: payloads.get(r.seq) ?? new Uint8Array() });
-
+/**
+ * Writes an admitted batch through the projector's session on `db`, which the caller holds inside
+ * a transaction: the projector's rows, quarantine entries for refused commits, the verification
+ * memo, and the checkpoint.
+ */
+export async function writeBatch(
+  db: PoolClient,
+  projector: Projector,
+  session: ProjectionSession,
+  a: Admission,
+  log: ProjectionLog,
+): Promise<BatchOutcome> {
+  const ruled = a.admitted.length > 0 ? await session.apply(a.admitted) : [];
+  const refused = [...a.refused, ...ruled.map((r) => ({ ...r, payload: a.payloads.get(r.seq) ?? new Uint8Array() }))];
   if (refused.length > 0) {
     await db.query(
       `INSERT INTO projection_quarantine (projection, stream, seq, event_id, reason, payload)
@@ -73,7 +91,7 @@ export async function projectBatch(
        ON CONFLICT DO NOTHING`,
       [
         projector.name,
-        stream,
+        a.stream,
         refused.map((r) => r.seq),
         refused.map((r) => r.eventId ?? ""),
         refused.map((r) => r.reason),
@@ -81,26 +99,39 @@ export async function projectBatch(
       ],
     );
     for (const r of refused) {
-      log.quarantined({ projection: projector.name, stream, seq: r.seq, reason: r.reason, ...(r.eventId ? { eventId: r.eventId } : {}) });
+      log.quarantined({ projection: projector.name, stream: a.stream, seq: r.seq, reason: r.reason, ...(r.eventId ? { eventId: r.eventId } : {}) });
     }
   }
-  if (newlyVerified.length > 0) {
+  if (a.newlyVerified.length > 0) {
     await db.query(
       `INSERT INTO verified_commits (stream, seq, digest)
        SELECT $1, * FROM unnest($2::bigint[], $3::bytea[]) ON CONFLICT DO NOTHING`,
-      [stream, newlyVerified.map((v) => v.seq), newlyVerified.map((v) => v.digest)],
+      [a.stream, a.newlyVerified.map((v) => v.seq), a.newlyVerified.map((v) => v.digest)],
     );
   }
   await db.query(
     `INSERT INTO projection_checkpoints (projection, stream, last_seq) VALUES ($1, $2, $3)
      ON CONFLICT (projection, stream) DO UPDATE SET last_seq = EXCLUDED.last_seq`,
-    [projector.name, stream, last.seq],
+    [projector.name, a.stream, a.lastSeq],
   );
-  const rejectedEvents = ruled.length;
-  return { applied: admitted.length - rejectedEvents, events, quarantined: refused.length };
+  return { applied: a.admitted.length - ruled.length, events: a.events, quarantined: refused.length };
 }
 
-export async function readCheckpoint(db: Pick<PoolClient, "query">, projection: string, stream: string, forUpdate = false): Promise<number> {
+/** Admits, projects and checkpoints one batch of one stream on `db` (inside the caller's transaction). */
+export async function projectBatch(
+  db: PoolClient,
+  projector: Projector,
+  session: ProjectionSession,
+  stream: string,
+  raws: readonly RawCommit[],
+  log: ProjectionLog,
+): Promise<BatchOutcome> {
+  if (raws.length === 0) return { applied: 0, events: 0, quarantined: 0 };
+  const verified = await loadVerifiedDigests(db, stream, raws[0]!.seq, raws.at(-1)!.seq);
+  return writeBatch(db, projector, session, admitCommits(projector, stream, raws, verified), log);
+}
+
+export async function readCheckpoint(db: Queryable, projection: string, stream: string, forUpdate = false): Promise<number> {
   const r = await db.query<{ last_seq: string }>(
     `SELECT last_seq FROM projection_checkpoints WHERE projection = $1 AND stream = $2${forUpdate ? " FOR UPDATE" : ""}`,
     [projection, stream],

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Pool } from "pg";
 import type { EventStore, RawCommit } from "../adapters/nats/eventStore.js";
 import { consoleProjectionLog, lockProjection, projectBatch, readCheckpoint, type ProjectionLog } from "./batch.js";
-import type { Projector } from "./projector.js";
+import { DuplicateEventError, type Projector } from "./projector.js";
 
 export interface LiveProjectionOptions {
   readonly store: EventStore;
@@ -44,7 +44,7 @@ export function startLiveProjection(projector: Projector, opts: LiveProjectionOp
     }
   }
 
-  async function flush(stream: string, batch: RawCommit[]): Promise<Flush> {
+  async function flushOnce(stream: string, batch: RawCommit[], careful: boolean): Promise<Flush> {
     const db = await opts.pool.connect();
     try {
       await db.query("BEGIN");
@@ -55,7 +55,9 @@ export function startLiveProjection(projector: Projector, opts: LiveProjectionOp
         await db.query("ROLLBACK");
         return "gap";
       }
-      await projectBatch(db, projector, stream, fresh, log);
+      const session = projector.open(db, { careful });
+      await projectBatch(db, projector, session, stream, fresh, log);
+      await session.flush();
       await db.query("COMMIT");
       advance(stream, Math.max(checkpoint, batch.at(-1)!.seq));
       return "ok";
@@ -64,6 +66,16 @@ export function startLiveProjection(projector: Projector, opts: LiveProjectionOp
       throw err;
     } finally {
       db.release();
+    }
+  }
+
+  // Event ids are assumed new; a batch that meets one applied before is redone carefully.
+  async function flush(stream: string, batch: RawCommit[]): Promise<Flush> {
+    try {
+      return await flushOnce(stream, batch, false);
+    } catch (err) {
+      if (!(err instanceof DuplicateEventError)) throw err;
+      return flushOnce(stream, batch, true);
     }
   }
 

@@ -18,9 +18,32 @@ export interface Rejection {
 }
 
 /**
+ * One unit of work on the projection's tables inside the caller's transaction: a live batch
+ * opens one session, a rebuild one for the whole replay, so a session may hold rows back and
+ * write them in `flush`, which runs before the transaction commits.
+ */
+export interface ProjectionSession {
+  /** Applies admitted commits in stream order; returns those the projector's own rules refuse. */
+  apply(commits: readonly ProjectedCommit[]): Promise<Rejection[]>;
+  flush(): Promise<void>;
+}
+
+export interface SessionOptions {
+  /**
+   * Look up every event id before applying it. Without it a session may assume ids are new and
+   * must throw DuplicateEventError when it finds one that is not; the runner then rolls back and
+   * retries carefully. Ids repeat only when a commit is published again after the duplicate window.
+   */
+  readonly careful: boolean;
+}
+
+export class DuplicateEventError extends Error {
+  override readonly name = "DuplicateEventError";
+}
+
+/**
  * A projector is data: a name, a version, the streams it reads, the tables it owns (a rebuild
- * empties them), and a batch handler that turns admitted commits into SQL. The handler runs
- * inside the transaction that also moves the checkpoint, and must be idempotent by event id.
+ * empties them), and sessions that turn admitted commits into SQL. It is idempotent by event id.
  */
 export interface Projector {
   readonly name: string;
@@ -28,5 +51,5 @@ export interface Projector {
   readonly streams: readonly string[];
   readonly registry: EventRegistry;
   readonly tables: readonly string[];
-  readonly applyBatch: (commits: readonly ProjectedCommit[], db: PoolClient) => Promise<Rejection[]>;
+  readonly open: (db: PoolClient, opts: SessionOptions) => ProjectionSession;
 }

@@ -1,7 +1,7 @@
-import type { Pool } from "pg";
+import type { Pool, PoolClient } from "pg";
 import type { EventStore, RawCommit } from "../adapters/nats/eventStore.js";
-import { consoleProjectionLog, lockProjection, projectBatch, type ProjectionLog } from "./batch.js";
-import type { Projector } from "./projector.js";
+import { admitCommits, consoleProjectionLog, loadVerifiedDigests, lockProjection, writeBatch, type ProjectionLog } from "./batch.js";
+import { DuplicateEventError, type Projector } from "./projector.js";
 
 export interface RebuildProgress {
   readonly stream: string;
@@ -35,54 +35,81 @@ export interface RebuildResult {
  * when the rebuild starts, in one transaction under the projection's lock: readers wait on the
  * truncated tables until the rebuilt rows commit (never a half-built table), and a live follower
  * resumes after the rebuilt position. Commits are streamed in batches, so memory does not grow
- * with the stream.
+ * with the stream. Event ids are assumed unique; if one repeats, the rebuild is redone carefully.
  */
 export async function rebuildProjection(projector: Projector, opts: RebuildOptions): Promise<RebuildResult> {
-  const batchSize = opts.batchSize ?? 2000;
-  const log = opts.log ?? consoleProjectionLog;
   const started = performance.now();
+  try {
+    return await rebuildOnce(projector, opts, false, started);
+  } catch (err) {
+    if (!(err instanceof DuplicateEventError)) throw err;
+    return rebuildOnce(projector, opts, true, started);
+  }
+}
+
+async function rebuildOnce(projector: Projector, opts: RebuildOptions, careful: boolean, started: number): Promise<RebuildResult> {
   const db = await opts.pool.connect();
-  let commits = 0;
-  let events = 0;
-  let quarantined = 0;
-  const lastSeqs: Record<string, number> = {};
   try {
     await db.query("BEGIN");
-    await lockProjection(db, projector.name);
-    for (const stream of projector.streams) lastSeqs[stream] = await opts.store.lastSeq(stream);
-    const total = Object.values(lastSeqs).reduce((a, b) => a + b, 0);
-    opts.onStart?.(total);
-    await db.query(`TRUNCATE ${projector.tables.map((t) => `"${t}"`).join(", ")}`);
-    await db.query("DELETE FROM projection_quarantine WHERE projection = $1", [projector.name]);
-    await db.query("DELETE FROM projection_checkpoints WHERE projection = $1", [projector.name]);
-    for (const stream of projector.streams) {
-      const lastSeq = lastSeqs[stream]!;
-      let batch: RawCommit[] = [];
-      const flush = async () => {
-        const outcome = await projectBatch(db, projector, stream, batch, log);
-        commits += batch.length;
-        events += outcome.events;
-        quarantined += outcome.quarantined;
-        opts.onProgress?.({ stream, seq: batch.at(-1)!.seq, lastSeq, commits, total });
-        batch = [];
-      };
-      for await (const commit of opts.store.read(stream, { fromSeq: 1, toSeq: lastSeq })) {
-        batch.push(commit);
-        if (batch.length >= batchSize) await flush();
-      }
-      if (batch.length > 0) await flush();
-    }
-    await db.query(
-      `INSERT INTO projection_versions (projection, version, rebuilt_at) VALUES ($1, $2, now())
-       ON CONFLICT (projection) DO UPDATE SET version = EXCLUDED.version, rebuilt_at = EXCLUDED.rebuilt_at`,
-      [projector.name, projector.version],
-    );
+    const result = await replayInto(db, projector, opts, careful);
     await db.query("COMMIT");
+    return { ...result, ms: Math.round(performance.now() - started) };
   } catch (err) {
     await db.query("ROLLBACK").catch(() => undefined);
     throw err;
   } finally {
     db.release();
   }
-  return { projection: projector.name, commits, events, quarantined, lastSeqs, ms: Math.round(performance.now() - started) };
+}
+
+async function replayInto(db: PoolClient, projector: Projector, opts: RebuildOptions, careful: boolean): Promise<Omit<RebuildResult, "ms">> {
+  const batchSize = opts.batchSize ?? 2000;
+  const log = opts.log ?? consoleProjectionLog;
+  let commits = 0;
+  let events = 0;
+  let quarantined = 0;
+  await lockProjection(db, projector.name);
+  const lastSeqs: Record<string, number> = {};
+  for (const stream of projector.streams) lastSeqs[stream] = await opts.store.lastSeq(stream);
+  const total = Object.values(lastSeqs).reduce((a, b) => a + b, 0);
+  opts.onStart?.(total);
+  await db.query(`TRUNCATE ${projector.tables.map((t) => `"${t}"`).join(", ")}`);
+  await db.query("DELETE FROM projection_quarantine WHERE projection = $1", [projector.name]);
+  await db.query("DELETE FROM projection_checkpoints WHERE projection = $1", [projector.name]);
+  const session = projector.open(db, { careful });
+  for (const stream of projector.streams) {
+    const lastSeq = lastSeqs[stream]!;
+    // Two stages in flight: while Postgres writes batch N on the rebuild's transaction, this
+    // thread admits batch N+1 (parse, schema, signatures; memo read on another connection).
+    let writing: Promise<void> = Promise.resolve();
+    let batch: RawCommit[] = [];
+    const flush = async () => {
+      const raws = batch;
+      batch = [];
+      const verified = await loadVerifiedDigests(opts.pool, stream, raws[0]!.seq, raws.at(-1)!.seq);
+      const admission = admitCommits(projector, stream, raws, verified);
+      await writing;
+      writing = writeBatch(db, projector, session, admission, log).then((outcome) => {
+        commits += raws.length;
+        events += outcome.events;
+        quarantined += outcome.quarantined;
+        opts.onProgress?.({ stream, seq: admission.lastSeq, lastSeq, commits, total });
+      });
+      // Observed at the next flush or at the end; marked handled so it is not reported twice.
+      writing.catch(() => undefined);
+    };
+    for await (const commit of opts.store.read(stream, { fromSeq: 1, toSeq: lastSeq })) {
+      batch.push(commit);
+      if (batch.length >= batchSize) await flush();
+    }
+    if (batch.length > 0) await flush();
+    await writing;
+  }
+  await session.flush();
+  await db.query(
+    `INSERT INTO projection_versions (projection, version, rebuilt_at) VALUES ($1, $2, now())
+     ON CONFLICT (projection) DO UPDATE SET version = EXCLUDED.version, rebuilt_at = EXCLUDED.rebuilt_at`,
+    [projector.name, projector.version],
+  );
+  return { projection: projector.name, commits, events, quarantined, lastSeqs };
 }

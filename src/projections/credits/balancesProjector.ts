@@ -1,9 +1,10 @@
 import type { PoolClient } from "pg";
+import { copyRows, isUniqueViolation, type CopyValue } from "../../adapters/postgres/copyRows.js";
 import { emptyAccount, heldTotal, type CreditAccount } from "../../domain/credits/account.js";
 import { creditAccountDecider } from "../../domain/credits/commands.js";
 import { creditEvents, type CreditEvent } from "../../domain/credits/events.js";
 import { foldCommit } from "../../domain/decider.js";
-import type { Projector, Rejection } from "../projector.js";
+import { DuplicateEventError, type ProjectedCommit, type Projector, type Rejection, type SessionOptions } from "../projector.js";
 
 interface AccountRow {
   account: CreditAccount;
@@ -15,36 +16,25 @@ interface AccountRow {
   updatedAt: string;
 }
 
-interface TransactionRow {
-  eventId: string;
-  accountId: string;
-  seq: number;
-  type: string;
-  amount: number;
-  holdId: string | null;
-  reason: string | null;
-  ref: string | null;
-  availableAfter: number;
-  heldAfter: number;
-  signer: string;
-  time: string;
-}
+const TRANSACTION_COLUMNS = [
+  "event_id", "account_id", "seq", "type", "amount", "hold_id", "reason", "ref",
+  "available_after", "held_after", "signer", "occurred_at",
+] as const;
+
+/** Accounts a session keeps in memory before writing them out; bounds a rebuild's memory. */
+const CACHED_ACCOUNTS = 20_000;
 
 const accountOf = (subject: string) => subject.slice("ec.credits.".length);
+const amountOf = (e: CreditEvent) => (e.type === "credits.adjusted" ? e.data.delta : e.data.amount);
 
-function amountOf(e: CreditEvent): number {
-  return e.type === "credits.adjusted" ? e.data.delta : e.data.amount;
-}
-
-async function loadAccounts(db: PoolClient, ids: string[]): Promise<Map<string, AccountRow>> {
-  const accounts = new Map<string, AccountRow>();
+async function loadAccounts(db: PoolClient, ids: string[], into: Map<string, AccountRow>): Promise<void> {
   const rows = await db.query<{
     account_id: string;
-    available: string;
-    earned_total: string;
-    spent_total: string;
+    available: number;
+    earned_total: number;
+    spent_total: number;
     event_count: number;
-    last_seq: string;
+    last_seq: number;
     last_event_id: string;
     updated_at: Date;
   }>(
@@ -53,7 +43,7 @@ async function loadAccounts(db: PoolClient, ids: string[]): Promise<Map<string, 
     [ids],
   );
   for (const r of rows.rows) {
-    accounts.set(r.account_id, {
+    into.set(r.account_id, {
       account: { available: Number(r.available), held: {} },
       earned: Number(r.earned_total),
       spent: Number(r.spent_total),
@@ -63,122 +53,26 @@ async function loadAccounts(db: PoolClient, ids: string[]): Promise<Map<string, 
       updatedAt: r.updated_at.toISOString(),
     });
   }
-  const holds = await db.query<{ account_id: string; hold_id: string; amount: string }>(
+  const holds = await db.query<{ account_id: string; hold_id: string; amount: number }>(
     "SELECT account_id, hold_id, amount FROM credit_holds WHERE account_id = ANY($1)",
     [ids],
   );
   for (const h of holds.rows) {
-    const row = accounts.get(h.account_id);
+    const row = into.get(h.account_id);
     if (row) row.account = { ...row.account, held: { ...row.account.held, [h.hold_id]: Number(h.amount) } };
   }
-  return accounts;
+  for (const id of ids) {
+    if (!into.has(id)) into.set(id, { account: emptyAccount(), earned: 0, spent: 0, count: 0, lastSeq: 0, lastEventId: "", updatedAt: "" });
+  }
 }
 
-/**
- * The balances projection: one row per account (available, held, totals), its open holds, and
- * every applied event as a history row. State is folded with the domain's own evolve and rules,
- * so the projection and the aggregate can never disagree on what an event does.
- */
-export const balancesProjector: Projector = {
-  name: "credit_balances",
-  version: 1,
-  streams: ["EC_CREDITS"],
-  registry: creditEvents,
-  tables: ["credit_accounts", "credit_holds", "credit_transactions"],
-  async applyBatch(commits, db) {
-    const ids = commits.flatMap((c) => c.events.map((e) => e.id));
-    const seen = new Set(
-      (await db.query<{ event_id: string }>("SELECT event_id FROM credit_transactions WHERE event_id = ANY($1::uuid[])", [ids])).rows.map(
-        (r) => r.event_id,
-      ),
-    );
-    const accounts = await loadAccounts(db, [...new Set(commits.map((c) => accountOf(c.subject)))]);
-    const rejections: Rejection[] = [];
-    const transactions: TransactionRow[] = [];
-    const touched = new Set<string>();
-
-    for (const commit of commits) {
-      const fresh = commit.events.filter((e) => !seen.has(e.id));
-      if (fresh.length === 0) continue;
-      const accountId = accountOf(commit.subject);
-      const row = accounts.get(accountId) ?? {
-        account: emptyAccount(),
-        earned: 0,
-        spent: 0,
-        count: 0,
-        lastSeq: 0,
-        lastEventId: "",
-        updatedAt: "",
-      };
-      const drafts = fresh.map((e) => ({ type: e.type, data: e.data }) as CreditEvent);
-      const folded = foldCommit(creditAccountDecider, row.account, drafts);
-      if (!folded.ok) {
-        rejections.push({ seq: commit.seq, eventId: fresh[folded.index]!.id, reason: `${folded.code}: ${folded.message}` });
-        continue;
-      }
-      let state = row.account;
-      for (const [i, draft] of drafts.entries()) {
-        state = creditAccountDecider.evolve(state, draft);
-        const e = fresh[i]!;
-        const data = draft.data as { reason?: string; ref?: string; holdId?: string };
-        transactions.push({
-          eventId: e.id,
-          accountId,
-          seq: commit.seq,
-          type: draft.type,
-          amount: amountOf(draft),
-          holdId: data.holdId ?? null,
-          reason: data.reason ?? null,
-          ref: data.ref ?? null,
-          availableAfter: state.available,
-          heldAfter: heldTotal(state),
-          signer: e.signer,
-          time: e.time,
-        });
-        if (draft.type === "credits.earned") row.earned += draft.data.amount;
-        if (draft.type === "credits.spent") row.spent += draft.data.amount;
-        row.count += 1;
-        row.lastEventId = e.id;
-        row.updatedAt = e.time;
-        seen.add(e.id);
-      }
-      row.account = folded.state;
-      row.lastSeq = commit.seq;
-      accounts.set(accountId, row);
-      touched.add(accountId);
-    }
-
-    if (transactions.length > 0) await writeTransactions(db, transactions);
-    if (touched.size > 0) await writeAccounts(db, [...touched].map((id) => [id, accounts.get(id)!] as const));
-    return rejections;
-  },
-};
-
-async function writeTransactions(db: PoolClient, rows: TransactionRow[]): Promise<void> {
-  await db.query(
-    `INSERT INTO credit_transactions
-       (event_id, account_id, seq, type, amount, hold_id, reason, ref, available_after, held_after, signer, occurred_at)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[],
-                          $9::bigint[], $10::bigint[], $11::text[], $12::timestamptz[])
-     ON CONFLICT (event_id) DO NOTHING`,
-    [
-      rows.map((r) => r.eventId),
-      rows.map((r) => r.accountId),
-      rows.map((r) => r.seq),
-      rows.map((r) => r.type),
-      rows.map((r) => r.amount),
-      rows.map((r) => r.holdId),
-      rows.map((r) => r.reason),
-      rows.map((r) => r.ref),
-      rows.map((r) => r.availableAfter),
-      rows.map((r) => r.heldAfter),
-      rows.map((r) => r.signer),
-      rows.map((r) => r.time),
-    ],
-  );
+async function alreadyApplied(db: PoolClient, ids: string[]): Promise<Set<string>> {
+  const r = await db.query<{ event_id: string }>("SELECT event_id FROM credit_transactions WHERE event_id = ANY($1::uuid[])", [ids]);
+  return new Set(r.rows.map((row) => row.event_id));
 }
 
 async function writeAccounts(db: PoolClient, rows: (readonly [string, AccountRow])[]): Promise<void> {
+  if (rows.length === 0) return;
   await db.query(
     `INSERT INTO credit_accounts
        (account_id, available, held, earned_total, spent_total, event_count, last_seq, last_event_id, updated_at)
@@ -204,9 +98,102 @@ async function writeAccounts(db: PoolClient, rows: (readonly [string, AccountRow
   await db.query("DELETE FROM credit_holds WHERE account_id = ANY($1)", [ids]);
   const holds = rows.flatMap(([id, r]) => Object.entries(r.account.held).map(([holdId, amount]) => ({ id, holdId, amount })));
   if (holds.length > 0) {
-    await db.query(
-      `INSERT INTO credit_holds (account_id, hold_id, amount) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])`,
-      [holds.map((h) => h.id), holds.map((h) => h.holdId), holds.map((h) => h.amount)],
-    );
+    await db.query(`INSERT INTO credit_holds (account_id, hold_id, amount) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])`, [
+      holds.map((h) => h.id),
+      holds.map((h) => h.holdId),
+      holds.map((h) => h.amount),
+    ]);
   }
 }
+
+/**
+ * A balances session: account states are folded with the domain's own evolve and rules (so the
+ * projection and the aggregate never disagree on what an event does), kept in memory while the
+ * session lasts, and written out on flush or when the cache is full. History rows are written
+ * per batch: with COPY when ids are assumed new, with ON CONFLICT DO NOTHING when careful.
+ */
+function openBalances(db: PoolClient, { careful }: SessionOptions) {
+  const accounts = new Map<string, AccountRow>();
+  const dirty = new Set<string>();
+
+  async function flush() {
+    await writeAccounts(db, [...dirty].map((id) => [id, accounts.get(id)!] as const));
+    dirty.clear();
+  }
+
+  async function apply(commits: readonly ProjectedCommit[]): Promise<Rejection[]> {
+    const seen = careful ? await alreadyApplied(db, commits.flatMap((c) => c.events.map((e) => e.id))) : new Set<string>();
+    const missing = [...new Set(commits.map((c) => accountOf(c.subject)))].filter((id) => !accounts.has(id));
+    if (missing.length > 0) await loadAccounts(db, missing, accounts);
+    const rejections: Rejection[] = [];
+    const history: CopyValue[][] = [];
+
+    for (const commit of commits) {
+      const fresh = careful ? commit.events.filter((e) => !seen.has(e.id)) : commit.events;
+      if (fresh.length === 0) continue;
+      const accountId = accountOf(commit.subject);
+      const row = accounts.get(accountId)!;
+      const drafts = fresh.map((e) => ({ type: e.type, data: e.data }) as CreditEvent);
+      const folded = foldCommit(creditAccountDecider, row.account, drafts);
+      if (!folded.ok) {
+        rejections.push({ seq: commit.seq, eventId: fresh[folded.index]!.id, reason: `${folded.code}: ${folded.message}` });
+        continue;
+      }
+      let state = row.account;
+      for (const [i, draft] of drafts.entries()) {
+        state = creditAccountDecider.evolve(state, draft);
+        const e = fresh[i]!;
+        const data = draft.data as { reason?: string; ref?: string; holdId?: string };
+        history.push([
+          e.id, accountId, commit.seq, draft.type, amountOf(draft), data.holdId ?? null, data.reason ?? null, data.ref ?? null,
+          state.available, heldTotal(state), e.signer, e.time,
+        ]);
+        if (draft.type === "credits.earned") row.earned += draft.data.amount;
+        if (draft.type === "credits.spent") row.spent += draft.data.amount;
+        row.count += 1;
+        row.lastEventId = e.id;
+        row.updatedAt = e.time;
+        seen.add(e.id);
+      }
+      row.account = folded.state;
+      row.lastSeq = commit.seq;
+      dirty.add(accountId);
+    }
+
+    if (careful) await insertHistory(db, history);
+    else {
+      await copyRows(db, "credit_transactions", TRANSACTION_COLUMNS, history).catch((err: unknown) => {
+        throw isUniqueViolation(err) ? new DuplicateEventError(`an event id was applied before: ${(err as Error).message}`) : err;
+      });
+    }
+    if (accounts.size > CACHED_ACCOUNTS) {
+      await flush();
+      accounts.clear();
+    }
+    return rejections;
+  }
+
+  return { apply, flush };
+}
+
+async function insertHistory(db: PoolClient, rows: CopyValue[][]): Promise<void> {
+  if (rows.length === 0) return;
+  const column = (i: number) => rows.map((r) => r[i]);
+  await db.query(
+    `INSERT INTO credit_transactions (${TRANSACTION_COLUMNS.join(", ")})
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[],
+                          $9::bigint[], $10::bigint[], $11::text[], $12::timestamptz[])
+     ON CONFLICT (event_id) DO NOTHING`,
+    TRANSACTION_COLUMNS.map((_, i) => column(i)),
+  );
+}
+
+/** The balances projection: one row per account, its open holds, and the history of applied events. */
+export const balancesProjector: Projector = {
+  name: "credit_balances",
+  version: 1,
+  streams: ["EC_CREDITS"],
+  registry: creditEvents,
+  tables: ["credit_accounts", "credit_holds", "credit_transactions"],
+  open: openBalances,
+};
