@@ -39,6 +39,18 @@ describe("admission of a stored commit", () => {
     expect(checkCommit(commit(events), creditEvents)).toEqual({ ok: true, events });
   });
 
+  it("admits a signed event whose data carries a key its schema does not name, and keeps it as signed", () => {
+    const withExtra = sealEvent(signer, {
+      id: eventIdFor("extra", 0),
+      type: "credits.earned",
+      subject,
+      data: { amount: 5, reason: "work", note: "a field from a later schema version" },
+      time,
+      schemaVersion: 1,
+    });
+    expect(checkCommit(commit([withExtra]), creditEvents)).toEqual({ ok: true, events: [withExtra] });
+  });
+
   it("refuses bytes that are not JSON", () => {
     expect(refusal(rawText("[{not json")).reason).toMatch(/^not JSON/);
   });

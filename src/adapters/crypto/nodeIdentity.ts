@@ -34,11 +34,17 @@ export async function loadOrCreateIdentity(dataDir: string): Promise<NodeIdentit
     pem = await readFile(file, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    pem = generatePrivateKeyPem();
-    // "wx" fails if another process created the file meanwhile, instead of overwriting its key.
-    await writeFile(file, pem, { mode: 0o600, flag: "wx" });
-    await chmod(file, 0o600);
-    created = true;
+    const fresh = generatePrivateKeyPem();
+    try {
+      // "wx" fails if another process created the file meanwhile, instead of overwriting its key.
+      await writeFile(file, fresh, { mode: 0o600, flag: "wx" });
+      await chmod(file, 0o600);
+      pem = fresh;
+      created = true;
+    } catch (raced) {
+      if ((raced as NodeJS.ErrnoException).code !== "EEXIST") throw raced;
+      return loadOrCreateIdentity(dataDir);
+    }
   }
   try {
     return { ...signerFromPrivateKeyPem(pem), file, created, privateKeyPem: pem };
