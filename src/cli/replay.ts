@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
+import { verificationPool } from "../adapters/crypto/verificationPool.js";
 import { connectNats } from "../adapters/nats/connection.js";
 import { createEventStore } from "../adapters/nats/eventStore.js";
 import { createPool } from "../adapters/postgres/database.js";
@@ -32,6 +33,7 @@ export async function replay(opts: ReplayOptions): Promise<RebuildResult[]> {
   const chosen = opts.projection ? [projectorNamed(opts.projection)] : projectors;
   const nc = await connectNats(await resolveNatsUrl(opts.natsUrl, opts.dataDir), "edgecoder-replay");
   const pool = createPool(opts.databaseUrl, 2);
+  const verifier = verificationPool();
   try {
     await migrate(opts.databaseUrl);
     const store = await createEventStore(nc);
@@ -51,6 +53,7 @@ export async function replay(opts: ReplayOptions): Promise<RebuildResult[]> {
       const result = await rebuildProjection(projector, {
         store,
         pool,
+        verifier,
         onStart: (total) => opts.progress !== false && bar.start(total, 0, { rate: 0 }),
         onProgress: (p) =>
           opts.progress !== false && bar.update(p.commits, { rate: Math.round(p.commits / Math.max(0.001, (Date.now() - started) / 1000)) }),
@@ -60,6 +63,7 @@ export async function replay(opts: ReplayOptions): Promise<RebuildResult[]> {
     }
     return results;
   } finally {
+    await verifier.close();
     await pool.end();
     await nc.close();
   }

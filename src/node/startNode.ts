@@ -4,6 +4,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
 import { loadOrCreateIdentity } from "../adapters/crypto/nodeIdentity.js";
 import { signingPool } from "../adapters/crypto/signingPool.js";
+import { verificationPool } from "../adapters/crypto/verificationPool.js";
 import { commandHandler } from "../adapters/events/commandHandler.js";
 import { connectNats } from "../adapters/nats/connection.js";
 import { createEventStore } from "../adapters/nats/eventStore.js";
@@ -65,8 +66,10 @@ export async function startNode(config: NodeConfig, log: Log = console.log): Pro
     cleanups.push(() => pool.end());
 
     const store = await createEventStore(nc);
+    const verifier = verificationPool();
+    cleanups.push(() => verifier.close());
     const lives: LiveProjection[] = projectors.map((p) =>
-      startLiveProjection(p, { store, pool, onError: (err) => log(`projection ${p.name}: ${String(err)}`) }),
+      startLiveProjection(p, { store, pool, verifier, onError: (err) => log(`projection ${p.name}: ${String(err)}`) }),
     );
     cleanups.push(() => Promise.all(lives.map((l) => l.stop())));
 

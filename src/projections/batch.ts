@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { PoolClient } from "pg";
+import { inlineVerifier, type SignatureVerifier } from "../adapters/crypto/verificationPool.js";
 import { checkCommit } from "../adapters/events/commitCheck.js";
 import type { RawCommit } from "../adapters/nats/eventStore.js";
 import type { ProjectedCommit, ProjectionSession, Projector, Rejection } from "./projector.js";
@@ -45,25 +46,47 @@ export async function loadVerifiedDigests(db: Queryable, stream: string, fromSeq
 }
 
 /**
- * Admission, all CPU: shape, schema and signature of every commit. A commit whose exact bytes
- * were verified before at the same position skips only the Ed25519 check.
+ * Admission: shape, schema and signature of every commit. A commit whose exact bytes were
+ * verified before at the same position skips only the Ed25519 check; the others' signatures
+ * are checked together by `verifier` (worker threads in a node, inline in tests).
  */
-export function admitCommits(projector: Projector, stream: string, raws: readonly RawCommit[], verified: Map<number, Buffer>): Admission {
+export async function admitCommits(
+  projector: Projector,
+  stream: string,
+  raws: readonly RawCommit[],
+  verified: Map<number, Buffer>,
+  verifier: SignatureVerifier = inlineVerifier,
+): Promise<Admission> {
+  const checked = raws.map((raw) => {
+    const digest = createHash("sha256").update(raw.data).digest();
+    const knownGood = verified.get(raw.seq)?.equals(digest) ?? false;
+    return { raw, digest, knownGood, check: checkCommit(raw, projector.registry, { signaturesKnownGood: true }) };
+  });
+  const toVerify = checked.flatMap((c) => (c.check.ok && !c.knownGood ? c.check.events : []));
+  const validity = await verifier.verifyAll(toVerify);
+  let v = 0;
+
   const admitted: ProjectedCommit[] = [];
   const refused: Refusal[] = [];
   const newlyVerified: { seq: number; digest: Buffer }[] = [];
   const payloads = new Map<number, Uint8Array>();
   let events = 0;
-  for (const raw of raws) {
+  for (const { raw, digest, knownGood, check } of checked) {
     payloads.set(raw.seq, raw.data);
-    const digest = createHash("sha256").update(raw.data).digest();
-    const knownGood = verified.get(raw.seq)?.equals(digest) ?? false;
-    const check = checkCommit(raw, projector.registry, { signaturesKnownGood: knownGood });
     if (!check.ok) {
       refused.push({ seq: raw.seq, reason: check.reason, payload: raw.data, ...(check.eventId ? { eventId: check.eventId } : {}) });
       continue;
     }
-    if (!knownGood) newlyVerified.push({ seq: raw.seq, digest });
+    if (!knownGood) {
+      const results = validity.slice(v, (v += check.events.length));
+      const bad = results.indexOf(false);
+      if (bad >= 0) {
+        const e = check.events[bad]!;
+        refused.push({ seq: raw.seq, reason: `bad signature by ${e.signer}`, eventId: e.id, payload: raw.data });
+        continue;
+      }
+      newlyVerified.push({ seq: raw.seq, digest });
+    }
     events += check.events.length;
     admitted.push({ stream, seq: raw.seq, subject: raw.subject, events: check.events });
   }
@@ -125,10 +148,11 @@ export async function projectBatch(
   stream: string,
   raws: readonly RawCommit[],
   log: ProjectionLog,
+  verifier?: SignatureVerifier,
 ): Promise<BatchOutcome> {
   if (raws.length === 0) return { applied: 0, events: 0, quarantined: 0 };
   const verified = await loadVerifiedDigests(db, stream, raws[0]!.seq, raws.at(-1)!.seq);
-  return writeBatch(db, projector, session, admitCommits(projector, stream, raws, verified), log);
+  return writeBatch(db, projector, session, await admitCommits(projector, stream, raws, verified, verifier), log);
 }
 
 export async function readCheckpoint(db: Queryable, projection: string, stream: string, forUpdate = false): Promise<number> {

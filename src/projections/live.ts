@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Pool } from "pg";
+import type { SignatureVerifier } from "../adapters/crypto/verificationPool.js";
 import type { EventStore, RawCommit } from "../adapters/nats/eventStore.js";
 import { consoleProjectionLog, lockProjection, projectBatch, readCheckpoint, type ProjectionLog } from "./batch.js";
 import { DuplicateEventError, type Projector } from "./projector.js";
@@ -9,6 +10,7 @@ export interface LiveProjectionOptions {
   readonly pool: Pool;
   readonly batchSize?: number;
   readonly log?: ProjectionLog;
+  readonly verifier?: SignatureVerifier;
   readonly onError?: (err: unknown) => void;
 }
 
@@ -56,7 +58,7 @@ export function startLiveProjection(projector: Projector, opts: LiveProjectionOp
         return "gap";
       }
       const session = projector.open(db, { careful });
-      await projectBatch(db, projector, session, stream, fresh, log);
+      await projectBatch(db, projector, session, stream, fresh, log, opts.verifier);
       await session.flush();
       await db.query("COMMIT");
       advance(stream, Math.max(checkpoint, batch.at(-1)!.seq));

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from "pg";
+import type { SignatureVerifier } from "../adapters/crypto/verificationPool.js";
 import type { EventStore, RawCommit } from "../adapters/nats/eventStore.js";
 import { admitCommits, consoleProjectionLog, loadVerifiedDigests, lockProjection, writeBatch, type ProjectionLog } from "./batch.js";
 import { DuplicateEventError, type Projector } from "./projector.js";
@@ -16,6 +17,8 @@ export interface RebuildOptions {
   readonly pool: Pool;
   readonly batchSize?: number;
   readonly log?: ProjectionLog;
+  /** Checks signatures the verification memo does not cover (default: on this thread). */
+  readonly verifier?: SignatureVerifier;
   readonly onStart?: (total: number) => void;
   readonly onProgress?: (p: RebuildProgress) => void;
 }
@@ -87,7 +90,7 @@ async function replayInto(db: PoolClient, projector: Projector, opts: RebuildOpt
       const raws = batch;
       batch = [];
       const verified = await loadVerifiedDigests(opts.pool, stream, raws[0]!.seq, raws.at(-1)!.seq);
-      const admission = admitCommits(projector, stream, raws, verified);
+      const admission = await admitCommits(projector, stream, raws, verified, opts.verifier);
       await writing;
       writing = writeBatch(db, projector, session, admission, log).then((outcome) => {
         commits += raws.length;

@@ -1,4 +1,5 @@
 import { inlineSealer } from "../../src/adapters/crypto/signingPool.js";
+import { verificationPool, type SignatureVerifier } from "../../src/adapters/crypto/verificationPool.js";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sealEvent } from "../../src/adapters/crypto/eventSigning.js";
@@ -21,6 +22,7 @@ let nats: TestNats;
 let db: TestDatabase;
 let store: EventStore;
 let live: LiveProjection;
+let verifier: SignatureVerifier;
 
 const handlerOn = (s: EventStore, cacheSize?: number) =>
   commandHandler({ store: s, decider: creditAccountDecider, registry: creditEvents, sealer: inlineSealer(signer), ...(cacheSize === undefined ? {} : { cacheSize }) });
@@ -36,10 +38,12 @@ async function account(id: string) {
 beforeAll(async () => {
   [nats, db] = await Promise.all([startTestNats(), createTestDatabase()]);
   store = await createEventStore(await nats.connect());
-  live = startLiveProjection(balancesProjector, { store, pool: db.pool, log: silent });
+  verifier = verificationPool(2);
+  live = startLiveProjection(balancesProjector, { store, pool: db.pool, log: silent, verifier });
 });
 afterAll(async () => {
   await live?.stop();
+  await verifier?.close();
   await db?.drop();
   await nats?.close();
 });
