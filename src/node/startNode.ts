@@ -75,7 +75,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log): Pro
 
     const sealer = signingPool(identity.privateKeyPem);
     cleanups.push(() => sealer.close());
-    const handleCredit = commandHandler({ store, decider: creditAccountDecider, registry: creditEvents, sealer });
+    const handleCredit = commandHandler({ store, decider: creditAccountDecider, registry: creditEvents, sealer, verifier });
     const admin = await loadOrCreateAdminToken(config.dataDir, config.adminToken);
     const controlPlane = await buildControlPlane({ pool, handleCredit, adminToken: admin.token });
     const address = await controlPlane.listen({ host: config.host, port: config.controlPlanePort });

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { PoolClient } from "pg";
-import { inlineVerifier, type SignatureVerifier } from "../adapters/crypto/verificationPool.js";
-import { checkCommit } from "../adapters/events/commitCheck.js";
+import type { SignatureVerifier } from "../adapters/crypto/verificationPool.js";
+import { admitAll } from "../adapters/events/admission.js";
 import type { RawCommit } from "../adapters/nats/eventStore.js";
 import type { ProjectedCommit, ProjectionSession, Projector, Rejection } from "./projector.js";
 
@@ -55,41 +55,27 @@ export async function admitCommits(
   stream: string,
   raws: readonly RawCommit[],
   verified: Map<number, Buffer>,
-  verifier: SignatureVerifier = inlineVerifier,
+  verifier?: SignatureVerifier,
 ): Promise<Admission> {
-  const checked = raws.map((raw) => {
-    const digest = createHash("sha256").update(raw.data).digest();
-    const knownGood = verified.get(raw.seq)?.equals(digest) ?? false;
-    return { raw, digest, knownGood, check: checkCommit(raw, projector.registry, { signaturesKnownGood: true }) };
-  });
-  const toVerify = checked.flatMap((c) => (c.check.ok && !c.knownGood ? c.check.events : []));
-  const validity = await verifier.verifyAll(toVerify);
-  let v = 0;
-
+  const digests = raws.map((raw) => createHash("sha256").update(raw.data).digest());
+  const knownGood = (i: number) => verified.get(raws[i]!.seq)?.equals(digests[i]!) ?? false;
+  const checks = await admitAll(raws, projector.registry, verifier, knownGood);
   const admitted: ProjectedCommit[] = [];
   const refused: Refusal[] = [];
   const newlyVerified: { seq: number; digest: Buffer }[] = [];
   const payloads = new Map<number, Uint8Array>();
   let events = 0;
-  for (const { raw, digest, knownGood, check } of checked) {
+  checks.forEach((check, i) => {
+    const raw = raws[i]!;
     payloads.set(raw.seq, raw.data);
     if (!check.ok) {
       refused.push({ seq: raw.seq, reason: check.reason, payload: raw.data, ...(check.eventId ? { eventId: check.eventId } : {}) });
-      continue;
+      return;
     }
-    if (!knownGood) {
-      const results = validity.slice(v, (v += check.events.length));
-      const bad = results.indexOf(false);
-      if (bad >= 0) {
-        const e = check.events[bad]!;
-        refused.push({ seq: raw.seq, reason: `bad signature by ${e.signer}`, eventId: e.id, payload: raw.data });
-        continue;
-      }
-      newlyVerified.push({ seq: raw.seq, digest });
-    }
+    if (!knownGood(i)) newlyVerified.push({ seq: raw.seq, digest: digests[i]! });
     events += check.events.length;
     admitted.push({ stream, seq: raw.seq, subject: raw.subject, events: check.events });
-  }
+  });
   return { stream, lastSeq: raws.at(-1)?.seq ?? 0, admitted, refused, newlyVerified, payloads, events };
 }
 

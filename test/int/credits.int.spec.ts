@@ -164,6 +164,27 @@ describe("credit account aggregate over JetStream, balances projection in Postgr
     );
   });
 
+  it("a cold command handler skips the forged and unknown events of an aggregate's history, as the projection does", async () => {
+    const skipped: string[] = [];
+    const handle = commandHandler({
+      store,
+      decider: creditAccountDecider,
+      registry: creditEvents,
+      sealer: inlineSealer(signer),
+      verifier,
+      onSkippedEvent: (_s, _seq, reason) => skipped.push(reason),
+    });
+    const s = creditSubject("bob");
+    // bob's projection says 120; the forged commit claimed +1,000,000.
+    await handle(s, { kind: "spend", amount: 120, reason: "all of it" }, { now: new Date() });
+    await expect(handle(s, { kind: "spend", amount: 1, reason: "one more" }, { now: new Date() })).rejects.toMatchObject({ code: "insufficient_credits" });
+    expect(skipped).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^not JSON/), expect.stringMatching(/^bad signature/), expect.stringMatching(/unknown event type/)]),
+    );
+    await settle();
+    expect(await account("bob")).toMatchObject({ available: 0, spent_total: 120 });
+  });
+
   it("a rebuild from sequence 1 equals the live projection row for row, and live goes on after it", async () => {
     const tables = [...balancesProjector.tables, "projection_quarantine", "projection_checkpoints"];
     await settle();

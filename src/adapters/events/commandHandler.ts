@@ -7,7 +7,8 @@ import type { EventRegistry } from "../../domain/events/registry.js";
 import { eventIdFor } from "../crypto/eventSigning.js";
 import type { EventSealer } from "../crypto/signingPool.js";
 import { WrongExpectedVersionError, type EventStore } from "../nats/eventStore.js";
-import { checkCommit } from "./commitCheck.js";
+import type { SignatureVerifier } from "../crypto/verificationPool.js";
+import { admitAll } from "./admission.js";
 
 export interface CommandMeta {
   /** Makes a retried command idempotent: its events get the same ids and are deduplicated. */
@@ -32,6 +33,8 @@ export interface CommandHandlerOptions<C, S, E extends EventDraft> {
   readonly cacheSize?: number;
   /** How many aggregates may be read from the stream at once (each read is a server-side consumer). */
   readonly loadConcurrency?: number;
+  /** Checks the signatures of a loaded aggregate's history (default: on this thread). */
+  readonly verifier?: SignatureVerifier;
   readonly onSkippedEvent?: (subject: string, seq: number, reason: string) => void;
 }
 
@@ -66,9 +69,10 @@ export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerO
 
   async function load(subject: string): Promise<Loaded<S>> {
     const { commits, version } = await loadSlot(() => store.readAggregate(subject));
+    const checks = await admitAll(commits, registry, opts.verifier);
     let state = decider.initialState();
-    for (const commit of commits) {
-      const checked = checkCommit(commit, registry);
+    for (const [i, checked] of checks.entries()) {
+      const commit = commits[i]!;
       if (!checked.ok) {
         opts.onSkippedEvent?.(subject, commit.seq, checked.reason);
         continue;
