@@ -4,7 +4,6 @@
  */
 import { connectNats } from "../src/adapters/nats/connection.js";
 import { applyStreams } from "../src/adapters/nats/streams.js";
-import { migrate } from "../src/projections/migrate.js";
 import { creditWriter, rawPublishRate, signedAppendRate } from "./appends.js";
 import { rawCopyRate, replayInChild } from "./rebuild.js";
 import { benchDatabase, benchNats, report } from "./support.js";
@@ -17,7 +16,6 @@ const db = await benchDatabase();
 try {
   const nc = await connectNats(nats.server.url, "bench");
   await applyStreams(nc);
-  await migrate(db.url);
 
   const raw = await rawPublishRate(nc, HALF, ACCOUNTS);
   // One long-lived writer, as in a running node: its aggregate cache stays warm between rounds.

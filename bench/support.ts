@@ -1,9 +1,8 @@
-import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
 import { NatsServerProcess } from "../src/adapters/nats/natsServerProcess.js";
+import { createTestDatabase } from "../test/support/postgres.js";
 
 export interface Figure {
   name: string;
@@ -28,25 +27,8 @@ export async function benchNats(): Promise<{ server: NatsServerProcess; close():
   return { server, close: async () => (await server.stop(), await rm(storeDir, { recursive: true, force: true })) };
 }
 
-export async function benchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const adminUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-  const name = `ec_bench_${randomBytes(4).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
+/** A fresh, migrated database for one run, the same way the tests make theirs. */
+export const benchDatabase = createTestDatabase;
 
 /** Runs `task` over `items` with at most `width` in flight. */
 export async function pooled<T>(items: readonly T[], width: number, task: (item: T) => Promise<unknown>): Promise<void> {
