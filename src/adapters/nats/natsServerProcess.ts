@@ -4,7 +4,6 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { connect } from "@nats-io/transport-node";
 import { packageRoot } from "../packageRoot.js";
 
 /** NATS_SERVER_BIN, else the project-local 2.10 from scripts/install-nats.sh, else PATH. */
@@ -90,21 +89,23 @@ export class NatsServerProcess {
     child.stdout?.on("data", keep);
     child.stderr?.on("data", keep);
     const server = new NatsServerProcess(`nats://127.0.0.1:${port}`, port, child, logs);
-    await server.waitReady();
+    try {
+      await server.waitReady();
+    } catch (err) {
+      await server.stop("SIGKILL");
+      throw err;
+    }
     return server;
   }
 
+  // The server's own "Server is ready" line, not a client connection: that works whatever
+  // authentication the configuration asks for.
   private async waitReady(): Promise<void> {
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
       if (this.child.exitCode !== null) throw new Error(`nats-server exited: ${this.logs.join("")}`);
-      try {
-        const nc = await connect({ servers: this.url, timeout: 500, reconnect: false });
-        await nc.close();
-        return;
-      } catch {
-        await sleep(50);
-      }
+      if (this.logs.join("").includes("Server is ready")) return;
+      await sleep(20);
     }
     throw new Error(`nats-server did not start on ${this.url}: ${this.logs.join("")}`);
   }
