@@ -1,6 +1,7 @@
 import { inlineSealer } from "../../src/adapters/crypto/signingPool.js";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { jetstream } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commandHandler } from "../../src/adapters/events/commandHandler.js";
 import { createEventStore, encodeCommit, type EventStore } from "../../src/adapters/nats/eventStore.js";
@@ -40,7 +41,8 @@ describe("edgecoder replay", () => {
       if (i % 3 === 0) await handle(s, { kind: "hold", holdId: `h${i}`, amount: 500, reason: "task" }, { now });
       if (i % 6 === 0) await handle(s, { kind: "spend", amount: 200, reason: "task", holdId: `h${i}` }, { now });
     }
-    await (await nats.connect()).publish(creditSubject("acct-1"), encodeCommit([]));
+    // Through JetStream with its ack, so the stream holds it before lastSeq is read below.
+    await jetstream(await nats.connect()).publish(creditSubject("acct-1"), encodeCommit([]));
     await live.waitFor("EC_CREDITS", await store.lastSeq("EC_CREDITS"));
     const tables = [...balancesProjector.tables, "projection_checkpoints"];
     const before = await snapshotTables(db.pool, tables);
