@@ -69,7 +69,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log): Pro
     const verifier = verificationPool();
     cleanups.push(() => verifier.close());
     const lives: LiveProjection[] = projectors.map((p) =>
-      startLiveProjection(p, { store, pool, verifier, onError: (err) => log(`projection ${p.name}: ${String(err)}`) }),
+      startLiveProjection(p, { store, pool, verifier, onError: (err) => log(`projection ${p.name}: ${String(err)}`), onRebuild: log }),
     );
     cleanups.push(() => Promise.all(lives.map((l) => l.stop())));
 

@@ -141,6 +141,38 @@ export async function projectBatch(
   return writeBatch(db, projector, session, await admitCommits(projector, stream, raws, verified, verifier), log);
 }
 
+export interface CheckpointRow {
+  readonly lastSeq: number;
+  readonly streamCreated: string | null;
+}
+
+export async function readCheckpointRow(db: Queryable, projection: string, stream: string): Promise<CheckpointRow | undefined> {
+  const r = await db.query<{ last_seq: number; stream_created: Date | null }>(
+    "SELECT last_seq, stream_created FROM projection_checkpoints WHERE projection = $1 AND stream = $2",
+    [projection, stream],
+  );
+  const row = r.rows[0];
+  return row && { lastSeq: Number(row.last_seq), streamCreated: row.stream_created?.toISOString() ?? null };
+}
+
+/** Records which stream (by creation time) a projection's checkpoint counts in. */
+export async function stampCheckpoint(db: Queryable, projection: string, stream: string, created: string): Promise<void> {
+  await db.query(
+    `INSERT INTO projection_checkpoints (projection, stream, last_seq, stream_created) VALUES ($1, $2, 0, $3)
+     ON CONFLICT (projection, stream) DO UPDATE SET stream_created = EXCLUDED.stream_created`,
+    [projection, stream, created],
+  );
+}
+
+/**
+ * Whether a checkpoint belongs to this stream: same creation time, and not past its end. A
+ * checkpoint with no creation time yet is trusted if it is not past the end.
+ */
+export function checkpointMatches(row: CheckpointRow, stream: { lastSeq: number; created: string }): boolean {
+  if (row.lastSeq > stream.lastSeq) return false;
+  return row.streamCreated === null || new Date(row.streamCreated).getTime() === new Date(stream.created).getTime();
+}
+
 export async function readCheckpoint(db: Queryable, projection: string, stream: string, forUpdate = false): Promise<number> {
   const r = await db.query<{ last_seq: string }>(
     `SELECT last_seq FROM projection_checkpoints WHERE projection = $1 AND stream = $2${forUpdate ? " FOR UPDATE" : ""}`,

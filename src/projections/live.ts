@@ -2,7 +2,17 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Pool } from "pg";
 import type { SignatureVerifier } from "../adapters/crypto/verificationPool.js";
 import type { EventStore, RawCommit } from "../adapters/nats/eventStore.js";
-import { consoleProjectionLog, lockProjection, projectBatch, readCheckpoint, type ProjectionLog } from "./batch.js";
+import {
+  checkpointMatches,
+  consoleProjectionLog,
+  lockProjection,
+  projectBatch,
+  readCheckpoint,
+  readCheckpointRow,
+  stampCheckpoint,
+  type ProjectionLog,
+} from "./batch.js";
+import { rebuildProjection } from "./rebuild.js";
 import { DuplicateEventError, type Projector } from "./projector.js";
 
 export interface LiveProjectionOptions {
@@ -12,6 +22,8 @@ export interface LiveProjectionOptions {
   readonly log?: ProjectionLog;
   readonly verifier?: SignatureVerifier;
   readonly onError?: (err: unknown) => void;
+  /** Told when the checkpoint belongs to another stream and the projection is rebuilt. */
+  readonly onRebuild?: (reason: string) => void;
 }
 
 export interface LiveProjection {
@@ -102,7 +114,37 @@ export function startLiveProjection(projector: Projector, opts: LiveProjectionOp
     }
   }
 
-  const running = Promise.all(projector.streams.map(follow));
+  // A checkpoint counts positions in one particular stream. If the stream was created again, or
+  // the database was built from another NATS store, its numbers mean nothing here: rebuild.
+  async function reconcile(): Promise<void> {
+    for (const stream of projector.streams) {
+      const state = await opts.store.streamState(stream);
+      const row = await readCheckpointRow(opts.pool, projector.name, stream);
+      if (row && !checkpointMatches(row, state)) {
+        opts.onRebuild?.(
+          `${projector.name}: checkpoint ${stream}#${row.lastSeq} (stream created ${row.streamCreated ?? "?"}) does not match ` +
+            `the stream (created ${state.created}, last sequence ${state.lastSeq}); rebuilding`,
+        );
+        await rebuildProjection(projector, { store: opts.store, pool: opts.pool, log, ...(opts.verifier ? { verifier: opts.verifier } : {}) });
+        return;
+      }
+      if (!row || row.streamCreated === null) await stampCheckpoint(opts.pool, projector.name, stream, state.created);
+    }
+  }
+
+  const running = (async () => {
+    for (;;) {
+      try {
+        await reconcile();
+        break;
+      } catch (err) {
+        if (abort.signal.aborted) return;
+        opts.onError?.(err);
+        await sleep(500, undefined, { signal: abort.signal }).catch(() => undefined);
+      }
+    }
+    await Promise.all(projector.streams.map(follow));
+  })();
 
   return {
     waitFor(stream, seq) {

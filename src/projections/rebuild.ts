@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from "pg";
 import type { SignatureVerifier } from "../adapters/crypto/verificationPool.js";
 import type { EventStore, RawCommit } from "../adapters/nats/eventStore.js";
-import { admitCommits, consoleProjectionLog, loadVerifiedDigests, lockProjection, writeBatch, type ProjectionLog } from "./batch.js";
+import { admitCommits, consoleProjectionLog, loadVerifiedDigests, lockProjection, stampCheckpoint, writeBatch, type ProjectionLog } from "./batch.js";
 import { DuplicateEventError, type Projector } from "./projector.js";
 
 export interface RebuildProgress {
@@ -73,12 +73,18 @@ async function replayInto(db: PoolClient, projector: Projector, opts: RebuildOpt
   let quarantined = 0;
   await lockProjection(db, projector.name);
   const lastSeqs: Record<string, number> = {};
-  for (const stream of projector.streams) lastSeqs[stream] = await opts.store.lastSeq(stream);
+  const created: Record<string, string> = {};
+  for (const stream of projector.streams) {
+    const state = await opts.store.streamState(stream);
+    lastSeqs[stream] = state.lastSeq;
+    created[stream] = state.created;
+  }
   const total = Object.values(lastSeqs).reduce((a, b) => a + b, 0);
   opts.onStart?.(total);
   await db.query(`TRUNCATE ${projector.tables.map((t) => `"${t}"`).join(", ")}`);
   await db.query("DELETE FROM projection_quarantine WHERE projection = $1", [projector.name]);
   await db.query("DELETE FROM projection_checkpoints WHERE projection = $1", [projector.name]);
+  for (const stream of projector.streams) await stampCheckpoint(db, projector.name, stream, created[stream]!);
   const session = projector.open(db, { careful });
   for (const stream of projector.streams) {
     const lastSeq = lastSeqs[stream]!;

@@ -1,4 +1,5 @@
 import type { NatsConnection } from "@nats-io/transport-node";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEventStore, WrongExpectedVersionError, type EventStore } from "../../src/adapters/nats/eventStore.js";
 import { applyStreams } from "../../src/adapters/nats/streams.js";
@@ -66,6 +67,18 @@ describe("JetStream event store", () => {
     expect(amounts).toEqual([1, 2, 3, 4, 5]);
     expect(commits.every((c) => c.subject === a)).toBe(true);
     expect(await store.readAggregate("ec.credits.nobody")).toEqual({ commits: [], version: 0 });
+  });
+
+  it("stops following when aborted while its consumer is still being created", async () => {
+    const abort = new AbortController();
+    const following = (async () => {
+      for await (const _ of store.follow("EC_CREDITS", { fromSeq: 1_000_000, signal: abort.signal })) break;
+      return "stopped";
+    })();
+    await Promise.resolve(); // the follower is now awaiting its consumer
+    abort.abort();
+    const outcome = await Promise.race([following, sleep(3000).then(() => "still following")]);
+    expect(outcome).toBe("stopped");
   });
 
   it("replays a stream from a sequence and then follows new commits live", async () => {

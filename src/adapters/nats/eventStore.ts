@@ -61,6 +61,8 @@ export interface EventStore {
   /** Reads from `fromSeq` and keeps following new commits until `signal` aborts. */
   follow(stream: string, opts: { fromSeq: number; subjects?: string | string[]; signal: AbortSignal }): AsyncGenerator<RawCommit>;
   lastSeq(stream: string): Promise<number>;
+  /** Last sequence and creation time: a stream created again restarts at sequence 1. */
+  streamState(stream: string): Promise<{ lastSeq: number; created: string }>;
   close(): void;
 }
 
@@ -80,6 +82,10 @@ export async function createEventStore(nc: NatsConnection): Promise<EventStore> 
     read: (stream, opts) => read(js, jsm, stream, opts),
     follow: (stream, opts) => follow(js, stream, opts),
     lastSeq: async (stream) => (await jsm.streams.info(stream)).state.last_seq,
+    streamState: async (stream) => {
+      const info = await jsm.streams.info(stream);
+      return { lastSeq: info.state.last_seq, created: info.created };
+    },
     close: () => publisher.close(),
   };
 }
@@ -155,6 +161,8 @@ async function* follow(
   const messages = await consumer.consume({ max_messages: 2048 });
   const stop = () => void messages.close().catch(() => undefined);
   opts.signal.addEventListener("abort", stop, { once: true });
+  // An abort that came while the consumer was being created fired before the listener existed.
+  if (opts.signal.aborted) stop();
   try {
     for await (const m of messages) {
       if (opts.signal.aborted) break;
