@@ -66,7 +66,7 @@ async function rebuildOnce(projector: Projector, opts: RebuildOptions, careful: 
 }
 
 async function replayInto(db: PoolClient, projector: Projector, opts: RebuildOptions, careful: boolean): Promise<Omit<RebuildResult, "ms">> {
-  const batchSize = opts.batchSize ?? 2000;
+  const batchSize = opts.batchSize ?? 3000;
   const log = opts.log ?? consoleProjectionLog;
   let commits = 0;
   let events = 0;

@@ -22,7 +22,12 @@ export async function copyRows(db: PoolClient, table: string, columns: readonly 
   const chunks = function* () {
     for (let i = 0; i < rows.length; i += CHUNK) {
       let text = "";
-      for (const row of rows.slice(i, i + CHUNK)) text += row.map(field).join("\t") + "\n";
+      const end = Math.min(rows.length, i + CHUNK);
+      for (let r = i; r < end; r++) {
+        const row = rows[r]!;
+        for (let c = 0; c < row.length; c++) text += (c === 0 ? "" : "\t") + field(row[c]!);
+        text += "\n";
+      }
       yield text;
     }
   };
