@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import type { PoolClient } from "pg";
+import type { Pool, PoolClient } from "pg";
 import type { SignatureVerifier } from "../adapters/crypto/verificationPool.js";
 import { admitAll } from "../adapters/events/admission.js";
-import type { RawCommit } from "../adapters/nats/eventStore.js";
+import type { EventStore, RawCommit } from "../adapters/nats/eventStore.js";
 import type { ProjectedCommit, ProjectionSession, Projector, Rejection } from "./projector.js";
 
 export interface ProjectionLog {
@@ -15,6 +15,16 @@ export const consoleProjectionLog: ProjectionLog = {
       `[projection ${e.projection}] quarantined ${e.stream}#${e.seq}${e.eventId ? ` event ${e.eventId}` : ""}: ${e.reason}`,
     ),
 };
+
+/** What every projection runner works with: the streams, the database, and how it checks. */
+export interface ProjectionRunOptions {
+  readonly store: EventStore;
+  readonly pool: Pool;
+  readonly batchSize?: number;
+  readonly log?: ProjectionLog;
+  /** Checks signatures the verification memo does not cover (default: on this thread). */
+  readonly verifier?: SignatureVerifier;
+}
 
 export interface BatchOutcome {
   readonly applied: number;

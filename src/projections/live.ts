@@ -1,7 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Pool } from "pg";
-import type { SignatureVerifier } from "../adapters/crypto/verificationPool.js";
-import type { EventStore, RawCommit } from "../adapters/nats/eventStore.js";
+import type { RawCommit } from "../adapters/nats/eventStore.js";
 import {
   checkpointMatches,
   consoleProjectionLog,
@@ -10,17 +8,12 @@ import {
   readCheckpoint,
   readCheckpointRow,
   stampCheckpoint,
-  type ProjectionLog,
+  type ProjectionRunOptions,
 } from "./batch.js";
 import { rebuildProjection } from "./rebuild.js";
 import { DuplicateEventError, type Projector } from "./projector.js";
 
-export interface LiveProjectionOptions {
-  readonly store: EventStore;
-  readonly pool: Pool;
-  readonly batchSize?: number;
-  readonly log?: ProjectionLog;
-  readonly verifier?: SignatureVerifier;
+export interface LiveProjectionOptions extends ProjectionRunOptions {
   readonly onError?: (err: unknown) => void;
   /** Told when the checkpoint belongs to another stream and the projection is rebuilt. */
   readonly onRebuild?: (reason: string) => void;
@@ -125,7 +118,7 @@ export function startLiveProjection(projector: Projector, opts: LiveProjectionOp
           `${projector.name}: checkpoint ${stream}#${row.lastSeq} (stream created ${row.streamCreated ?? "?"}) does not match ` +
             `the stream (created ${state.created}, last sequence ${state.lastSeq}); rebuilding`,
         );
-        await rebuildProjection(projector, { store: opts.store, pool: opts.pool, log, ...(opts.verifier ? { verifier: opts.verifier } : {}) });
+        await rebuildProjection(projector, { ...opts, batchSize: undefined });
         return;
       }
       if (!row || row.streamCreated === null) await stampCheckpoint(opts.pool, projector.name, stream, state.created);

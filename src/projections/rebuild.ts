@@ -1,7 +1,6 @@
-import type { Pool, PoolClient } from "pg";
-import type { SignatureVerifier } from "../adapters/crypto/verificationPool.js";
-import type { EventStore, RawCommit } from "../adapters/nats/eventStore.js";
-import { admitCommits, consoleProjectionLog, loadVerifiedDigests, lockProjection, stampCheckpoint, writeBatch, type ProjectionLog } from "./batch.js";
+import type { PoolClient } from "pg";
+import type { RawCommit } from "../adapters/nats/eventStore.js";
+import { admitCommits, consoleProjectionLog, loadVerifiedDigests, lockProjection, stampCheckpoint, writeBatch, type ProjectionRunOptions } from "./batch.js";
 import { DuplicateEventError, type Projector } from "./projector.js";
 
 export interface RebuildProgress {
@@ -12,13 +11,7 @@ export interface RebuildProgress {
   readonly total: number;
 }
 
-export interface RebuildOptions {
-  readonly store: EventStore;
-  readonly pool: Pool;
-  readonly batchSize?: number;
-  readonly log?: ProjectionLog;
-  /** Checks signatures the verification memo does not cover (default: on this thread). */
-  readonly verifier?: SignatureVerifier;
+export interface RebuildOptions extends ProjectionRunOptions {
   readonly onStart?: (total: number) => void;
   readonly onProgress?: (p: RebuildProgress) => void;
 }
