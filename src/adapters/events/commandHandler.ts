@@ -86,12 +86,12 @@ export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerO
     return loaded;
   }
 
-  async function attempt(subject: string, command: C, meta: CommandMeta, commandId: string | undefined): Promise<HandledCommand> {
+  async function attempt(subject: string, command: C, { commandId, now }: CommandMeta): Promise<HandledCommand> {
     for (let n = 1; ; n++) {
       const { state, version } = cache.get(subject) ?? (await load(subject));
       const drafts = decider.decide(command, state);
       if (drafts.length === 0) return { events: [], version, duplicate: false };
-      const time = meta.now.toISOString();
+      const time = now.toISOString();
       const seal = (d: E, i: number) =>
         sealer.seal({
           id: commandId === undefined ? randomUUID() : eventIdFor(commandId, i),
@@ -116,7 +116,7 @@ export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerO
   }
 
   return function handle(subject: string, command: C, meta: CommandMeta): Promise<HandledCommand> {
-    const go = () => attempt(subject, command, meta, meta.commandId);
+    const go = () => attempt(subject, command, meta);
     const previous = queues.get(subject);
     const run = previous ? previous.then(go, go) : go();
     const tail: Promise<unknown> = run.then(
