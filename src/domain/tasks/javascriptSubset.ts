@@ -1,13 +1,7 @@
 import { parse, type Node } from "acorn";
 import { full } from "acorn-walk";
 
-export interface SubsetViolation {
-  readonly rule: string;
-  readonly line: number;
-  readonly column: number;
-}
-
-export type SubsetCheck = { ok: true } | { ok: false; violations: SubsetViolation[]; reason: string };
+import { subsetResult, type SubsetCheck, type SubsetViolation } from "./subset.js";
 
 /** Syntax the seed's JavaScript subset refuses, by AST node type. */
 const FORBIDDEN_NODES: Record<string, string> = {
@@ -73,7 +67,5 @@ export function checkJavascriptSubset(code: string): SubsetCheck {
     if (node.type === "MemberExpression") forbiddenName(node.property, node.computed);
     if (node.type === "Property" || node.type === "PropertyDefinition") forbiddenName(node.key, node.computed);
   });
-  if (violations.length === 0) return { ok: true };
-  const unique = [...new Set(violations.map((v) => v.rule))];
-  return { ok: false, violations, reason: `outside the JavaScript subset: ${unique.join(", ")}` };
+  return subsetResult("JavaScript", violations);
 }
