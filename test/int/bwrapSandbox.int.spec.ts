@@ -1,0 +1,109 @@
+import { execSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadOrCreateIdentity } from "../../src/adapters/crypto/nodeIdentity.js";
+import { defaultSandboxLimits, runInBwrap } from "../../src/adapters/executor/bwrapSandbox.js";
+
+const quick = { ...defaultSandboxLimits, wallMs: 3_000 };
+let dataDir: string;
+let keyFile: string;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), "ec-node-data-"));
+  keyFile = (await loadOrCreateIdentity(dataDir)).file;
+});
+afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+/**
+ * Live processes left behind by any sandbox (they run as uids from 200000 up). Zombies do not
+ * count: they run nothing, and this VM's pid 1 does not reap orphans.
+ */
+const sandboxProcesses = () =>
+  execSync("ps -eo uid=,stat=", { encoding: "utf8" })
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter(([uid, stat]) => Number(uid) >= 200_000 && !stat?.startsWith("Z")).length;
+
+describe("bubblewrap sandbox", () => {
+  it("runs Python and JavaScript and returns their output and exit status", async () => {
+    expect(await runInBwrap("python", "print(sum(range(10)))")).toMatchObject({ exitCode: 0, stdout: "45\n" });
+    expect(await runInBwrap("javascript", "console.log([1, 2, 3].map((x) => x * 2).join(','))")).toMatchObject({ exitCode: 0, stdout: "2,4,6\n" });
+    const failed = await runInBwrap("python", "print(1 / 0)");
+    expect(failed.exitCode).not.toBe(0);
+    expect(failed.stderr).toContain("ZeroDivisionError");
+  });
+
+  it("has no network: the host's Postgres port is unreachable", async () => {
+    const py = await runInBwrap(
+      "python",
+      "import socket\ntry:\n    socket.create_connection(('127.0.0.1', 5432), timeout=2)\n    print('connected')\nexcept OSError as e:\n    print('blocked', type(e).__name__)",
+    );
+    expect(py.stdout).toMatch(/^blocked/);
+    const js = await runInBwrap(
+      "javascript",
+      "const s = require('net').connect(5432, '127.0.0.1'); s.on('connect', () => { console.log('connected'); s.destroy(); }); s.on('error', (e) => console.log('blocked', e.code));",
+    );
+    expect(js.stdout).toMatch(/^blocked/);
+  });
+
+  it("cannot write outside its work folder; its /tmp is private", async () => {
+    const marker = `ec-sandbox-marker-${process.pid}`;
+    const r = await runInBwrap(
+      "python",
+      [
+        "for path in ['/usr/evil', '/etc/evil', '/evil']:",
+        "    try:",
+        "        open(path, 'w').write('x'); print('wrote', path)",
+        "    except OSError as e:",
+        "        print('refused', path)",
+        `open('/tmp/${marker}', 'w').write('private')`,
+        "open('/work/out.txt', 'w').write('ok'); print('work ok')",
+      ].join("\n"),
+    );
+    expect(r.stdout).toBe("refused /usr/evil\nrefused /etc/evil\nrefused /evil\nwork ok\n");
+    expect(existsSync(join(tmpdir(), marker))).toBe(false);
+    expect(existsSync("/usr/evil")).toBe(false);
+  });
+
+  it("cannot read the node's key file", async () => {
+    const r = await runInBwrap("python", `try:\n    print(open(${JSON.stringify(keyFile)}).read())\nexcept OSError as e:\n    print('refused', type(e).__name__)`);
+    expect(r.stdout).toBe("refused FileNotFoundError\n");
+    expect(r.stdout).not.toContain("PRIVATE KEY");
+  });
+
+  it("contains a fork bomb: stopped by the process limit and killed at the wall time, nothing left behind", async () => {
+    const started = Date.now();
+    const r = await runInBwrap("python", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass", quick);
+    expect(Date.now() - started).toBeLessThan(quick.wallMs + 3_000);
+    expect(r.killedFor).toBe("wall-time");
+    expect(sandboxProcesses()).toBe(0);
+  });
+
+  it("contains memory bombs in both languages", async () => {
+    const py = await runInBwrap("python", "x = []\ntry:\n    while True: x.append(bytearray(10**7))\nexcept MemoryError:\n    print('stopped at', len(x) * 10, 'MB')", quick);
+    const mb = Number(/stopped at (\d+) MB/.exec(py.stdout)?.[1]);
+    expect(mb).toBeLessThanOrEqual(defaultSandboxLimits.memoryMb);
+    const js = await runInBwrap("javascript", "const a = []; for (;;) a.push('x'.repeat(1e6) + a.length);", quick);
+    expect(js.exitCode).not.toBe(0);
+    expect(js.stderr + (js.signal ?? "")).toMatch(/heap|memory|SIG/i);
+  });
+
+  it("kills an endless loop at the wall time, and at the CPU limit when that comes first", async () => {
+    const wall = await runInBwrap("python", "while True: pass", { ...quick, wallMs: 1_500 });
+    expect(wall.killedFor).toBe("wall-time");
+    expect(wall.durationMs).toBeLessThan(3_000);
+    const cpu = await runInBwrap("javascript", "for (;;) {}", { ...quick, cpuSeconds: 1, wallMs: 10_000 });
+    expect(cpu.killedFor).toBeUndefined();
+    expect(cpu.exitCode).not.toBe(0);
+    expect(cpu.durationMs).toBeLessThan(5_000);
+  });
+
+  it("stops a flood of output at the output limit", async () => {
+    const r = await runInBwrap("python", "while True: print('x' * 1000)", { ...quick, outputBytes: 100_000 });
+    expect(r.killedFor).toBe("output");
+    expect(r.stdout.length).toBeLessThanOrEqual(100_000);
+  });
+});
