@@ -9,7 +9,13 @@ export interface Decider<Command, State, Event extends EventDraft> {
   readonly decide: (command: Command, state: State) => readonly Event[];
   readonly evolve: (state: State, event: Event) => State;
   /** Why a stored event may not be applied to this state; such events are skipped, never folded. */
-  readonly ruleBreak?: (state: State, event: Event) => { code: string; message: string } | undefined;
+  readonly ruleBreak?: (state: State, event: Event) => RuleBreak | undefined;
+}
+
+/** Why an event may not follow a state: a code for machines, a message for people. */
+export interface RuleBreak {
+  readonly code: string;
+  readonly message: string;
 }
 
 /** A command refused by a business rule: a reply to the caller, not a fault of the system. */

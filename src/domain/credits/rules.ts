@@ -1,11 +1,6 @@
-import { assertNever } from "../decider.js";
+import { assertNever, type RuleBreak } from "../decider.js";
 import { heldAmount, heldTotal, type CreditAccount } from "./account.js";
 import type { CreditEvent } from "./events.js";
-
-export interface RuleBreak {
-  readonly code: string;
-  readonly message: string;
-}
 
 const insufficient = (needed: number, available: number): RuleBreak => ({
   code: "insufficient_credits",

@@ -1,0 +1,83 @@
+import { describe, it } from "vitest";
+import { subtaskDecider } from "../../src/domain/tasks/subtask.js";
+import type { SubtaskEvent } from "../../src/domain/tasks/subtaskEvents.js";
+import { given } from "../support/decider.js";
+
+const spec = { taskId: "t1", index: 0, input: "print(42)", language: "python" as const, timeoutMs: 5_000, priority: 50, resourceClass: "cpu" as const, maxAttempts: 2 };
+const t0 = new Date("2026-11-23T10:00:00.000Z");
+const at = (s: number) => new Date(t0.getTime() + s * 1000);
+const queued: SubtaskEvent = { type: "subtask.queued", data: spec };
+const assigned = (agentId: string, leaseId: string, attempt: number, startS = 0): SubtaskEvent => ({
+  type: "subtask.assigned",
+  data: { agentId, leaseId, leaseExpiresAt: at(startS + 30).toISOString(), attempt },
+});
+const assign = (agentId: string, leaseId: string, s = 0) => ({ kind: "assign" as const, agentId, leaseId, leaseMs: 30_000, now: at(s) });
+const report = (agentId: string, leaseId: string, s: number, ok: boolean) => ({
+  kind: "report" as const, agentId, leaseId, now: at(s), ok, output: ok ? "42\n" : "", stderr: ok ? "" : "Traceback", durationMs: 120,
+});
+
+describe("subtask lifecycle", () => {
+  it("queues once", () => {
+    given(subtaskDecider).when({ kind: "queue", spec }).then([queued]);
+    given(subtaskDecider, [queued]).when({ kind: "queue", spec }).thenThrows("already_queued");
+  });
+
+  it("assigns a queued subtask under a lease", () => {
+    given(subtaskDecider, [queued]).when(assign("a1", "L1")).then([assigned("a1", "L1", 1)]);
+  });
+
+  it("refuses a second assignment while the lease lives", () => {
+    given(subtaskDecider, [queued, assigned("a1", "L1", 1)]).when(assign("a2", "L2", 10)).thenThrows("already_assigned");
+  });
+
+  it("reassigns after the lease expired, recording the expiry", () => {
+    given(subtaskDecider, [queued, assigned("a1", "L1", 1)])
+      .when(assign("a2", "L2", 31))
+      .then([{ type: "subtask.leaseExpired", data: { agentId: "a1", leaseId: "L1" } }, assigned("a2", "L2", 2, 31)]);
+  });
+
+  it("completes with the result of the lease holder", () => {
+    given(subtaskDecider, [queued, assigned("a1", "L1", 1)])
+      .when(report("a1", "L1", 5, true))
+      .then([{ type: "subtask.completed", data: { agentId: "a1", leaseId: "L1", output: "42\n", stderr: "", durationMs: 120 } }]);
+  });
+
+  it("refuses a result for someone else's lease, or after the lease", () => {
+    const history = [queued, assigned("a1", "L1", 1)];
+    given(subtaskDecider, history).when(report("a2", "L1", 5, true)).thenThrows("not_your_lease");
+    given(subtaskDecider, history).when(report("a1", "L9", 5, true)).thenThrows("not_your_lease");
+    given(subtaskDecider, history).when(report("a1", "L1", 31, true)).thenThrows("lease_expired");
+    given(subtaskDecider, [queued]).when(report("a1", "L1", 5, true)).thenThrows("not_assigned");
+  });
+
+  it("a completed subtask is completed exactly once", () => {
+    const done: SubtaskEvent = { type: "subtask.completed", data: { agentId: "a1", leaseId: "L1", output: "42\n", stderr: "", durationMs: 1 } };
+    given(subtaskDecider, [queued, assigned("a1", "L1", 1), done]).when(report("a1", "L1", 6, true)).thenThrows("not_assigned");
+    given(subtaskDecider, [queued, assigned("a1", "L1", 1), done]).when(assign("a2", "L2", 40)).thenThrows("not_queued");
+  });
+
+  it("a failed try goes back to the queue while tries remain", () => {
+    given(subtaskDecider, [queued, assigned("a1", "L1", 1)])
+      .when(report("a1", "L1", 5, false))
+      .thenState({ status: "queued", spec, attempts: 1 });
+  });
+
+  it("the last failed try escalates", () => {
+    const history = [queued, assigned("a1", "L1", 1), { type: "subtask.failed", data: { agentId: "a1", leaseId: "L1", error: "x", durationMs: 1 } } as SubtaskEvent, assigned("a2", "L2", 2)];
+    given(subtaskDecider, history)
+      .when(report("a2", "L2", 5, false))
+      .then([
+        { type: "subtask.failed", data: { agentId: "a2", leaseId: "L2", error: "Traceback", durationMs: 120 } },
+        { type: "subtask.escalated", data: { reason: "failed after 2 tries", attempts: 2 } },
+      ]);
+  });
+
+  it("a reaper expires a dead lease, and does nothing to a live one", () => {
+    const history = [queued, assigned("a1", "L1", 1)];
+    given(subtaskDecider, history).when({ kind: "expireLease", now: at(29) }).then([]);
+    given(subtaskDecider, history)
+      .when({ kind: "expireLease", now: at(31) })
+      .then([{ type: "subtask.leaseExpired", data: { agentId: "a1", leaseId: "L1" } }]);
+    given(subtaskDecider, history).when({ kind: "expireLease", now: at(31) }).thenState({ status: "queued", spec, attempts: 1 });
+  });
+});
