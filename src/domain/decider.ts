@@ -52,3 +52,21 @@ export function foldCommit<C, State, Event extends EventDraft>(
   }
   return { ok: true, state: next };
 }
+
+/**
+ * The events a decider proposes, checked against its own rules in order: what deciding and
+ * replaying share. A break is a refused command.
+ */
+export function requireRules<State, Event>(
+  rules: { ruleBreak: (state: State, event: Event) => RuleBreak | undefined; evolve: (state: State, event: Event) => State },
+  state: State,
+  events: Event[],
+): Event[] {
+  let s = state;
+  for (const e of events) {
+    const broken = rules.ruleBreak(s, e);
+    if (broken) throw new DomainRuleViolation(broken.code, broken.message);
+    s = rules.evolve(s, e);
+  }
+  return events;
+}

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { assertNever, DomainRuleViolation, type Decider } from "../decider.js";
+import { assertNever, DomainRuleViolation, requireRules, type Decider } from "../decider.js";
 import { emptyAccount, evolveAccount, heldAmount, type CreditAccount } from "./account.js";
 import { creditsAdjusted, creditsEarned, creditsHeld, creditsSpent, HoldId, type CreditEvent } from "./events.js";
 import { creditRuleBreak } from "./rules.js";
@@ -13,11 +13,7 @@ export const AdjustCredits = z.object({ kind: z.literal("adjust"), ...creditsAdj
 export const CreditCommand = z.discriminatedUnion("kind", [EarnCredits, SpendCredits, HoldCredits, ReleaseCredits, AdjustCredits]);
 export type CreditCommand = z.infer<typeof CreditCommand>;
 
-function admitted(state: CreditAccount, event: CreditEvent): CreditEvent[] {
-  const broken = creditRuleBreak(state, event);
-  if (broken) throw new DomainRuleViolation(broken.code, broken.message);
-  return [event];
-}
+const admitted = (state: CreditAccount, event: CreditEvent) => requireRules({ ruleBreak: creditRuleBreak, evolve: evolveAccount }, state, [event]);
 
 export function earnCredits({ kind: _k, ...data }: z.infer<typeof EarnCredits>, state: CreditAccount): CreditEvent[] {
   return admitted(state, { type: "credits.earned", data });

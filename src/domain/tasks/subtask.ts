@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { assertNever, DomainRuleViolation, type Decider, type RuleBreak } from "../decider.js";
+import { assertNever, DomainRuleViolation, requireRules, type Decider, type RuleBreak } from "../decider.js";
 import { SubtaskSpec, type SubtaskEvent } from "./subtaskEvents.js";
 
 interface Lease {
@@ -83,15 +83,7 @@ export function evolveSubtask(state: Subtask, event: SubtaskEvent): Subtask {
   }
 }
 
-function checked(state: Subtask, events: SubtaskEvent[]): SubtaskEvent[] {
-  let s = state;
-  for (const e of events) {
-    const broken = subtaskRuleBreak(s, e);
-    if (broken) throw new DomainRuleViolation(broken.code, broken.message);
-    s = evolveSubtask(s, e);
-  }
-  return events;
-}
+const checked = (state: Subtask, events: SubtaskEvent[]) => requireRules({ ruleBreak: subtaskRuleBreak, evolve: evolveSubtask }, state, events);
 
 /** After a failed or expired try: retry while tries remain, else hand the subtask to escalation. */
 function afterTry(state: Extract<Subtask, { status: "assigned" }>, reason: string): SubtaskEvent[] {
