@@ -1,0 +1,43 @@
+import { z } from "zod";
+import { eventRegistry, eventSpec, type DraftOf } from "../events/registry.js";
+import { Language } from "./decomposition.js";
+
+const Id = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
+
+export const TaskRequest = z.object({
+  prompt: z.string().trim().min(1).max(20_000),
+  language: Language.default("python"),
+  submitter: Id,
+  projectId: Id.optional(),
+  priority: z.number().int().min(0).max(100).default(50),
+  resourceClass: z.enum(["cpu", "gpu"]).default("cpu"),
+  requestedModel: z.string().max(200).optional(),
+  sandboxRequired: z.boolean().default(true),
+});
+export type TaskRequest = z.infer<typeof TaskRequest>;
+
+export const PlannedSubtask = z.object({
+  subtaskId: Id,
+  index: z.number().int().min(0).max(9),
+  input: z.string().min(1).max(20_000),
+  language: Language,
+  timeoutMs: z.number().int().min(1_000).max(600_000),
+});
+
+export const taskSubmitted = eventSpec("task.submitted", 1, TaskRequest);
+export const taskDecomposed = eventSpec(
+  "task.decomposed",
+  1,
+  z.object({ subtasks: z.array(PlannedSubtask).min(1).max(10), parsed: z.boolean(), model: z.string().max(200) }),
+);
+export const taskSubtaskFinished = eventSpec(
+  "task.subtaskFinished",
+  1,
+  z.object({ subtaskId: Id, ok: z.boolean(), output: z.string().max(1 << 20), error: z.string().max(1 << 20) }),
+);
+export const taskCompleted = eventSpec("task.completed", 1, z.object({ output: z.string().max(10 << 20) }));
+export const taskFailed = eventSpec("task.failed", 1, z.object({ reason: z.string().min(1).max(2_000) }));
+
+export const taskEventSpecs = [taskSubmitted, taskDecomposed, taskSubtaskFinished, taskCompleted, taskFailed] as const;
+export const taskEvents = eventRegistry(...taskEventSpecs);
+export type TaskEvent = DraftOf<(typeof taskEventSpecs)[number]>;
