@@ -13,8 +13,8 @@ export type Task =
   | { readonly status: "none" }
   | { readonly status: "submitted"; readonly request: TaskRequest }
   | { readonly status: "running"; readonly request: TaskRequest; readonly subtasks: readonly Planned[]; readonly finished: Readonly<Record<string, Finished>> }
-  | { readonly status: "completed"; readonly request: TaskRequest; readonly output: string }
-  | { readonly status: "failed"; readonly request: TaskRequest; readonly reason: string };
+  | { readonly status: "completed"; readonly request: TaskRequest; readonly subtaskCount: number; readonly output: string }
+  | { readonly status: "failed"; readonly request: TaskRequest; readonly subtaskCount: number; readonly reason: string };
 
 export const noTask = (): Task => ({ status: "none" });
 
@@ -57,9 +57,13 @@ export function evolveTask(state: Task, event: TaskEvent): Task {
       return { ...state, finished: { ...state.finished, [subtaskId]: finished } };
     }
     case "task.completed":
-      return state.status === "running" ? { status: "completed", request: state.request, output: event.data.output } : state;
+      return state.status === "running"
+        ? { status: "completed", request: state.request, subtaskCount: state.subtasks.length, output: event.data.output }
+        : state;
     case "task.failed":
-      return state.status === "running" ? { status: "failed", request: state.request, reason: event.data.reason } : state;
+      return state.status === "running"
+        ? { status: "failed", request: state.request, subtaskCount: state.subtasks.length, reason: event.data.reason }
+        : state;
     default:
       return assertNever(event);
   }
