@@ -1,0 +1,126 @@
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { DomainRuleViolation } from "../../domain/decider.js";
+import { eventRegistry } from "../../domain/events/registry.js";
+import { subtaskDecider, subtaskSubject } from "../../domain/tasks/subtask.js";
+import { subtaskEvents, subtaskEventSpecs } from "../../domain/tasks/subtaskEvents.js";
+import { taskDecider, taskSubject } from "../../domain/tasks/task.js";
+import { taskEvents, taskEventSpecs, type TaskRequest } from "../../domain/tasks/taskEvents.js";
+import type { EventSealer } from "../crypto/signingPool.js";
+import type { SignatureVerifier } from "../crypto/verificationPool.js";
+import type { EventStore } from "../nats/eventStore.js";
+import { admitAll } from "./admission.js";
+import { commandHandler } from "./commandHandler.js";
+
+export const TASK_FLOW_CONSUMER = "ec-task-flow";
+
+/** Refusals that mean "this reaction happened already": redelivery after a crash, or a twin node. */
+const ALREADY_DONE = new Set(["already_queued", "already_finished", "not_running"]);
+
+export interface TaskFlowOptions {
+  readonly nc: NatsConnection;
+  readonly store: EventStore;
+  readonly sealer: EventSealer;
+  readonly verifier?: SignatureVerifier;
+  readonly onError?: (err: unknown) => void;
+}
+
+export interface TaskFlow {
+  stop(): Promise<void>;
+}
+
+/**
+ * The process manager of the task flow, on a durable JetStream consumer shared by every node
+ * (each commit goes to one of them): a decomposed task gets its subtasks queued; a subtask that
+ * completes or is escalated reports back to its task. Only admitted commits (schema and signature)
+ * are acted on. Command ids are derived from the event that caused them, so a redelivered commit
+ * produces the same events, which the stream deduplicates or the deciders refuse as done.
+ */
+export async function startTaskFlow(opts: TaskFlowOptions): Promise<TaskFlow> {
+  const registry = eventRegistry(...taskEventSpecs, ...subtaskEventSpecs);
+  const tasks = commandHandler({ store: opts.store, decider: taskDecider, registry: taskEvents, sealer: opts.sealer, cacheSize: 0 });
+  const subtasks = commandHandler({ store: opts.store, decider: subtaskDecider, registry: subtaskEvents, sealer: opts.sealer, cacheSize: 0 });
+  const jsm = await jetstreamManager(opts.nc);
+  await jsm.consumers.add("EC_TASKS", {
+    durable_name: TASK_FLOW_CONSUMER,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: 30_000_000_000,
+    max_deliver: -1,
+  });
+  const consumer = await jetstream(opts.nc).consumers.get("EC_TASKS", TASK_FLOW_CONSUMER);
+  const messages = await consumer.consume({ max_messages: 64 });
+
+  async function once(run: () => Promise<unknown>) {
+    try {
+      await run();
+    } catch (err) {
+      if (!(err instanceof DomainRuleViolation && ALREADY_DONE.has(err.code))) throw err;
+    }
+  }
+
+  async function react(stream: string, seq: number, subject: string, data: Uint8Array) {
+    const [check] = await admitAll([{ stream, seq, subject, data }], registry, opts.verifier);
+    if (!check?.ok) return;
+    for (const event of check.events) {
+      const now = new Date();
+      if (event.type === "task.decomposed") {
+        const taskId = subject.slice("ec.tasks.".length);
+        const { commits } = await opts.store.readAggregate(subject);
+        const first = commits[0] && (await admitAll([commits[0]], registry, opts.verifier))[0];
+        const request = first?.ok ? (first.events[0]?.data as TaskRequest | undefined) : undefined;
+        if (!request) continue;
+        const planned = event.data.subtasks as { subtaskId: string; index: number; input: string; language: "python" | "javascript"; timeoutMs: number }[];
+        for (const p of planned) {
+          const spec = {
+            taskId,
+            index: p.index,
+            input: p.input,
+            language: p.language,
+            timeoutMs: p.timeoutMs,
+            priority: request.priority,
+            resourceClass: request.resourceClass,
+            maxAttempts: 3,
+            ...(request.requestedModel ? { requestedModel: request.requestedModel } : {}),
+          };
+          await once(() => subtasks(subtaskSubject(p.subtaskId), { kind: "queue", spec }, { commandId: `queue:${p.subtaskId}`, now }));
+        }
+      }
+      if (event.type === "subtask.completed" || event.type === "subtask.escalated") {
+        const subtaskId = subject.slice("ec.tasks.".length);
+        const { commits } = await opts.store.readAggregate(subject);
+        const first = commits[0] && (await admitAll([commits[0]], registry, opts.verifier))[0];
+        const taskId = first?.ok ? (first.events[0]?.data as { taskId?: string }).taskId : undefined;
+        if (!taskId) continue;
+        const ok = event.type === "subtask.completed";
+        const data = event.data as { output?: string; reason?: string };
+        await once(() =>
+          tasks(
+            taskSubject(taskId),
+            { kind: "recordSubtaskResult", subtaskId, ok, output: ok ? (data.output ?? "") : "", error: ok ? "" : (data.reason ?? "escalated") },
+            { commandId: `result:${subtaskId}`, now },
+          ),
+        );
+      }
+    }
+  }
+
+  const running = (async () => {
+    for await (const m of messages) {
+      try {
+        await react("EC_TASKS", m.seq, m.subject, m.data);
+        m.ack();
+      } catch (err) {
+        opts.onError?.(err);
+        m.nak(1_000);
+      }
+    }
+  })();
+
+  return {
+    async stop() {
+      await messages.close();
+      await running;
+    },
+  };
+}
