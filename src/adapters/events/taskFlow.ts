@@ -59,6 +59,13 @@ export async function startTaskFlow(opts: TaskFlowOptions): Promise<TaskFlow> {
     }
   }
 
+  /** The data of an aggregate's first event (task.submitted, subtask.queued), if it is admitted. */
+  async function firstEventData<T>(subject: string): Promise<T | undefined> {
+    const { commits } = await opts.store.readAggregate(subject);
+    const first = commits[0] && (await admitAll([commits[0]], registry, opts.verifier))[0];
+    return first?.ok ? (first.events[0]?.data as T | undefined) : undefined;
+  }
+
   async function react(stream: string, seq: number, subject: string, data: Uint8Array) {
     const [check] = await admitAll([{ stream, seq, subject, data }], registry, opts.verifier);
     if (!check?.ok) return;
@@ -66,9 +73,7 @@ export async function startTaskFlow(opts: TaskFlowOptions): Promise<TaskFlow> {
       const now = new Date();
       if (event.type === "task.decomposed") {
         const taskId = subject.slice("ec.tasks.".length);
-        const { commits } = await opts.store.readAggregate(subject);
-        const first = commits[0] && (await admitAll([commits[0]], registry, opts.verifier))[0];
-        const request = first?.ok ? (first.events[0]?.data as TaskRequest | undefined) : undefined;
+        const request = await firstEventData<TaskRequest>(subject);
         if (!request) continue;
         const planned = event.data.subtasks as { subtaskId: string; index: number; input: string; language: "python" | "javascript"; timeoutMs: number }[];
         for (const p of planned) {
@@ -88,9 +93,7 @@ export async function startTaskFlow(opts: TaskFlowOptions): Promise<TaskFlow> {
       }
       if (event.type === "subtask.completed" || event.type === "subtask.escalated") {
         const subtaskId = subject.slice("ec.tasks.".length);
-        const { commits } = await opts.store.readAggregate(subject);
-        const first = commits[0] && (await admitAll([commits[0]], registry, opts.verifier))[0];
-        const taskId = first?.ok ? (first.events[0]?.data as { taskId?: string }).taskId : undefined;
+        const taskId = (await firstEventData<{ taskId?: string }>(subject))?.taskId;
         if (!taskId) continue;
         const ok = event.type === "subtask.completed";
         const data = event.data as { output?: string; reason?: string };
