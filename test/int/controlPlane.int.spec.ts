@@ -3,36 +3,32 @@ import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commandHandler } from "../../src/adapters/events/commandHandler.js";
-import { createEventStore, type EventStore } from "../../src/adapters/nats/eventStore.js";
+import type { EventStore } from "../../src/adapters/nats/eventStore.js";
 import { creditAccountDecider } from "../../src/domain/credits/commands.js";
 import { creditEvents } from "../../src/domain/credits/events.js";
 import { buildControlPlane } from "../../src/gateways/controlPlane/app.js";
 import { balancesProjector } from "../../src/projections/credits/balancesProjector.js";
-import { startLiveProjection, type LiveProjection } from "../../src/projections/live.js";
+import type { LiveProjection } from "../../src/projections/live.js";
 import { newSigner } from "../support/events.js";
-import { startTestNats, type TestNats } from "../support/nats.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
+import { startProjectionHarness, type ProjectionHarness } from "../support/projectionHarness.js";
+import type { TestDatabase } from "../support/postgres.js";
 
 const token = "test-admin-token-0123456789";
 const auth = { authorization: `Bearer ${token}` };
-let nats: TestNats;
 let db: TestDatabase;
 let store: EventStore;
 let live: LiveProjection;
 let app: FastifyInstance;
+let harness: ProjectionHarness;
 
 beforeAll(async () => {
-  [nats, db] = await Promise.all([startTestNats(), createTestDatabase()]);
-  store = await createEventStore(await nats.connect());
-  live = startLiveProjection(balancesProjector, { store, pool: db.pool, log: { quarantined: () => undefined } });
+  ({ db, store, live } = harness = await startProjectionHarness(balancesProjector));
   const handleCredit = commandHandler({ store, decider: creditAccountDecider, registry: creditEvents, sealer: inlineSealer(newSigner()) });
   app = await buildControlPlane({ pool: db.pool, handleCredit, adminToken: token });
 });
 afterAll(async () => {
   await app?.close();
-  await live?.stop();
-  await db?.drop();
-  await nats?.close();
+  await harness?.close();
 });
 
 const post = (url: string, payload: unknown, headers: Record<string, string> = auth) =>

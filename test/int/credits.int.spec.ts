@@ -9,11 +9,12 @@ import { creditAccountDecider, creditSubject, type CreditCommand } from "../../s
 import { creditEvents } from "../../src/domain/credits/events.js";
 import { DomainRuleViolation } from "../../src/domain/decider.js";
 import { balancesProjector } from "../../src/projections/credits/balancesProjector.js";
-import { startLiveProjection, type LiveProjection } from "../../src/projections/live.js";
+import type { LiveProjection } from "../../src/projections/live.js";
 import { rebuildProjection } from "../../src/projections/rebuild.js";
 import { newSigner } from "../support/events.js";
-import { startTestNats, type TestNats } from "../support/nats.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
+import type { TestNats } from "../support/nats.js";
+import type { TestDatabase } from "../support/postgres.js";
+import { startProjectionHarness, type ProjectionHarness } from "../support/projectionHarness.js";
 import { snapshotTables } from "../support/tables.js";
 
 const signer = newSigner();
@@ -35,17 +36,15 @@ async function account(id: string) {
   return (await db.pool.query("SELECT * FROM credit_accounts WHERE account_id = $1", [id])).rows[0];
 }
 
+let harness: ProjectionHarness;
+
 beforeAll(async () => {
-  [nats, db] = await Promise.all([startTestNats(), createTestDatabase()]);
-  store = await createEventStore(await nats.connect());
   verifier = verificationPool(2);
-  live = startLiveProjection(balancesProjector, { store, pool: db.pool, log: silent, verifier });
+  ({ nats, db, store, live } = harness = await startProjectionHarness(balancesProjector, { verifier }));
 });
 afterAll(async () => {
-  await live?.stop();
+  await harness?.close();
   await verifier?.close();
-  await db?.drop();
-  await nats?.close();
 });
 
 describe("credit account aggregate over JetStream, balances projection in Postgres", () => {

@@ -4,14 +4,15 @@ import { promisify } from "node:util";
 import { jetstream } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commandHandler } from "../../src/adapters/events/commandHandler.js";
-import { createEventStore, encodeCommit, type EventStore } from "../../src/adapters/nats/eventStore.js";
+import { encodeCommit, type EventStore } from "../../src/adapters/nats/eventStore.js";
 import { creditAccountDecider, creditSubject } from "../../src/domain/credits/commands.js";
 import { creditEvents } from "../../src/domain/credits/events.js";
 import { balancesProjector } from "../../src/projections/credits/balancesProjector.js";
-import { startLiveProjection, type LiveProjection } from "../../src/projections/live.js";
+import type { LiveProjection } from "../../src/projections/live.js";
 import { newSigner } from "../support/events.js";
-import { startTestNats, type TestNats } from "../support/nats.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
+import type { TestNats } from "../support/nats.js";
+import type { TestDatabase } from "../support/postgres.js";
+import { startProjectionHarness, type ProjectionHarness } from "../support/projectionHarness.js";
 import { snapshotTables } from "../support/tables.js";
 
 const run = promisify(execFile);
@@ -19,17 +20,12 @@ let nats: TestNats;
 let db: TestDatabase;
 let store: EventStore;
 let live: LiveProjection;
+let harness: ProjectionHarness;
 
 beforeAll(async () => {
-  [nats, db] = await Promise.all([startTestNats(), createTestDatabase()]);
-  store = await createEventStore(await nats.connect());
-  live = startLiveProjection(balancesProjector, { store, pool: db.pool, log: { quarantined: () => undefined } });
+  ({ nats, db, store, live } = harness = await startProjectionHarness(balancesProjector));
 });
-afterAll(async () => {
-  await live?.stop();
-  await db?.drop();
-  await nats?.close();
-});
+afterAll(() => harness?.close());
 
 describe("edgecoder replay", () => {
   it("rebuilds the balances projection from sequence 1 and the tables equal the live ones row for row", async () => {

@@ -3,36 +3,30 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sealEvent } from "../../src/adapters/crypto/eventSigning.js";
 import { inlineSealer } from "../../src/adapters/crypto/signingPool.js";
 import { commandHandler } from "../../src/adapters/events/commandHandler.js";
-import { createEventStore, type EventStore } from "../../src/adapters/nats/eventStore.js";
+import type { EventStore } from "../../src/adapters/nats/eventStore.js";
 import { subtaskDecider, subtaskSubject } from "../../src/domain/tasks/subtask.js";
 import { subtaskEvents } from "../../src/domain/tasks/subtaskEvents.js";
 import { taskDecider, taskSubject } from "../../src/domain/tasks/task.js";
 import { taskEvents } from "../../src/domain/tasks/taskEvents.js";
-import { startLiveProjection, type LiveProjection } from "../../src/projections/live.js";
+import type { LiveProjection } from "../../src/projections/live.js";
 import { rebuildProjection } from "../../src/projections/rebuild.js";
 import { tasksProjector } from "../../src/projections/tasks/tasksProjector.js";
 import { newSigner } from "../support/events.js";
-import { startTestNats, type TestNats } from "../support/nats.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
+import type { TestDatabase } from "../support/postgres.js";
+import { startProjectionHarness, type ProjectionHarness } from "../support/projectionHarness.js";
 import { snapshotTables } from "../support/tables.js";
 
 const signer = newSigner();
 const silent = { quarantined: () => undefined };
-let nats: TestNats;
 let db: TestDatabase;
 let store: EventStore;
 let live: LiveProjection;
+let harness: ProjectionHarness;
 
 beforeAll(async () => {
-  [nats, db] = await Promise.all([startTestNats(), createTestDatabase()]);
-  store = await createEventStore(await nats.connect());
-  live = startLiveProjection(tasksProjector, { store, pool: db.pool, log: silent });
+  ({ db, store, live } = harness = await startProjectionHarness(tasksProjector));
 });
-afterAll(async () => {
-  await live?.stop();
-  await db?.drop();
-  await nats?.close();
-});
+afterAll(() => harness?.close());
 
 const settle = async () => live.waitFor("EC_TASKS", await store.lastSeq("EC_TASKS"));
 
