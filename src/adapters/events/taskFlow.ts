@@ -1,6 +1,7 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { DomainRuleViolation } from "../../domain/decider.js";
+import { aggregateIdOf } from "../../domain/events/envelope.js";
 import { eventRegistry } from "../../domain/events/registry.js";
 import { subtaskDecider, subtaskSubject } from "../../domain/tasks/subtask.js";
 import { subtaskEvents, subtaskEventSpecs } from "../../domain/tasks/subtaskEvents.js";
@@ -72,7 +73,7 @@ export async function startTaskFlow(opts: TaskFlowOptions): Promise<TaskFlow> {
     for (const event of check.events) {
       const now = new Date();
       if (event.type === "task.decomposed") {
-        const taskId = subject.slice("ec.tasks.".length);
+        const taskId = aggregateIdOf(subject);
         const request = await firstEventData<TaskRequest>(subject);
         if (!request) continue;
         const planned = event.data.subtasks as { subtaskId: string; index: number; input: string; language: "python" | "javascript"; timeoutMs: number }[];
@@ -92,7 +93,7 @@ export async function startTaskFlow(opts: TaskFlowOptions): Promise<TaskFlow> {
         }
       }
       if (event.type === "subtask.completed" || event.type === "subtask.escalated") {
-        const subtaskId = subject.slice("ec.tasks.".length);
+        const subtaskId = aggregateIdOf(subject);
         const taskId = (await firstEventData<{ taskId?: string }>(subject))?.taskId;
         if (!taskId) continue;
         const ok = event.type === "subtask.completed";

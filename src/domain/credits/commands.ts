@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AggregateId } from "../events/envelope.js";
 import { assertNever, DomainRuleViolation, requireRules, type Decider } from "../decider.js";
 import { emptyAccount, evolveAccount, heldAmount, type CreditAccount } from "./account.js";
 import { creditsAdjusted, creditsEarned, creditsHeld, creditsSpent, HoldId, type CreditEvent } from "./events.js";
@@ -63,4 +64,4 @@ export const creditAccountDecider: Decider<CreditCommand, CreditAccount, CreditE
 };
 
 export const creditSubject = (accountId: string) => `ec.credits.${accountId}`;
-export const AccountId = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "1-128 chars of [A-Za-z0-9_-]");
+export const AccountId = AggregateId;

@@ -5,11 +5,21 @@ export const Base64Url = z.string().regex(/^[A-Za-z0-9_-]+$/, "must be unpadded 
 export const PublicKey = Base64Url.length(43, "an Ed25519 public key is 32 bytes (43 base64url chars)");
 export const Signature = Base64Url.length(86, "an Ed25519 signature is 64 bytes (86 base64url chars)");
 
-/** Subjects read like paths: ec.<context>.<aggregateId>, tokens of [A-Za-z0-9_-]. */
+const AGGREGATE_ID = "[A-Za-z0-9_-]{1,128}";
+
+/** The last token of a subject: an account, task or subtask id. */
+export const AggregateId = z.string().regex(new RegExp(`^${AGGREGATE_ID}$`), "1-128 chars of [A-Za-z0-9_-]");
+
+/** Subjects read like paths: ec.<context>.<aggregateId>. */
 export const EventSubject = z
   .string()
   .max(255)
-  .regex(/^ec\.[a-z]+\.[A-Za-z0-9_-]{1,128}$/, "must look like ec.<context>.<aggregateId>");
+  .regex(new RegExp(`^ec\\.[a-z]+\\.${AGGREGATE_ID}$`), "must look like ec.<context>.<aggregateId>");
+
+/** The aggregate id of a subject: what follows ec.<context>. */
+export function aggregateIdOf(subject: string): string {
+  return subject.slice(subject.indexOf(".", 3) + 1);
+}
 
 export const EventType = z
   .string()

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AggregateId } from "../events/envelope.js";
 import { assertNever, DomainRuleViolation, requireRules, type Decider, type RuleBreak } from "../decider.js";
 import { SubtaskSpec, type SubtaskEvent } from "./subtaskEvents.js";
 
@@ -18,7 +19,7 @@ export type Subtask =
 
 export const noSubtask = (): Subtask => ({ status: "none" });
 
-const Id = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
+const Id = AggregateId;
 export const SubtaskCommand = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("queue"), spec: SubtaskSpec }),
   z.object({ kind: z.literal("assign"), agentId: Id, leaseId: Id, leaseMs: z.number().int().min(1_000), now: z.date() }),

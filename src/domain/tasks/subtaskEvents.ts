@@ -1,8 +1,9 @@
 import { z } from "zod";
+import { AggregateId } from "../events/envelope.js";
 import { eventRegistry, eventSpec, type DraftOf } from "../events/registry.js";
 import { Language } from "./decomposition.js";
 
-const Id = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
+const Id = AggregateId;
 const Instant = z.iso.datetime({ offset: false });
 
 export const SubtaskSpec = z.object({

@@ -1,8 +1,9 @@
 import { z } from "zod";
+import { AggregateId } from "../events/envelope.js";
 import { eventRegistry, eventSpec, type DraftOf } from "../events/registry.js";
 import { Language } from "./decomposition.js";
 
-const Id = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
+const Id = AggregateId;
 
 export const TaskRequest = z.object({
   prompt: z.string().trim().min(1).max(20_000),

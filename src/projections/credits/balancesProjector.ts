@@ -4,6 +4,7 @@ import { emptyAccount, heldTotal, type CreditAccount } from "../../domain/credit
 import { creditAccountDecider } from "../../domain/credits/commands.js";
 import { creditEvents, type CreditEvent } from "../../domain/credits/events.js";
 import { foldCommit } from "../../domain/decider.js";
+import { aggregateIdOf } from "../../domain/events/envelope.js";
 import { DuplicateEventError, type ProjectedCommit, type Projector, type Rejection, type SessionOptions } from "../projector.js";
 
 interface AccountRow {
@@ -24,7 +25,6 @@ const TRANSACTION_COLUMNS = [
 /** Accounts a session keeps in memory before writing them out; bounds a rebuild's memory. */
 const CACHED_ACCOUNTS = 20_000;
 
-const accountOf = (subject: string) => subject.slice("ec.credits.".length);
 const amountOf = (e: CreditEvent) => (e.type === "credits.adjusted" ? e.data.delta : e.data.amount);
 
 async function loadAccounts(db: PoolClient, ids: string[], into: Map<string, AccountRow>): Promise<void> {
@@ -123,7 +123,7 @@ function openBalances(db: PoolClient, { careful }: SessionOptions) {
 
   async function apply(commits: readonly ProjectedCommit[]): Promise<Rejection[]> {
     const seen = careful ? await alreadyApplied(db, commits.flatMap((c) => c.events.map((e) => e.id))) : new Set<string>();
-    const missing = [...new Set(commits.map((c) => accountOf(c.subject)))].filter((id) => !accounts.has(id));
+    const missing = [...new Set(commits.map((c) => aggregateIdOf(c.subject)))].filter((id) => !accounts.has(id));
     if (missing.length > 0) await loadAccounts(db, missing, accounts);
     const rejections: Rejection[] = [];
     const history: CopyValue[][] = [];
@@ -131,7 +131,7 @@ function openBalances(db: PoolClient, { careful }: SessionOptions) {
     for (const commit of commits) {
       const fresh = careful ? commit.events.filter((e) => !seen.has(e.id)) : commit.events;
       if (fresh.length === 0) continue;
-      const accountId = accountOf(commit.subject);
+      const accountId = aggregateIdOf(commit.subject);
       const row = accounts.get(accountId)!;
       const drafts = fresh.map((e) => ({ type: e.type, data: e.data }) as CreditEvent);
       const folded = foldCommit(creditAccountDecider, row.account, drafts);

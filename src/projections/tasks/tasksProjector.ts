@@ -1,5 +1,6 @@
 import type { PoolClient } from "pg";
 import { foldCommit } from "../../domain/decider.js";
+import { aggregateIdOf } from "../../domain/events/envelope.js";
 import { eventRegistry } from "../../domain/events/registry.js";
 import { subtaskDecider, type Subtask } from "../../domain/tasks/subtask.js";
 import { subtaskEventSpecs, type SubtaskEvent } from "../../domain/tasks/subtaskEvents.js";
@@ -17,7 +18,6 @@ interface Row {
 }
 
 const CACHED_ROWS = 20_000;
-const idOf = (subject: string) => subject.slice("ec.tasks.".length);
 const kindOf = (commit: ProjectedCommit): Kind => (commit.events[0]!.type.startsWith("subtask.") ? "subtask" : "task");
 const keyOf = (kind: Kind, id: string) => `${kind}:${id}`;
 
@@ -99,14 +99,14 @@ export const tasksProjector: Projector = {
     return {
       async apply(commits) {
         for (const kind of ["task", "subtask"] as const) {
-          const ids = [...new Set(commits.filter((c) => kindOf(c) === kind).map((c) => idOf(c.subject)))];
+          const ids = [...new Set(commits.filter((c) => kindOf(c) === kind).map((c) => aggregateIdOf(c.subject)))];
           const missing = ids.filter((id) => !rows.has(keyOf(kind, id)));
           if (missing.length > 0) await load(db, kind, missing, rows);
         }
         const rejections: Rejection[] = [];
         for (const commit of commits) {
           const kind = kindOf(commit);
-          const id = idOf(commit.subject);
+          const id = aggregateIdOf(commit.subject);
           const row = rows.get(keyOf(kind, id));
           if (row && commit.seq <= row.lastSeq) continue;
           const drafts = commit.events.map((e) => ({ type: e.type, data: e.data }));
