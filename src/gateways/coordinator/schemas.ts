@@ -1,0 +1,81 @@
+import { z } from "zod";
+import { PowerTelemetry } from "../../domain/agents/powerPolicy.js";
+import { AggregateId } from "../../domain/events/envelope.js";
+import { Language } from "../../domain/tasks/decomposition.js";
+
+/**
+ * The coordinator's worker-facing API (port 4301). Every request is signed by the worker's
+ * Ed25519 key (headers x-ec-agent, x-ec-timestamp, x-ec-nonce, x-ec-signature; see
+ * src/domain/security/signedRequest.ts); the agent id is that public key.
+ */
+
+export const SandboxMode = z.enum(["bwrap", "docker", "none"]);
+export type SandboxMode = z.infer<typeof SandboxMode>;
+
+export const AgentCapabilities = z.object({
+  /** Models the worker's provider can run right now; empty when no model is reachable. */
+  models: z.array(z.string().min(1).max(200)).max(50),
+  languages: z.array(Language).min(1).max(2),
+  sandbox: SandboxMode,
+  resourceClass: z.enum(["cpu", "gpu"]).default("cpu"),
+  maxConcurrent: z.number().int().min(1).max(64).default(1),
+});
+export type AgentCapabilities = z.infer<typeof AgentCapabilities>;
+
+export const RegisterBody = z.object({
+  name: z.string().trim().min(1).max(100).optional(),
+  /** "ide" agents run code on the developer's own machine; only they may use sandbox "none". */
+  mode: z.enum(["worker", "ide"]).default("worker"),
+  capabilities: AgentCapabilities,
+});
+export type RegisterBody = z.infer<typeof RegisterBody>;
+
+export const RegisterReply = z.object({
+  agentId: z.string(),
+  status: z.enum(["approved", "pending", "blacklisted"]),
+  heartbeatIntervalMs: z.number().int(),
+});
+export type RegisterReply = z.infer<typeof RegisterReply>;
+
+export const HeartbeatBody = z.object({ power: PowerTelemetry, models: z.array(z.string().min(1).max(200)).max(50).optional() });
+export type HeartbeatBody = z.infer<typeof HeartbeatBody>;
+
+export const PullBody = z.object({ power: PowerTelemetry });
+export type PullBody = z.infer<typeof PullBody>;
+
+export const AssignedSubtask = z.object({
+  subtaskId: AggregateId,
+  taskId: AggregateId,
+  leaseId: AggregateId,
+  leaseExpiresAt: z.string(),
+  attempt: z.number().int().min(1),
+  input: z.string(),
+  language: Language,
+  timeoutMs: z.number().int(),
+  requestedModel: z.string().optional(),
+});
+export type AssignedSubtask = z.infer<typeof AssignedSubtask>;
+
+export const PullReply = z.discriminatedUnion("assigned", [
+  z.object({ assigned: z.literal(true), subtask: AssignedSubtask }),
+  z.object({
+    assigned: z.literal(false),
+    reason: z.enum(["no_work", "power_blocked", "power_deferred", "not_approved", "blacklisted", "no_model", "sandbox_required"]),
+    message: z.string(),
+    deferMs: z.number().int().optional(),
+  }),
+]);
+export type PullReply = z.infer<typeof PullReply>;
+
+const Text = z.string().max(256 * 1024);
+export const ResultBody = z.object({
+  subtaskId: AggregateId,
+  leaseId: AggregateId,
+  ok: z.boolean(),
+  /** The code that ran (or the last try when none succeeded). */
+  code: Text,
+  output: Text,
+  stderr: Text,
+  durationMs: z.number().int().min(0).max(24 * 3600_000),
+});
+export type ResultBody = z.infer<typeof ResultBody>;
