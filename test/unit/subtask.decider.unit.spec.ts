@@ -13,7 +13,7 @@ const assigned = (agentId: string, leaseId: string, attempt: number, startS = 0)
 });
 const assign = (agentId: string, leaseId: string, s = 0) => ({ kind: "assign" as const, agentId, leaseId, leaseMs: 30_000, now: at(s) });
 const report = (agentId: string, leaseId: string, s: number, ok: boolean) => ({
-  kind: "report" as const, agentId, leaseId, now: at(s), ok, output: ok ? "42\n" : "", stderr: ok ? "" : "Traceback", durationMs: 120,
+  kind: "report" as const, agentId, leaseId, now: at(s), ok, code: "print(42)", output: ok ? "42\n" : "", stderr: ok ? "" : "Traceback", durationMs: 120,
 });
 
 describe("subtask lifecycle", () => {
@@ -39,7 +39,7 @@ describe("subtask lifecycle", () => {
   it("completes with the result of the lease holder", () => {
     given(subtaskDecider, [queued, assigned("a1", "L1", 1)])
       .when(report("a1", "L1", 5, true))
-      .then([{ type: "subtask.completed", data: { agentId: "a1", leaseId: "L1", output: "42\n", stderr: "", durationMs: 120 } }]);
+      .then([{ type: "subtask.completed", data: { agentId: "a1", leaseId: "L1", code: "print(42)", output: "42\n", stderr: "", durationMs: 120 } }]);
   });
 
   it("refuses a result for someone else's lease, or after the lease", () => {
@@ -67,7 +67,7 @@ describe("subtask lifecycle", () => {
     given(subtaskDecider, history)
       .when(report("a2", "L2", 5, false))
       .then([
-        { type: "subtask.failed", data: { agentId: "a2", leaseId: "L2", error: "Traceback", durationMs: 120 } },
+        { type: "subtask.failed", data: { agentId: "a2", leaseId: "L2", code: "print(42)", error: "Traceback", durationMs: 120 } },
         { type: "subtask.escalated", data: { reason: "failed after 2 tries", attempts: 2 } },
       ]);
   });
@@ -79,5 +79,58 @@ describe("subtask lifecycle", () => {
       .when({ kind: "expireLease", now: at(31) })
       .then([{ type: "subtask.leaseExpired", data: { agentId: "a1", leaseId: "L1" } }]);
     given(subtaskDecider, history).when({ kind: "expireLease", now: at(31) }).thenState({ status: "queued", spec, attempts: 1 });
+  });
+
+  it("a reaper expires the lease of an agent that stopped beating, even before its end", () => {
+    const history = [queued, assigned("a1", "L1", 1)];
+    given(subtaskDecider, history)
+      .when({ kind: "expireLease", now: at(5), agentGone: true })
+      .then([{ type: "subtask.leaseExpired", data: { agentId: "a1", leaseId: "L1" } }]);
+  });
+
+  it("code outside the language subset is escalated at once, without more local tries", () => {
+    given(subtaskDecider, [queued, assigned("a1", "L1", 1)])
+      .when({ ...report("a1", "L1", 5, false), stderr: "outside_subset: import is not allowed" })
+      .then([
+        { type: "subtask.failed", data: { agentId: "a1", leaseId: "L1", code: "print(42)", error: "outside_subset: import is not allowed", durationMs: 120 } },
+        { type: "subtask.escalated", data: { reason: "outside_subset", attempts: 1 } },
+      ]);
+  });
+});
+
+describe("the escalation waterfall of a subtask", () => {
+  const escalated: SubtaskEvent[] = [queued, { type: "subtask.escalated", data: { reason: "failed after 2 tries", attempts: 2 } }];
+  const tried = (via: "inference" | "parent" | "cloud"): SubtaskEvent => ({ type: "subtask.escalationTried", data: { via, reason: "still fails", code: "x" } });
+
+  it("records each step that did not help, once", () => {
+    given(subtaskDecider, escalated)
+      .when({ kind: "recordEscalationTry", via: "inference", reason: "still fails", code: "x" })
+      .then([tried("inference")]);
+    given(subtaskDecider, [...escalated, tried("inference")])
+      .when({ kind: "recordEscalationTry", via: "inference", reason: "again", code: "x" })
+      .thenThrows("already_tried");
+  });
+
+  it("a step that produced working code resolves the subtask", () => {
+    given(subtaskDecider, [...escalated, tried("inference")])
+      .when({ kind: "resolve", via: "parent", by: "https://parent.example", code: "print(42)", output: "42\n" })
+      .thenState({ status: "resolved", spec, attempts: 2, via: "parent", by: "https://parent.example" });
+  });
+
+  it("last, a person: only they resolve or abandon it", () => {
+    const waiting = [...escalated, { type: "subtask.awaitingHuman", data: { reason: "no step helped" } } as SubtaskEvent];
+    given(subtaskDecider, escalated).when({ kind: "awaitHuman", reason: "no step helped" }).thenState({ status: "awaitingHuman", spec, attempts: 2, reason: "no step helped" });
+    given(subtaskDecider, waiting).when({ kind: "resolve", via: "cloud", by: "x", code: "", output: "" }).thenThrows("not_escalated");
+    given(subtaskDecider, waiting)
+      .when({ kind: "resolve", via: "human", by: "admin", code: "print(42)", output: "42\n" })
+      .thenState({ status: "resolved", spec, attempts: 2, via: "human", by: "admin" });
+    given(subtaskDecider, waiting).when({ kind: "abandon", by: "admin", reason: "not worth it" }).thenState({ status: "abandoned", spec, attempts: 2, reason: "not worth it" });
+    given(subtaskDecider, escalated).when({ kind: "abandon", by: "admin", reason: "no" }).thenThrows("not_awaiting_human");
+    given(subtaskDecider, escalated).when({ kind: "resolve", via: "human", by: "admin", code: "", output: "" }).thenThrows("not_awaiting_human");
+  });
+
+  it("nothing escalates a subtask that is not escalated", () => {
+    given(subtaskDecider, [queued]).when({ kind: "recordEscalationTry", via: "cloud", reason: "x" }).thenThrows("not_escalated");
+    given(subtaskDecider, [queued]).when({ kind: "awaitHuman", reason: "x" }).thenThrows("not_escalated");
   });
 });

@@ -10,8 +10,9 @@ const plan = [
 ];
 const submitted: TaskEvent = { type: "task.submitted", data: request };
 const decomposed: TaskEvent = { type: "task.decomposed", data: { subtasks: plan, parsed: true, model: "m" } };
-const finished = (subtaskId: string, ok: boolean, output = "", error = ""): TaskEvent => ({ type: "task.subtaskFinished", data: { subtaskId, ok, output, error } });
-const result = (subtaskId: string, ok: boolean, output = "", error = "") => ({ kind: "recordSubtaskResult" as const, subtaskId, ok, output, error });
+const codeOf = (subtaskId: string) => `code_of(${JSON.stringify(subtaskId)})`;
+const finished = (subtaskId: string, ok: boolean, output = "", error = ""): TaskEvent => ({ type: "task.subtaskFinished", data: { subtaskId, ok, code: codeOf(subtaskId), output, error } });
+const result = (subtaskId: string, ok: boolean, output = "", error = "") => ({ kind: "recordSubtaskResult" as const, subtaskId, ok, code: codeOf(subtaskId), output, error });
 
 describe("task lifecycle", () => {
   it("is submitted once, then decomposed once", () => {
@@ -30,7 +31,13 @@ describe("task lifecycle", () => {
       .when(result("t1-0", true, "defined add\n"))
       .then([
         finished("t1-0", true, "defined add\n"),
-        { type: "task.completed", data: { output: "# part 1: write add(a, b)\ndefined add\n\n# part 2: print add(2, 3)\n5\n" } },
+        {
+          type: "task.completed",
+          data: {
+            output: "# part 1: write add(a, b)\ndefined add\n\n# part 2: print add(2, 3)\n5\n",
+            code: '# part 1: write add(a, b)\ncode_of("t1-0")\n\n# part 2: print add(2, 3)\ncode_of("t1-1")',
+          },
+        },
       ]);
   });
 
@@ -44,5 +51,13 @@ describe("task lifecycle", () => {
     given(taskDecider, [submitted, decomposed]).when(result("t9-0", true)).thenThrows("unknown_subtask");
     given(taskDecider, [submitted, decomposed, finished("t1-0", true)]).when(result("t1-0", true)).thenThrows("already_finished");
     given(taskDecider, [submitted]).when(result("t1-0", true)).thenThrows("not_running");
+  });
+
+  it("fails before running when no plan can be made, and not once it runs", () => {
+    given(taskDecider, [submitted])
+      .when({ kind: "failDecomposition", reason: "no model reachable" })
+      .then([{ type: "task.failed", data: { reason: "no model reachable" } }]);
+    given(taskDecider, [submitted, decomposed]).when({ kind: "failDecomposition", reason: "late" }).thenThrows("not_finished");
+    given(taskDecider).when({ kind: "failDecomposition", reason: "nothing" }).thenThrows("not_finished");
   });
 });

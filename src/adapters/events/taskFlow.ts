@@ -15,6 +15,21 @@ import { commandHandler } from "./commandHandler.js";
 
 export const TASK_FLOW_CONSUMER = "ec-task-flow";
 
+/** A subtask's final word for its task: done by a worker, resolved in escalation, or given up by a person. */
+function subtaskOutcome(event: { type: string; data: unknown }): { ok: boolean; code: string; output: string; error: string } | undefined {
+  const data = event.data as { code?: string; output?: string; reason?: string; via?: string; by?: string };
+  switch (event.type) {
+    case "subtask.completed":
+      return { ok: true, code: data.code ?? "", output: data.output ?? "", error: "" };
+    case "subtask.resolved":
+      return { ok: true, code: data.code ?? "", output: data.output ?? "", error: "" };
+    case "subtask.abandoned":
+      return { ok: false, code: "", output: "", error: `abandoned by ${data.by}: ${data.reason}` };
+    default:
+      return undefined;
+  }
+}
+
 /** Refusals that mean "this reaction happened already": redelivery after a crash, or a twin node. */
 const ALREADY_DONE = new Set(["already_queued", "already_finished", "not_running"]);
 
@@ -24,6 +39,8 @@ export interface TaskFlowOptions {
   readonly sealer: EventSealer;
   readonly verifier?: SignatureVerifier;
   readonly onError?: (err: unknown) => void;
+  /** Local tries of each subtask before it is escalated. */
+  readonly maxAttempts?: number;
 }
 
 export interface TaskFlow {
@@ -33,7 +50,7 @@ export interface TaskFlow {
 /**
  * The process manager of the task flow, on a durable JetStream consumer shared by every node
  * (each commit goes to one of them): a decomposed task gets its subtasks queued; a subtask that
- * completes or is escalated reports back to its task. Only admitted commits (schema and signature)
+ * completes, is resolved in escalation or is abandoned reports back to its task. Only admitted commits (schema and signature)
  * are acted on. Command ids are derived from the event that caused them, so a redelivered commit
  * produces the same events, which the stream deduplicates or the deciders refuse as done.
  */
@@ -86,25 +103,18 @@ export async function startTaskFlow(opts: TaskFlowOptions): Promise<TaskFlow> {
             timeoutMs: p.timeoutMs,
             priority: request.priority,
             resourceClass: request.resourceClass,
-            maxAttempts: 3,
+            maxAttempts: opts.maxAttempts ?? 3,
             ...(request.requestedModel ? { requestedModel: request.requestedModel } : {}),
           };
           await once(() => subtasks(subtaskSubject(p.subtaskId), { kind: "queue", spec }, { commandId: `queue:${p.subtaskId}`, now }));
         }
       }
-      if (event.type === "subtask.completed" || event.type === "subtask.escalated") {
+      const finished = subtaskOutcome(event);
+      if (finished) {
         const subtaskId = aggregateIdOf(subject);
         const taskId = (await firstEventData<{ taskId?: string }>(subject))?.taskId;
         if (!taskId) continue;
-        const ok = event.type === "subtask.completed";
-        const data = event.data as { output?: string; reason?: string };
-        await once(() =>
-          tasks(
-            taskSubject(taskId),
-            { kind: "recordSubtaskResult", subtaskId, ok, output: ok ? (data.output ?? "") : "", error: ok ? "" : (data.reason ?? "escalated") },
-            { commandId: `result:${subtaskId}`, now },
-          ),
-        );
+        await once(() => tasks(taskSubject(taskId), { kind: "recordSubtaskResult", subtaskId, ...finished }, { commandId: `result:${subtaskId}`, now }));
       }
     }
   }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { AggregateId } from "../events/envelope.js";
 import { assertNever, DomainRuleViolation, requireRules, type Decider, type RuleBreak } from "../decider.js";
-import { SubtaskSpec, type SubtaskEvent } from "./subtaskEvents.js";
+import { EscalationStep, SubtaskSpec, type SubtaskEvent } from "./subtaskEvents.js";
 
 interface Lease {
   readonly leaseId: string;
@@ -15,7 +15,13 @@ export type Subtask =
   | { readonly status: "queued"; readonly spec: SubtaskSpec; readonly attempts: number }
   | { readonly status: "assigned"; readonly spec: SubtaskSpec; readonly attempts: number; readonly lease: Lease }
   | { readonly status: "completed"; readonly spec: SubtaskSpec; readonly attempts: number; readonly agentId: string }
-  | { readonly status: "escalated"; readonly spec: SubtaskSpec; readonly attempts: number };
+  | { readonly status: "escalated"; readonly spec: SubtaskSpec; readonly attempts: number; readonly tried: readonly EscalationStep[] }
+  | { readonly status: "awaitingHuman"; readonly spec: SubtaskSpec; readonly attempts: number; readonly reason: string }
+  | { readonly status: "resolved"; readonly spec: SubtaskSpec; readonly attempts: number; readonly via: EscalationStep; readonly by: string }
+  | { readonly status: "abandoned"; readonly spec: SubtaskSpec; readonly attempts: number; readonly reason: string };
+
+/** The error prefix a worker reports for code outside the language subset: never retried locally. */
+export const OUTSIDE_SUBSET = "outside_subset:";
 
 export const noSubtask = (): Subtask => ({ status: "none" });
 
@@ -29,11 +35,17 @@ export const SubtaskCommand = z.discriminatedUnion("kind", [
     leaseId: Id,
     now: z.date(),
     ok: z.boolean(),
-    output: z.string().max(1 << 20),
-    stderr: z.string().max(1 << 20),
+    code: z.string().max(256 * 1024).optional(),
+    output: z.string().max(256 * 1024),
+    stderr: z.string().max(256 * 1024),
     durationMs: z.number().int().min(0),
   }),
-  z.object({ kind: z.literal("expireLease"), now: z.date() }),
+  /** The reaper's: a lease past its end, or (agentGone) one whose agent stopped beating. */
+  z.object({ kind: z.literal("expireLease"), now: z.date(), agentGone: z.boolean().optional() }),
+  z.object({ kind: z.literal("recordEscalationTry"), via: EscalationStep.exclude(["human"]), reason: z.string().min(1).max(2_000), code: z.string().max(256 * 1024).optional() }),
+  z.object({ kind: z.literal("awaitHuman"), reason: z.string().min(1).max(2_000) }),
+  z.object({ kind: z.literal("resolve"), via: EscalationStep, by: z.string().min(1).max(200), code: z.string().max(256 * 1024), output: z.string().max(256 * 1024) }),
+  z.object({ kind: z.literal("abandon"), by: z.string().min(1).max(200), reason: z.string().min(1).max(2_000) }),
 ]);
 export type SubtaskCommand = z.infer<typeof SubtaskCommand>;
 
@@ -55,6 +67,19 @@ export function subtaskRuleBreak(state: Subtask, event: SubtaskEvent): RuleBreak
         : { code: "not_your_lease", message: `lease ${event.data.leaseId} of ${event.data.agentId} is not the subtask's current lease` };
     case "subtask.escalated":
       return state.status === "queued" ? undefined : { code: "not_queued", message: `only a queued subtask is escalated, this one is ${state.status}` };
+    case "subtask.escalationTried":
+    case "subtask.awaitingHuman":
+      if (state.status !== "escalated") return { code: "not_escalated", message: `the subtask is ${state.status}, not in escalation` };
+      return state.tried.includes(event.type === "subtask.awaitingHuman" ? "human" : event.data.via)
+        ? { code: "already_tried", message: `escalation to ${event.type === "subtask.awaitingHuman" ? "a person" : event.data.via} was tried before` }
+        : undefined;
+    case "subtask.resolved":
+      if (event.data.via === "human") {
+        return state.status === "awaitingHuman" ? undefined : { code: "not_awaiting_human", message: `the subtask is ${state.status}, not waiting for a person` };
+      }
+      return state.status === "escalated" ? undefined : { code: "not_escalated", message: `the subtask is ${state.status}, not in escalation` };
+    case "subtask.abandoned":
+      return state.status === "awaitingHuman" ? undefined : { code: "not_awaiting_human", message: `the subtask is ${state.status}, not waiting for a person` };
     default:
       return assertNever(event);
   }
@@ -78,7 +103,17 @@ export function evolveSubtask(state: Subtask, event: SubtaskEvent): Subtask {
     case "subtask.completed":
       return state.status === "assigned" ? { status: "completed", spec: state.spec, attempts: state.attempts, agentId: event.data.agentId } : state;
     case "subtask.escalated":
-      return state.status === "queued" ? { status: "escalated", spec: state.spec, attempts: state.attempts } : state;
+      return state.status === "queued" ? { status: "escalated", spec: state.spec, attempts: event.data.attempts, tried: [] } : state;
+    case "subtask.escalationTried":
+      return state.status === "escalated" ? { ...state, tried: [...state.tried, event.data.via] } : state;
+    case "subtask.awaitingHuman":
+      return state.status === "escalated" ? { status: "awaitingHuman", spec: state.spec, attempts: state.attempts, reason: event.data.reason } : state;
+    case "subtask.resolved":
+      return state.status === "escalated" || state.status === "awaitingHuman"
+        ? { status: "resolved", spec: state.spec, attempts: state.attempts, via: event.data.via, by: event.data.by }
+        : state;
+    case "subtask.abandoned":
+      return state.status === "awaitingHuman" ? { status: "abandoned", spec: state.spec, attempts: state.attempts, reason: event.data.reason } : state;
     default:
       return assertNever(event);
   }
@@ -86,8 +121,12 @@ export function evolveSubtask(state: Subtask, event: SubtaskEvent): Subtask {
 
 const checked = (state: Subtask, events: SubtaskEvent[]) => requireRules({ ruleBreak: subtaskRuleBreak, evolve: evolveSubtask }, state, events);
 
-/** After a failed or expired try: retry while tries remain, else hand the subtask to escalation. */
-function afterTry(state: Extract<Subtask, { status: "assigned" }>, reason: string): SubtaskEvent[] {
+/**
+ * After a failed or expired try: retry while tries remain, else hand the subtask to escalation.
+ * Code outside the language subset is escalated at once: another local try would be refused too.
+ */
+function afterTry(state: Extract<Subtask, { status: "assigned" }>, reason: string, outsideSubset = false): SubtaskEvent[] {
+  if (outsideSubset) return [{ type: "subtask.escalated", data: { reason: "outside_subset", attempts: state.attempts } }];
   return state.attempts >= state.spec.maxAttempts
     ? [{ type: "subtask.escalated", data: { reason: `${reason} after ${state.attempts} tries`, attempts: state.attempts } }]
     : [];
@@ -128,15 +167,27 @@ export function decideSubtask(command: SubtaskCommand, state: Subtask): SubtaskE
       }
       if (expired(state.lease, command.now)) throw new DomainRuleViolation("lease_expired", `the lease ended at ${state.lease.expiresAt}`);
       const { agentId, leaseId, durationMs } = command;
-      if (command.ok) return checked(state, [{ type: "subtask.completed", data: { agentId, leaseId, output: command.output, stderr: command.stderr, durationMs } }]);
-      return checked(state, [{ type: "subtask.failed", data: { agentId, leaseId, error: command.stderr, durationMs } }, ...afterTry(state, "failed")]);
+      const code = command.code ?? "";
+      if (command.ok) return checked(state, [{ type: "subtask.completed", data: { agentId, leaseId, code, output: command.output, stderr: command.stderr, durationMs } }]);
+      return checked(state, [
+        { type: "subtask.failed", data: { agentId, leaseId, code, error: command.stderr, durationMs } },
+        ...afterTry(state, "failed", command.stderr.startsWith(OUTSIDE_SUBSET)),
+      ]);
     }
     case "expireLease":
-      if (state.status !== "assigned" || !expired(state.lease, command.now)) return [];
+      if (state.status !== "assigned" || !(command.agentGone || expired(state.lease, command.now))) return [];
       return checked(state, [
         { type: "subtask.leaseExpired", data: { agentId: state.lease.agentId, leaseId: state.lease.leaseId } },
-        ...afterTry(state, "lease expired"),
+        ...afterTry(state, command.agentGone ? "agent stopped beating" : "lease expired"),
       ]);
+    case "recordEscalationTry":
+      return checked(state, [{ type: "subtask.escalationTried", data: { via: command.via, reason: command.reason, code: command.code ?? "" } }]);
+    case "awaitHuman":
+      return checked(state, [{ type: "subtask.awaitingHuman", data: { reason: command.reason } }]);
+    case "resolve":
+      return checked(state, [{ type: "subtask.resolved", data: { via: command.via, by: command.by, code: command.code, output: command.output } }]);
+    case "abandon":
+      return checked(state, [{ type: "subtask.abandoned", data: { by: command.by, reason: command.reason } }]);
     default:
       return assertNever(command);
   }

@@ -27,18 +27,50 @@ export const subtaskAssigned = eventSpec(
   z.object({ agentId: Id, leaseId: Id, leaseExpiresAt: Instant, attempt: z.number().int().min(1) }),
 );
 export const subtaskLeaseExpired = eventSpec("subtask.leaseExpired", 1, z.object({ agentId: Id, leaseId: Id }));
+const Text = z.string().max(256 * 1024);
+/** Absent in results recorded before code was kept; "" when there was none. */
+const Code = Text.optional();
+
 export const subtaskCompleted = eventSpec(
   "subtask.completed",
   1,
-  z.object({ agentId: Id, leaseId: Id, output: z.string().max(1 << 20), stderr: z.string().max(1 << 20), durationMs: z.number().int().min(0) }),
+  z.object({ agentId: Id, leaseId: Id, code: Code, output: Text, stderr: Text, durationMs: z.number().int().min(0) }),
 );
 export const subtaskFailed = eventSpec(
   "subtask.failed",
   1,
-  z.object({ agentId: Id, leaseId: Id, error: z.string().max(1 << 20), durationMs: z.number().int().min(0) }),
+  z.object({ agentId: Id, leaseId: Id, code: Code, error: Text, durationMs: z.number().int().min(0) }),
 );
 export const subtaskEscalated = eventSpec("subtask.escalated", 1, z.object({ reason: z.string().min(1).max(500), attempts: z.number().int().min(0) }));
 
-export const subtaskEventSpecs = [subtaskQueued, subtaskAssigned, subtaskLeaseExpired, subtaskCompleted, subtaskFailed, subtaskEscalated] as const;
+/** The steps of the escalation waterfall after local retries, in order; a person is the last. */
+export const EscalationStep = z.enum(["inference", "parent", "cloud", "human"]);
+export type EscalationStep = z.infer<typeof EscalationStep>;
+
+export const subtaskEscalationTried = eventSpec(
+  "subtask.escalationTried",
+  1,
+  z.object({ via: EscalationStep.exclude(["human"]), reason: z.string().min(1).max(2_000), code: Code }),
+);
+export const subtaskAwaitingHuman = eventSpec("subtask.awaitingHuman", 1, z.object({ reason: z.string().min(1).max(2_000) }));
+export const subtaskResolved = eventSpec(
+  "subtask.resolved",
+  1,
+  z.object({ via: EscalationStep, by: z.string().min(1).max(200), code: Text, output: Text }),
+);
+export const subtaskAbandoned = eventSpec("subtask.abandoned", 1, z.object({ by: z.string().min(1).max(200), reason: z.string().min(1).max(2_000) }));
+
+export const subtaskEventSpecs = [
+  subtaskQueued,
+  subtaskAssigned,
+  subtaskLeaseExpired,
+  subtaskCompleted,
+  subtaskFailed,
+  subtaskEscalated,
+  subtaskEscalationTried,
+  subtaskAwaitingHuman,
+  subtaskResolved,
+  subtaskAbandoned,
+] as const;
 export const subtaskEvents = eventRegistry(...subtaskEventSpecs);
 export type SubtaskEvent = DraftOf<(typeof subtaskEventSpecs)[number]>;

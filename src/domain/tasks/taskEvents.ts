@@ -34,9 +34,10 @@ export const taskDecomposed = eventSpec(
 export const taskSubtaskFinished = eventSpec(
   "task.subtaskFinished",
   1,
-  z.object({ subtaskId: Id, ok: z.boolean(), output: z.string().max(1 << 20), error: z.string().max(1 << 20) }),
+  z.object({ subtaskId: Id, ok: z.boolean(), code: z.string().max(256 * 1024).optional(), output: z.string().max(256 * 1024), error: z.string().max(256 * 1024) }),
 );
-export const taskCompleted = eventSpec("task.completed", 1, z.object({ output: z.string().max(10 << 20) }));
+/** The subtasks' code and output in plan order; `code` is absent in tasks completed before code was kept. */
+export const taskCompleted = eventSpec("task.completed", 1, z.object({ output: z.string().max(10 << 20), code: z.string().max(10 << 20).optional() }));
 export const taskFailed = eventSpec("task.failed", 1, z.object({ reason: z.string().min(1).max(2_000) }));
 
 export const taskEventSpecs = [taskSubmitted, taskDecomposed, taskSubtaskFinished, taskCompleted, taskFailed] as const;

@@ -35,12 +35,12 @@ async function load(db: PoolClient, kind: Kind, ids: string[], into: Map<string,
 async function writeTask(db: PoolClient, row: Row, s: Task): Promise<void> {
   const request = s.status === "none" ? undefined : s.request;
   await db.query(
-    `INSERT INTO tasks (task_id, status, submitter, language, prompt, subtask_count, finished_count, output, reason, state, last_seq, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    `INSERT INTO tasks (task_id, status, submitter, language, prompt, subtask_count, finished_count, output, reason, state, last_seq, updated_at, code)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
      ON CONFLICT (task_id) DO UPDATE SET status = EXCLUDED.status, submitter = EXCLUDED.submitter, language = EXCLUDED.language,
        prompt = EXCLUDED.prompt, subtask_count = EXCLUDED.subtask_count, finished_count = EXCLUDED.finished_count,
        output = EXCLUDED.output, reason = EXCLUDED.reason, state = EXCLUDED.state, last_seq = EXCLUDED.last_seq,
-       updated_at = EXCLUDED.updated_at`,
+       updated_at = EXCLUDED.updated_at, code = EXCLUDED.code`,
     [
       row.id,
       s.status,
@@ -54,6 +54,7 @@ async function writeTask(db: PoolClient, row: Row, s: Task): Promise<void> {
       JSON.stringify(s),
       row.lastSeq,
       row.updatedAt,
+      s.status === "completed" ? s.code : null,
     ],
   );
 }
@@ -61,11 +62,14 @@ async function writeTask(db: PoolClient, row: Row, s: Task): Promise<void> {
 async function writeSubtask(db: PoolClient, row: Row, s: Subtask): Promise<void> {
   const spec = s.status === "none" ? undefined : s.spec;
   await db.query(
-    `INSERT INTO subtasks (subtask_id, task_id, index, status, attempts, agent_id, lease_expires_at, state, last_seq, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    `INSERT INTO subtasks (subtask_id, task_id, index, status, attempts, agent_id, lease_expires_at, state, last_seq, updated_at,
+       language, priority, resource_class, requested_model, timeout_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
      ON CONFLICT (subtask_id) DO UPDATE SET task_id = EXCLUDED.task_id, index = EXCLUDED.index, status = EXCLUDED.status,
        attempts = EXCLUDED.attempts, agent_id = EXCLUDED.agent_id, lease_expires_at = EXCLUDED.lease_expires_at,
-       state = EXCLUDED.state, last_seq = EXCLUDED.last_seq, updated_at = EXCLUDED.updated_at`,
+       state = EXCLUDED.state, last_seq = EXCLUDED.last_seq, updated_at = EXCLUDED.updated_at, language = EXCLUDED.language,
+       priority = EXCLUDED.priority, resource_class = EXCLUDED.resource_class, requested_model = EXCLUDED.requested_model,
+       timeout_ms = EXCLUDED.timeout_ms`,
     [
       row.id,
       spec?.taskId ?? null,
@@ -77,6 +81,11 @@ async function writeSubtask(db: PoolClient, row: Row, s: Subtask): Promise<void>
       JSON.stringify(s),
       row.lastSeq,
       row.updatedAt,
+      spec?.language ?? null,
+      spec?.priority ?? null,
+      spec?.resourceClass ?? null,
+      spec?.requestedModel ?? null,
+      spec?.timeoutMs ?? null,
     ],
   );
 }
