@@ -2,6 +2,10 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { ModelUnavailableError, type ModelProvider } from "../../adapters/models/ollamaProvider.js";
+import { codeFromAnswer } from "../../domain/escalation/code.js";
+import { escalationPrompt } from "../../domain/escalation/prompt.js";
+import { EscalatedCode } from "../../domain/escalation/reply.js";
+import { ESCALATION_BODY_LIMIT, EscalationRequest } from "../../domain/escalation/request.js";
 import { Language, parseDecomposition } from "../../domain/tasks/decomposition.js";
 import { decompositionPrompt } from "../../domain/tasks/prompts.js";
 import { installErrorReplies } from "../errors.js";
@@ -16,7 +20,9 @@ const DecomposeBody = z.object({
   language: Language.default("python"),
 });
 
-/** The inference service (port 4302): decomposition now; escalation and chat come next. */
+const modelUnavailable = (err: ModelUnavailableError) => ({ error: "model_unavailable", message: err.message });
+
+/** The inference service (port 4302): decomposition and escalation; chat comes next. */
 export async function buildInference(deps: InferenceDeps): Promise<FastifyInstance> {
   const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 64 * 1024 }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
@@ -34,9 +40,27 @@ export async function buildInference(deps: InferenceDeps): Promise<FastifyInstan
       const answer = await deps.provider.generate(decompositionPrompt(prompt, language));
       return { model: deps.provider.model, ...parseDecomposition(answer, prompt, language) };
     } catch (err) {
-      if (err instanceof ModelUnavailableError) return reply.code(503).send({ error: "model_unavailable", message: err.message });
+      if (err instanceof ModelUnavailableError) return reply.code(503).send(modelUnavailable(err));
       throw err;
     }
+  });
+
+  // Ten failed tries with their code and errors outgrow the 64 KiB that suits a prompt.
+  app.post("/escalate", { schema: { body: EscalationRequest }, bodyLimit: ESCALATION_BODY_LIMIT }, async (req, reply) => {
+    let answer: string;
+    try {
+      answer = await deps.provider.generate(escalationPrompt(req.body));
+    } catch (err) {
+      if (err instanceof ModelUnavailableError) return reply.code(503).send(modelUnavailable(err));
+      throw err;
+    }
+    const fixed = EscalatedCode.safeParse({ code: codeFromAnswer(answer, req.body.language), model: deps.provider.model });
+    if (!fixed.success) {
+      // The model was asked and answered, but not with code; 502 tells the waterfall to move on.
+      const why = fixed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+      return reply.code(502).send({ error: "no_code", message: `model ${deps.provider.model} answered without usable code (${why})` });
+    }
+    return fixed.data;
   });
   return app;
 }
