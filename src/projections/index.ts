@@ -1,9 +1,10 @@
+import { agentsProjector } from "./agents/agentsProjector.js";
 import { balancesProjector } from "./credits/balancesProjector.js";
 import type { Projector } from "./projector.js";
 import { tasksProjector } from "./tasks/tasksProjector.js";
 
 /** Every projection this node maintains, by name. */
-export const projectors: readonly Projector[] = [balancesProjector, tasksProjector];
+export const projectors: readonly Projector[] = [balancesProjector, tasksProjector, agentsProjector];
 
 export function projectorNamed(name: string): Projector {
   const p = projectors.find((x) => x.name === name);

@@ -1,9 +1,11 @@
 import { z } from "zod";
+import { agentEventSpecs } from "../domain/agents/agentEvents.js";
 import { CreditCommand } from "../domain/credits/commands.js";
 import { creditEventSpecs } from "../domain/credits/events.js";
 import { EventEnvelope } from "../domain/events/envelope.js";
 import { subtaskEventSpecs } from "../domain/tasks/subtaskEvents.js";
 import { taskEventSpecs } from "../domain/tasks/taskEvents.js";
+import { HeartbeatBody, PullBody, PullReply, RegisterBody, RegisterReply, ResultBody } from "../gateways/coordinator/schemas.js";
 
 /**
  * Every schema published under schemas/ as JSON Schema: the envelope, each event's data, and the
@@ -13,8 +15,14 @@ export function schemaCatalog(): Record<string, unknown> {
   const out: Record<string, unknown> = {
     "event-envelope": z.toJSONSchema(EventEnvelope),
     "http/credit-command": z.toJSONSchema(CreditCommand),
+    "http/coordinator-register": z.toJSONSchema(RegisterBody),
+    "http/coordinator-register-reply": z.toJSONSchema(RegisterReply),
+    "http/coordinator-heartbeat": z.toJSONSchema(HeartbeatBody),
+    "http/coordinator-pull": z.toJSONSchema(PullBody),
+    "http/coordinator-pull-reply": z.toJSONSchema(PullReply),
+    "http/coordinator-result": z.toJSONSchema(ResultBody),
   };
-  for (const spec of [...creditEventSpecs, ...taskEventSpecs, ...subtaskEventSpecs]) {
+  for (const spec of [...creditEventSpecs, ...taskEventSpecs, ...subtaskEventSpecs, ...agentEventSpecs]) {
     out[`events/${spec.type}.v${spec.schemaVersion}`] = z.toJSONSchema(spec.data);
   }
   return out;

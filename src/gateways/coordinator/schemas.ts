@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AgentCapabilities } from "../../domain/agents/capabilities.js";
 import { PowerTelemetry } from "../../domain/agents/powerPolicy.js";
 import { AggregateId } from "../../domain/events/envelope.js";
 import { Language } from "../../domain/tasks/decomposition.js";
@@ -9,18 +10,7 @@ import { Language } from "../../domain/tasks/decomposition.js";
  * src/domain/security/signedRequest.ts); the agent id is that public key.
  */
 
-export const SandboxMode = z.enum(["bwrap", "docker", "none"]);
-export type SandboxMode = z.infer<typeof SandboxMode>;
-
-export const AgentCapabilities = z.object({
-  /** Models the worker's provider can run right now; empty when no model is reachable. */
-  models: z.array(z.string().min(1).max(200)).max(50),
-  languages: z.array(Language).min(1).max(2),
-  sandbox: SandboxMode,
-  resourceClass: z.enum(["cpu", "gpu"]).default("cpu"),
-  maxConcurrent: z.number().int().min(1).max(64).default(1),
-});
-export type AgentCapabilities = z.infer<typeof AgentCapabilities>;
+export { AgentCapabilities, SandboxMode } from "../../domain/agents/capabilities.js";
 
 export const RegisterBody = z.object({
   name: z.string().trim().min(1).max(100).optional(),

@@ -1,0 +1,37 @@
+import type { PoolClient } from "pg";
+import { agentDecider, type Agent } from "../../domain/agents/agent.js";
+import { agentEventSpecs } from "../../domain/agents/agentEvents.js";
+import { eventRegistry } from "../../domain/events/registry.js";
+import { foldedRowsProjector, type FoldedKind, type FoldedRow } from "../foldedRows.js";
+
+async function writeAgent(db: PoolClient, row: FoldedRow<Agent>): Promise<void> {
+  const s = row.state;
+  const profile = s.status === "none" ? undefined : s.profile;
+  await db.query(
+    `INSERT INTO agents (agent_id, status, name, mode, capabilities, reason, state, last_seq, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     ON CONFLICT (agent_id) DO UPDATE SET status = EXCLUDED.status, name = EXCLUDED.name, mode = EXCLUDED.mode,
+       capabilities = EXCLUDED.capabilities, reason = EXCLUDED.reason, state = EXCLUDED.state, last_seq = EXCLUDED.last_seq,
+       updated_at = EXCLUDED.updated_at`,
+    [
+      row.id,
+      s.status,
+      profile?.name ?? null,
+      profile?.mode ?? null,
+      profile ? JSON.stringify(profile.capabilities) : null,
+      s.status === "blacklisted" ? s.reason : null,
+      JSON.stringify(s),
+      row.lastSeq,
+      row.updatedAt,
+    ],
+  );
+}
+
+/** Agents as a read model: registration, approval and blacklist, folded with the agent decider. */
+export const agentsProjector = foldedRowsProjector({
+  name: "agents",
+  version: 1,
+  streams: ["EC_AGENTS"],
+  registry: eventRegistry(...agentEventSpecs),
+  kinds: [{ table: "agents", idColumn: "agent_id", owns: (type) => type.startsWith("agent."), decider: agentDecider, write: writeAgent } satisfies FoldedKind<Agent> as FoldedKind<unknown>],
+});

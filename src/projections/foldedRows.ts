@@ -1,0 +1,108 @@
+import type { PoolClient } from "pg";
+import { foldCommit, type Decider } from "../domain/decider.js";
+import type { EventDraft } from "../domain/events/envelope.js";
+import { aggregateIdOf } from "../domain/events/envelope.js";
+import type { EventRegistry } from "../domain/events/registry.js";
+import type { ProjectedCommit, Projector, Rejection } from "./projector.js";
+
+/** One kind of aggregate kept as a row holding its folded state (jsonb) and the columns reads need. */
+export interface FoldedKind<S> {
+  readonly table: string;
+  readonly idColumn: string;
+  readonly owns: (eventType: string) => boolean;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each kind brings its own command and event types
+  readonly decider: Decider<any, S, any>;
+  readonly write: (db: PoolClient, row: FoldedRow<S>) => Promise<void>;
+}
+
+export interface FoldedRow<S> {
+  readonly id: string;
+  readonly state: S;
+  readonly lastSeq: number;
+  readonly updatedAt: string;
+}
+
+const CACHED_ROWS = 20_000;
+
+/**
+ * A projector whose rows are aggregates folded with the domain's own deciders, so a row never
+ * shows a transition the aggregate would refuse (such a commit is quarantined). Idempotent by
+ * position: a commit at or before a row's last sequence was applied already. Rows are written
+ * one statement each on flush; these aggregates are few next to credit movements.
+ */
+export function foldedRowsProjector(spec: {
+  name: string;
+  version: number;
+  streams: readonly string[];
+  registry: EventRegistry;
+  kinds: readonly FoldedKind<unknown>[];
+}): Projector {
+  const kindOf = (commit: ProjectedCommit) => {
+    const kind = spec.kinds.find((k) => k.owns(commit.events[0]!.type));
+    if (!kind) throw new Error(`${spec.name}: no row kind for ${commit.events[0]!.type}`);
+    return kind;
+  };
+  const keyOf = (kind: FoldedKind<unknown>, id: string) => `${kind.table}:${id}`;
+
+  return {
+    name: spec.name,
+    version: spec.version,
+    streams: spec.streams,
+    registry: spec.registry,
+    tables: spec.kinds.map((k) => k.table),
+    open(db) {
+      const rows = new Map<string, FoldedRow<unknown> & { kind: FoldedKind<unknown> }>();
+      const dirty = new Set<string>();
+
+      async function load(kind: FoldedKind<unknown>, ids: string[]) {
+        const found = await db.query<{ id: string; state: unknown; last_seq: number; updated_at: Date }>(
+          `SELECT ${kind.idColumn} AS id, state, last_seq, updated_at FROM ${kind.table} WHERE ${kind.idColumn} = ANY($1)`,
+          [ids],
+        );
+        for (const r of found.rows) {
+          rows.set(keyOf(kind, r.id), { kind, id: r.id, state: r.state, lastSeq: Number(r.last_seq), updatedAt: r.updated_at.toISOString() });
+        }
+      }
+
+      async function flush() {
+        for (const key of dirty) {
+          const row = rows.get(key)!;
+          await row.kind.write(db, row);
+        }
+        dirty.clear();
+      }
+
+      return {
+        async apply(commits) {
+          for (const kind of spec.kinds) {
+            const ids = [...new Set(commits.filter((c) => kindOf(c) === kind).map((c) => aggregateIdOf(c.subject)))];
+            const missing = ids.filter((id) => !rows.has(keyOf(kind, id)));
+            if (missing.length > 0) await load(kind, missing);
+          }
+          const rejections: Rejection[] = [];
+          for (const commit of commits) {
+            const kind = kindOf(commit);
+            const id = aggregateIdOf(commit.subject);
+            const row = rows.get(keyOf(kind, id));
+            if (row && commit.seq <= row.lastSeq) continue;
+            const drafts: EventDraft[] = commit.events.map((e) => ({ type: e.type, data: e.data }));
+            const folded = foldCommit(kind.decider, row ? row.state : kind.decider.initialState(), drafts);
+            if (!folded.ok) {
+              rejections.push({ seq: commit.seq, eventId: commit.events[folded.index]!.id, reason: `${folded.code}: ${folded.message}` });
+              continue;
+            }
+            rows.set(keyOf(kind, id), { kind, id, state: folded.state, lastSeq: commit.seq, updatedAt: commit.events.at(-1)!.time });
+            dirty.add(keyOf(kind, id));
+          }
+          // A rebuild is one session: write out and forget rows now and then, so memory stays bounded.
+          if (rows.size > CACHED_ROWS) {
+            await flush();
+            rows.clear();
+          }
+          return rejections;
+        },
+        flush,
+      };
+    },
+  };
+}
