@@ -6,6 +6,7 @@ import { loadOrCreateIdentity } from "../adapters/crypto/nodeIdentity.js";
 import { nodeConfigFrom } from "../node/config.js";
 import { startNode } from "../node/startNode.js";
 import { replay, resolveNatsUrl } from "./replay.js";
+import { coordinatorAccess, listTasks, submitAndWait } from "./submit.js";
 
 const port = (v: string) => {
   const n = Number(v);
@@ -24,12 +25,19 @@ const globals = () => program.opts<{ dataDir?: string; natsUrl?: string; databas
 
 program
   .command("up")
-  .description("start a node: NATS (embedded unless --nats-url), streams, projections, control plane")
+  .description("start a node: coordinator 4301, inference 4302, control plane 4303, its own worker; NATS and Postgres embedded unless given")
   .option("--host <host>", "address the gateways bind to [EC_HOST, default 127.0.0.1]")
+  .option("--coordinator-port <port>", "coordinator port [COORDINATOR_PORT, default 4301]", port)
+  .option("--inference-port <port>", "inference port [INFERENCE_PORT, default 4302]", port)
   .option("--control-plane-port <port>", "control plane port [CONTROL_PLANE_PORT, default 4303]", port)
   .option("--embedded-nats-port <port>", "port of the embedded nats-server [EC_EMBEDDED_NATS_PORT, default 4322]", port)
-  .action(async (opts: { host?: string; controlPlanePort?: number; embeddedNatsPort?: number }) => {
-    const node = await startNode(nodeConfigFrom({ ...globals(), ...opts }));
+  .option("--ollama-host <url>", "Ollama server for decomposition, code and escalation [OLLAMA_HOST, default http://127.0.0.1:11434]")
+  .option("--model <name>", "model name [EC_MODEL, default qwen2.5-coder:1.5b]")
+  .option("--sandbox <mode>", "where code runs: bwrap | docker | none (IDE only) [EC_SANDBOX, default bwrap]")
+  .option("--no-worker", "do not fork this node's own worker [EC_WORKER=false]")
+  .action(async (opts: { host?: string; coordinatorPort?: number; inferencePort?: number; controlPlanePort?: number; embeddedNatsPort?: number; ollamaHost?: string; model?: string; sandbox?: string; worker: boolean }) => {
+    const { worker, ...rest } = opts;
+    const node = await startNode(nodeConfigFrom({ ...globals(), ...rest, ...(worker ? {} : { worker: false }) }));
     console.log(`node ${node.publicKey} is up; Ctrl-C stops it`);
     let stopping = false;
     const shutdown = async (signal: string) => {
@@ -43,6 +51,39 @@ program
     process.on("SIGTERM", () => void shutdown("SIGTERM"));
   });
 
+const access = async (opts: { coordinatorUrl?: string }) =>
+  coordinatorAccess({ dataDir: nodeConfigFrom(globals()).dataDir, ...(opts.coordinatorUrl ? { coordinatorUrl: opts.coordinatorUrl } : {}) });
+
+program
+  .command("submit")
+  .description("submit a coding prompt to the mesh, follow it, and print the code and its output")
+  .argument("<prompt>", "what to write, in plain words")
+  .option("--language <lang>", "python | javascript", "python")
+  .option("--model <name>", "ask for workers running this model")
+  .option("--no-wait", "print the task id and return")
+  .option("--timeout <seconds>", "how long to wait for the result", (v) => Number(v), 600)
+  .option("--coordinator-url <url>", "coordinator [EC_COORDINATOR_URL, default http://127.0.0.1:4301]")
+  .action(async (prompt: string, opts: { language: string; model?: string; wait: boolean; timeout: number; coordinatorUrl?: string }) => {
+    if (!["python", "javascript"].includes(opts.language)) throw new InvalidArgumentError(`--language must be python or javascript, not ${opts.language}`);
+    if (!Number.isFinite(opts.timeout) || opts.timeout <= 0) throw new InvalidArgumentError("--timeout must be a positive number of seconds");
+    const code = await submitAndWait(
+      await access(opts),
+      { prompt, language: opts.language, wait: opts.wait, timeoutMs: opts.timeout * 1000, ...(opts.model ? { requestedModel: opts.model } : {}) },
+      (line) => console.log(line),
+    );
+    process.exitCode = code;
+  });
+
+program
+  .command("tasks")
+  .description("list recent tasks from the tasks projection")
+  .option("--status <status>", "submitted | running | completed | failed")
+  .option("--limit <n>", "how many", (v) => Number(v), 20)
+  .option("--coordinator-url <url>", "coordinator [EC_COORDINATOR_URL, default http://127.0.0.1:4301]")
+  .action(async (opts: { status?: string; limit: number; coordinatorUrl?: string }) => {
+    await listTasks(await access(opts), { limit: opts.limit, ...(opts.status ? { status: opts.status } : {}) }, (line) => console.log(line));
+  });
+
 program
   .command("replay")
   .description("rebuild projections from sequence 1 of their streams")
@@ -51,6 +92,7 @@ program
   .option("--stats", "print one JSON line per projection: counts, duration and the process's peak RSS")
   .action(async (opts: { projection?: string; progress: boolean; stats?: boolean }) => {
     const cfg = nodeConfigFrom(globals());
+    if (!cfg.databaseUrl) throw new Error("replay needs the node's Postgres: pass --database-url or set DATABASE_URL");
     const results = await replay({ ...opts, natsUrl: cfg.natsUrl, databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir });
     for (const r of results) {
       if (opts.stats) {

@@ -1,33 +1,72 @@
 import { resolve } from "node:path";
 import { z } from "zod";
+import { SandboxMode } from "../domain/agents/capabilities.js";
 
-const Port = z.coerce.number().int().min(1).max(65535);
+/** 0 lets the system pick a free port (tests). */
+const Port = z.coerce.number().int().min(0).max(65535);
+const HttpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
+const Flag = z.union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => v === "true" || v === "1" || v === "yes")]);
+const Ms = z.coerce.number().int().min(100).max(24 * 3600_000);
 
 /** Everything a node is configured with; each field comes from a flag, else an env var, else the default. */
 export const NodeConfig = z.object({
   dataDir: z.string().min(1).transform((p) => resolve(p)),
   natsUrl: z.string().regex(/^(nats|tls|ws|wss):\/\//, "must be a nats:// URL").optional(),
   embeddedNatsPort: Port,
-  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
+  /** Unset: an embedded Postgres (PGlite) in the data folder. */
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").optional(),
   host: z.string().min(1),
+  coordinatorPort: Port,
+  inferencePort: Port,
   controlPlanePort: Port,
   adminToken: z.string().min(16, "must be at least 16 characters").optional(),
   streamReplicas: z.coerce.number().int().min(1).max(5),
+  ollamaHost: HttpUrl,
+  model: z.string().trim().min(1).max(200),
+  /** Another node's inference service to decompose and escalate with, instead of this node's own. */
+  inferenceUrl: HttpUrl.optional(),
+  parentCoordinatorUrl: HttpUrl.optional(),
+  parentCoordinatorToken: z.string().min(1).optional(),
+  cloudBaseUrl: HttpUrl.optional(),
+  cloudApiKey: z.string().min(1).optional(),
+  cloudModel: z.string().min(1).optional(),
+  sandbox: SandboxMode,
+  sandboxRequired: Flag,
+  autoApprove: z.enum(["all", "loopback", "none"]),
+  leaseMs: Ms,
+  heartbeatMs: Ms,
+  maxAttempts: z.coerce.number().int().min(1).max(10),
+  worker: Flag,
 });
 export type NodeConfig = z.infer<typeof NodeConfig>;
-
-export const defaultDatabaseUrl = "postgres://postgres@127.0.0.1:5432/edgecoder";
 
 export function nodeConfigFrom(flags: Partial<Record<keyof NodeConfig, unknown>>, env = process.env): NodeConfig {
   const parsed = NodeConfig.safeParse({
     dataDir: flags.dataDir ?? env.EC_DATA_DIR ?? ".data/node",
     natsUrl: flags.natsUrl ?? env.NATS_URL,
     embeddedNatsPort: flags.embeddedNatsPort ?? env.EC_EMBEDDED_NATS_PORT ?? 4322,
-    databaseUrl: flags.databaseUrl ?? env.DATABASE_URL ?? defaultDatabaseUrl,
+    databaseUrl: flags.databaseUrl ?? (env.DATABASE_URL || undefined),
     host: flags.host ?? env.EC_HOST ?? "127.0.0.1",
+    coordinatorPort: flags.coordinatorPort ?? env.COORDINATOR_PORT ?? 4301,
+    inferencePort: flags.inferencePort ?? env.INFERENCE_PORT ?? 4302,
     controlPlanePort: flags.controlPlanePort ?? env.CONTROL_PLANE_PORT ?? 4303,
     adminToken: flags.adminToken ?? env.ADMIN_API_TOKEN,
     streamReplicas: flags.streamReplicas ?? env.EC_STREAM_REPLICAS ?? 1,
+    ollamaHost: flags.ollamaHost ?? env.OLLAMA_HOST ?? "http://127.0.0.1:11434",
+    model: flags.model ?? env.EC_MODEL ?? "qwen2.5-coder:1.5b",
+    inferenceUrl: flags.inferenceUrl ?? (env.INFERENCE_URL || undefined),
+    parentCoordinatorUrl: flags.parentCoordinatorUrl ?? (env.EC_PARENT_COORDINATOR_URL || undefined),
+    parentCoordinatorToken: env.EC_PARENT_COORDINATOR_TOKEN || undefined,
+    cloudBaseUrl: env.EC_CLOUD_BASE_URL || undefined,
+    cloudApiKey: env.EC_CLOUD_API_KEY || undefined,
+    cloudModel: env.EC_CLOUD_MODEL || undefined,
+    sandbox: flags.sandbox ?? env.EC_SANDBOX ?? "bwrap",
+    sandboxRequired: flags.sandboxRequired ?? env.SANDBOX_REQUIRED ?? "true",
+    autoApprove: flags.autoApprove ?? env.EC_AUTO_APPROVE_AGENTS ?? "loopback",
+    leaseMs: flags.leaseMs ?? env.EC_LEASE_MS ?? 120_000,
+    heartbeatMs: flags.heartbeatMs ?? env.EC_HEARTBEAT_MS ?? 10_000,
+    maxAttempts: flags.maxAttempts ?? env.EC_MAX_ATTEMPTS ?? 3,
+    worker: flags.worker ?? env.EC_WORKER ?? "true",
   });
   if (!parsed.success) throw new Error(`bad configuration: ${z.prettifyError(parsed.error)}`);
   return parsed.data;

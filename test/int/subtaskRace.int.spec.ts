@@ -17,7 +17,7 @@ afterAll(() => nats?.close());
 const coordinator = async (name: string) =>
   commandHandler({ store: await createEventStore(await nats.connect(name)), decider: subtaskDecider, registry: subtaskEvents, sealer: inlineSealer(newSigner()) });
 
-const spec = { taskId: "task-1", index: 0, input: "print(1)", language: "python" as const, timeoutMs: 5_000, priority: 50, resourceClass: "cpu" as const, maxAttempts: 3 };
+const spec = { taskId: "task-1", index: 0, input: "print(1)", language: "python" as const, timeoutMs: 5_000, priority: 50, resourceClass: "cpu" as const, sandboxRequired: true, maxAttempts: 3 };
 
 describe("two coordinators racing for one subtask", () => {
   it("exactly one assignment wins, every time; the loser is told it is already assigned", async () => {

@@ -42,7 +42,7 @@ describe("tasks and subtasks projection", () => {
     await tasks(t, { kind: "recordDecomposition", subtasks: plan, parsed: true, model: "m" }, meta);
     for (const p of plan) {
       const s = subtaskSubject(p.subtaskId);
-      await subtasks(s, { kind: "queue", spec: { taskId: "task-1", index: p.index, input: p.input, language: "python", timeoutMs: p.timeoutMs, priority: 50, resourceClass: "cpu", maxAttempts: 3 } }, meta);
+      await subtasks(s, { kind: "queue", spec: { taskId: "task-1", index: p.index, input: p.input, language: "python", timeoutMs: p.timeoutMs, priority: 50, resourceClass: "cpu", sandboxRequired: true, maxAttempts: 3 } }, meta);
       await subtasks(s, { kind: "assign", agentId: "agent-1", leaseId: `lease-${p.index}`, leaseMs: 30_000, now }, meta);
     }
     await settle();

@@ -3,7 +3,7 @@ import { subtaskDecider } from "../../src/domain/tasks/subtask.js";
 import type { SubtaskEvent } from "../../src/domain/tasks/subtaskEvents.js";
 import { given } from "../support/decider.js";
 
-const spec = { taskId: "t1", index: 0, input: "print(42)", language: "python" as const, timeoutMs: 5_000, priority: 50, resourceClass: "cpu" as const, maxAttempts: 2 };
+const spec = { taskId: "t1", index: 0, input: "print(42)", language: "python" as const, timeoutMs: 5_000, priority: 50, resourceClass: "cpu" as const, sandboxRequired: true, maxAttempts: 2 };
 const t0 = new Date("2026-11-23T10:00:00.000Z");
 const at = (s: number) => new Date(t0.getTime() + s * 1000);
 const queued: SubtaskEvent = { type: "subtask.queued", data: spec };

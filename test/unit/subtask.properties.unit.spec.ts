@@ -4,7 +4,7 @@ import { DomainRuleViolation, foldCommit } from "../../src/domain/decider.js";
 import { subtaskDecider, type Subtask, type SubtaskCommand } from "../../src/domain/tasks/subtask.js";
 import type { SubtaskEvent } from "../../src/domain/tasks/subtaskEvents.js";
 
-const spec = { taskId: "t1", index: 0, input: "x", language: "python" as const, timeoutMs: 5_000, priority: 50, resourceClass: "cpu" as const, maxAttempts: 3 };
+const spec = { taskId: "t1", index: 0, input: "x", language: "python" as const, timeoutMs: 5_000, priority: 50, resourceClass: "cpu" as const, sandboxRequired: true, maxAttempts: 3 };
 const t0 = Date.parse("2026-11-23T10:00:00.000Z");
 const agents = ["a1", "a2", "a3"];
 

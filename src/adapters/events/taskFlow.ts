@@ -1,4 +1,3 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { DomainRuleViolation } from "../../domain/decider.js";
 import { aggregateIdOf } from "../../domain/events/envelope.js";
@@ -12,6 +11,7 @@ import type { SignatureVerifier } from "../crypto/verificationPool.js";
 import type { EventStore } from "../nats/eventStore.js";
 import { admitAll } from "./admission.js";
 import { commandHandler } from "./commandHandler.js";
+import { startReactor, type Reactor } from "./reactor.js";
 
 export const TASK_FLOW_CONSUMER = "ec-task-flow";
 
@@ -43,9 +43,7 @@ export interface TaskFlowOptions {
   readonly maxAttempts?: number;
 }
 
-export interface TaskFlow {
-  stop(): Promise<void>;
-}
+export type TaskFlow = Reactor;
 
 /**
  * The process manager of the task flow, on a durable JetStream consumer shared by every node
@@ -58,17 +56,6 @@ export async function startTaskFlow(opts: TaskFlowOptions): Promise<TaskFlow> {
   const registry = eventRegistry(...taskEventSpecs, ...subtaskEventSpecs);
   const tasks = commandHandler({ store: opts.store, decider: taskDecider, registry: taskEvents, sealer: opts.sealer, cacheSize: 0 });
   const subtasks = commandHandler({ store: opts.store, decider: subtaskDecider, registry: subtaskEvents, sealer: opts.sealer, cacheSize: 0 });
-  const jsm = await jetstreamManager(opts.nc);
-  await jsm.consumers.add("EC_TASKS", {
-    durable_name: TASK_FLOW_CONSUMER,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: 30_000_000_000,
-    max_deliver: -1,
-  });
-  const consumer = await jetstream(opts.nc).consumers.get("EC_TASKS", TASK_FLOW_CONSUMER);
-  const messages = await consumer.consume({ max_messages: 64 });
-
   async function once(run: () => Promise<unknown>) {
     try {
       await run();
@@ -103,6 +90,7 @@ export async function startTaskFlow(opts: TaskFlowOptions): Promise<TaskFlow> {
             timeoutMs: p.timeoutMs,
             priority: request.priority,
             resourceClass: request.resourceClass,
+            sandboxRequired: request.sandboxRequired,
             maxAttempts: opts.maxAttempts ?? 3,
             ...(request.requestedModel ? { requestedModel: request.requestedModel } : {}),
           };
@@ -119,22 +107,11 @@ export async function startTaskFlow(opts: TaskFlowOptions): Promise<TaskFlow> {
     }
   }
 
-  const running = (async () => {
-    for await (const m of messages) {
-      try {
-        await react("EC_TASKS", m.seq, m.subject, m.data);
-        m.ack();
-      } catch (err) {
-        opts.onError?.(err);
-        m.nak(1_000);
-      }
-    }
-  })();
-
-  return {
-    async stop() {
-      await messages.close();
-      await running;
-    },
-  };
+  return startReactor({
+    nc: opts.nc,
+    stream: "EC_TASKS",
+    durable: TASK_FLOW_CONSUMER,
+    react: (m) => react(m.stream, m.seq, m.subject, m.data),
+    ...(opts.onError ? { onError: opts.onError } : {}),
+  });
 }

@@ -15,6 +15,8 @@ export const SubtaskSpec = z.object({
   priority: z.number().int().min(0).max(100).default(50),
   resourceClass: z.enum(["cpu", "gpu"]).default("cpu"),
   requestedModel: z.string().max(200).optional(),
+  /** The task asked that its code run only in a sandbox: agents without one never get it. */
+  sandboxRequired: z.boolean().default(true),
   /** Local tries (assignments) before the subtask is escalated. */
   maxAttempts: z.number().int().min(1).max(10).default(3),
 });

@@ -2,9 +2,10 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { requireAdminToken } from "../adminAuth.js";
 import { installErrorReplies } from "../errors.js";
+import { agentAdminRoutes, type AgentAdminDeps } from "./agentAdminRoutes.js";
 import { creditRoutes, type CreditRoutesDeps } from "./creditRoutes.js";
 
-export interface ControlPlaneDeps extends CreditRoutesDeps {
+export interface ControlPlaneDeps extends CreditRoutesDeps, Partial<Pick<AgentAdminDeps, "handleAgent">> {
   readonly adminToken: string;
   readonly logger?: boolean;
 }
@@ -19,6 +20,7 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   await app.register(async (admin) => {
     admin.addHook("onRequest", requireAdminToken(deps.adminToken));
     await admin.register(creditRoutes, deps);
+    if (deps.handleAgent) await admin.register(agentAdminRoutes, { ...deps, handleAgent: deps.handleAgent });
   });
   return app;
 }

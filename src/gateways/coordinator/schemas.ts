@@ -30,6 +30,9 @@ export type RegisterReply = z.infer<typeof RegisterReply>;
 export const HeartbeatBody = z.object({ power: PowerTelemetry, models: z.array(z.string().min(1).max(200)).max(50).optional() });
 export type HeartbeatBody = z.infer<typeof HeartbeatBody>;
 
+export const HeartbeatReply = z.object({ ok: z.boolean(), status: z.enum(["none", "pending", "approved", "blacklisted"]), heartbeatIntervalMs: z.number().int() });
+export type HeartbeatReply = z.infer<typeof HeartbeatReply>;
+
 export const PullBody = z.object({ power: PowerTelemetry });
 export type PullBody = z.infer<typeof PullBody>;
 
@@ -69,3 +72,7 @@ export const ResultBody = z.object({
   durationMs: z.number().int().min(0).max(24 * 3600_000),
 });
 export type ResultBody = z.infer<typeof ResultBody>;
+
+/** events: what the result caused, e.g. ["subtask.completed"] or ["subtask.failed", "subtask.escalated"]. */
+export const ResultReply = z.object({ accepted: z.boolean(), events: z.array(z.string()) });
+export type ResultReply = z.infer<typeof ResultReply>;

@@ -1,0 +1,58 @@
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+
+export interface Reactor {
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `react` on every commit of a stream through a durable JetStream consumer shared by all
+ * nodes (each commit goes to one of them). A commit is acked after its reaction; a failed
+ * reaction is redelivered later, so reactions must be idempotent. Long reactions tell the
+ * server they are still working, so it does not hand the commit to another node meanwhile.
+ */
+export async function startReactor(opts: {
+  nc: NatsConnection;
+  stream: string;
+  durable: string;
+  /** How long a reaction may go without a progress signal before the commit is redelivered. */
+  ackWaitMs?: number;
+  react: (msg: { stream: string; seq: number; subject: string; data: Uint8Array; deliveries: number }, working: () => void) => Promise<void>;
+  onError?: (err: unknown) => void;
+  retryDelayMs?: number;
+}): Promise<Reactor> {
+  const ackWaitMs = opts.ackWaitMs ?? 30_000;
+  const jsm = await jetstreamManager(opts.nc);
+  await jsm.consumers.add(opts.stream, {
+    durable_name: opts.durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: ackWaitMs * 1_000_000,
+    max_deliver: -1,
+  });
+  const consumer = await jetstream(opts.nc).consumers.get(opts.stream, opts.durable);
+  const messages = await consumer.consume({ max_messages: 64 });
+
+  async function handle(m: JsMsg) {
+    const progress = setInterval(() => m.working(), Math.max(1_000, ackWaitMs / 3));
+    try {
+      await opts.react({ stream: opts.stream, seq: m.seq, subject: m.subject, data: m.data, deliveries: m.info.deliveryCount }, () => m.working());
+      m.ack();
+    } catch (err) {
+      opts.onError?.(err);
+      m.nak(opts.retryDelayMs ?? 1_000);
+    } finally {
+      clearInterval(progress);
+    }
+  }
+
+  const running = (async () => {
+    for await (const m of messages) await handle(m);
+  })();
+  return {
+    async stop() {
+      await messages.close();
+      await running;
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import type pg from "pg";
+import type { ClaimFilter } from "../../domain/agents/eligibility.js";
+
+/**
+ * Subtasks an agent could claim, best first, from the projection: queued ones and those whose
+ * lease ran out. The projection may lag the stream, so this only proposes; the subtask's own
+ * decider, appended with the expected version, decides who gets it. Order: the agent's model was
+ * asked for, then priority, then age. The first few are shuffled so that many agents pulling at
+ * once do not all fight over the same subtask; only rows as good as the first are shuffled.
+ */
+export async function claimCandidates(pool: pg.Pool, filter: ClaimFilter, limit = 8): Promise<string[]> {
+  const { rows } = await pool.query<{ subtask_id: string; rank: string }>(
+    `SELECT subtask_id, (requested_model IS NOT NULL)::text || ':' || priority AS rank FROM subtasks
+      WHERE (status = 'queued' OR (status = 'assigned' AND lease_expires_at < now()))
+        AND language = ANY($1) AND resource_class = ANY($2)
+        AND (requested_model IS NULL OR requested_model = ANY($3))
+        AND ($4::integer IS NULL OR timeout_ms <= $4)
+        AND ($5 OR state->'spec'->>'sandboxRequired' = 'false')
+      ORDER BY (requested_model IS NOT NULL) DESC, priority DESC, updated_at
+      LIMIT $6`,
+    [filter.languages, filter.resourceClasses, filter.models, filter.maxTimeoutMs ?? null, filter.sandboxed, limit],
+  );
+  const ids = rows.map((r) => r.subtask_id);
+  let equal = 0;
+  while (equal < Math.min(rows.length, 4) && rows[equal]!.rank === rows[0]!.rank) equal++;
+  const head = ids.slice(0, equal);
+  for (let i = head.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [head[i], head[j]] = [head[j]!, head[i]!];
+  }
+  return [...head, ...ids.slice(equal)];
+}

@@ -1,0 +1,166 @@
+import { randomUUID } from "node:crypto";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import type pg from "pg";
+import { z } from "zod";
+import type { HeartbeatStore } from "../../adapters/agents/heartbeats.js";
+import type { CommandMeta, HandledCommand } from "../../adapters/events/commandHandler.js";
+import { verifySignedRequest, type NonceStore } from "../../adapters/security/signedRequests.js";
+import { claimCandidates } from "../../adapters/tasks/claimCandidates.js";
+import { agentSubject, type Agent, type AgentCommand } from "../../domain/agents/agent.js";
+import { eligibility } from "../../domain/agents/eligibility.js";
+import { DomainRuleViolation } from "../../domain/decider.js";
+import { subtaskSubject, type SubtaskCommand } from "../../domain/tasks/subtask.js";
+import type { SubtaskSpec } from "../../domain/tasks/subtaskEvents.js";
+import { HeartbeatBody, HeartbeatReply, PullBody, PullReply, RegisterBody, RegisterReply, ResultBody, ResultReply } from "./schemas.js";
+
+type Handle<C> = (subject: string, command: C, meta: CommandMeta) => Promise<HandledCommand>;
+
+export interface AgentRoutesDeps {
+  readonly pool: pg.Pool;
+  readonly nonces: NonceStore;
+  readonly heartbeats: HeartbeatStore;
+  readonly handleAgent: Handle<AgentCommand>;
+  readonly handleSubtask: Handle<SubtaskCommand>;
+  readonly heartbeatIntervalMs: number;
+  /** The shortest lease; a subtask that may run long gets three of its timeouts. */
+  readonly leaseMs: number;
+  readonly sandboxRequired: boolean;
+  /** Who is approved on registration without an operator: everyone, agents on this machine, or no one. */
+  readonly autoApprove: "all" | "loopback" | "none";
+  readonly now?: () => Date;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    rawBody?: Buffer;
+    agentId?: string;
+  }
+}
+
+const ErrorReply = z.object({ error: z.string(), message: z.string() });
+const isLoopback = (ip: string) => ip === "127.0.0.1" || ip === "::1" || ip === "::ffff:127.0.0.1";
+
+/**
+ * The worker-facing routes: register, heartbeat, pull, result. Each request is signed by the
+ * agent's key over method, path, time, nonce and the exact body bytes; the signature is checked
+ * before the body is validated, and the nonce is claimed in JetStream KV so a replay on any
+ * coordinator is refused. Nothing is appended for a request that fails any check.
+ */
+export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, deps) => {
+  const now = deps.now ?? (() => new Date());
+
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (req, body: Buffer, done) => {
+    req.rawBody = body;
+    try {
+      done(null, body.length === 0 ? {} : JSON.parse(body.toString("utf8")));
+    } catch (err) {
+      done(Object.assign(new Error(`malformed JSON body: ${(err as Error).message}`), { statusCode: 400, code: "malformed_json" }), undefined);
+    }
+  });
+
+  app.addHook("preValidation", async (req, reply) => {
+    const check = await verifySignedRequest(req.headers, req.method, req.url, req.rawBody ?? Buffer.alloc(0), deps.nonces);
+    if (!check.ok) return reply.code(check.status).send({ error: check.status === 401 ? "unauthorized" : "bad_request", message: check.reason });
+    req.agentId = check.agent;
+  });
+
+  async function loadAgent(agentId: string): Promise<Agent | undefined> {
+    const row = (await deps.pool.query<{ state: Agent }>("SELECT state FROM agents WHERE agent_id = $1", [agentId])).rows[0];
+    return row?.state;
+  }
+  const unknownAgent = { error: "unknown_agent", message: "no agent registered with this key; POST /register first" };
+
+  app.post(
+    "/register",
+    { schema: { body: RegisterBody, response: { 200: RegisterReply, 400: ErrorReply, 401: ErrorReply, 403: ErrorReply } } },
+    async (req, reply) => {
+      const agentId = req.agentId!;
+      if (req.body.mode !== "ide" && req.body.capabilities.sandbox === "none") {
+        return reply.code(400).send({ error: "sandbox_required", message: "sandbox \"none\" is only for agents in ide mode" });
+      }
+      const autoApprove = deps.autoApprove === "all" || (deps.autoApprove === "loopback" && isLoopback(req.ip));
+      const profile = { mode: req.body.mode, capabilities: req.body.capabilities, ...(req.body.name ? { name: req.body.name } : {}) };
+      let approvedNow: boolean;
+      try {
+        const done = await deps.handleAgent(agentSubject(agentId), { kind: "register", profile, autoApprove }, { now: now() });
+        approvedNow = done.events.some((e) => e.type === "agent.approved");
+      } catch (err) {
+        if (err instanceof DomainRuleViolation && err.code === "blacklisted") return reply.code(403).send({ error: "blacklisted", message: err.message });
+        throw err;
+      }
+      // An earlier approval is in the projection (it was appended before this request began).
+      const status = approvedNow || autoApprove || (await loadAgent(agentId))?.status === "approved" ? ("approved" as const) : ("pending" as const);
+      return { agentId, status, heartbeatIntervalMs: deps.heartbeatIntervalMs };
+    },
+  );
+
+  app.post("/heartbeat", { schema: { body: HeartbeatBody, response: { 200: HeartbeatReply, 404: ErrorReply } } }, async (req, reply) => {
+    const agent = await loadAgent(req.agentId!);
+    if (!agent) return reply.code(404).send(unknownAgent);
+    await deps.heartbeats.beat(req.agentId!, { at: now().getTime(), power: req.body.power, ...(req.body.models ? { models: req.body.models } : {}) });
+    return { ok: true, status: agent.status, heartbeatIntervalMs: deps.heartbeatIntervalMs };
+  });
+
+  app.post("/pull", { schema: { body: PullBody, response: { 200: PullReply, 403: ErrorReply, 404: ErrorReply } } }, async (req, reply) => {
+    const agentId = req.agentId!;
+    const agent = await loadAgent(agentId);
+    if (!agent) return reply.code(404).send(unknownAgent);
+    if (agent.status === "blacklisted") return reply.code(403).send({ error: "blacklisted", message: `the agent is blacklisted: ${agent.reason}` });
+    const at = now();
+    // A pull is a sign of life too: an agent busy pulling is not reaped between beats.
+    await deps.heartbeats.beat(agentId, { at: at.getTime(), power: req.body.power });
+    const verdict = eligibility(agent, req.body.power, { sandboxRequired: deps.sandboxRequired });
+    if (!verdict.eligible) {
+      return { assigned: false as const, reason: verdict.reason, message: verdict.message, ...(verdict.deferMs ? { deferMs: verdict.deferMs } : {}) };
+    }
+    for (const subtaskId of await claimCandidates(deps.pool, verdict.filter)) {
+      const leaseId = randomUUID();
+      const spec = await specOf(subtaskId);
+      if (!spec) continue;
+      const leaseMs = Math.max(deps.leaseMs, 3 * spec.timeoutMs);
+      try {
+        const done = await deps.handleSubtask(subtaskSubject(subtaskId), { kind: "assign", agentId, leaseId, leaseMs, now: at }, { now: at });
+        const assigned = done.events.find((e) => e.type === "subtask.assigned")?.data as { leaseExpiresAt: string; attempt: number } | undefined;
+        if (!assigned) continue;
+        return {
+          assigned: true as const,
+          subtask: {
+            subtaskId,
+            taskId: spec.taskId,
+            leaseId,
+            leaseExpiresAt: assigned.leaseExpiresAt,
+            attempt: assigned.attempt,
+            input: spec.input,
+            language: spec.language,
+            timeoutMs: spec.timeoutMs,
+            ...(spec.requestedModel ? { requestedModel: spec.requestedModel } : {}),
+          },
+        };
+      } catch (err) {
+        // Another coordinator or agent got there first, or the projection was behind: try the next.
+        if (err instanceof DomainRuleViolation) continue;
+        throw err;
+      }
+    }
+    return { assigned: false as const, reason: "no_work" as const, message: "no queued subtask matches this agent" };
+  });
+
+  async function specOf(subtaskId: string): Promise<SubtaskSpec | undefined> {
+    const row = (await deps.pool.query<{ state: { spec?: SubtaskSpec } }>("SELECT state FROM subtasks WHERE subtask_id = $1", [subtaskId])).rows[0];
+    return row?.state.spec;
+  }
+
+  app.post("/result", { schema: { body: ResultBody, response: { 200: ResultReply, 404: ErrorReply, 409: ErrorReply } } }, async (req, reply) => {
+    const agentId = req.agentId!;
+    if (!(await loadAgent(agentId))) return reply.code(404).send(unknownAgent);
+    if (!(await specOf(req.body.subtaskId))) return reply.code(404).send({ error: "unknown_subtask", message: `no subtask ${req.body.subtaskId}` });
+    const { subtaskId, leaseId, ok, code, output, stderr, durationMs } = req.body;
+    const at = now();
+    const done = await deps.handleSubtask(
+      subtaskSubject(subtaskId),
+      { kind: "report", agentId, leaseId, now: at, ok, code, output, stderr, durationMs },
+      { now: at, commandId: `report:${leaseId}` },
+    );
+    return { accepted: true, events: done.events.map((e) => e.type) };
+  });
+};

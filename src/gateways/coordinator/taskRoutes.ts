@@ -1,0 +1,129 @@
+import { randomUUID } from "node:crypto";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import type pg from "pg";
+import { z } from "zod";
+import type { CommandMeta, HandledCommand } from "../../adapters/events/commandHandler.js";
+import { AggregateId } from "../../domain/events/envelope.js";
+import { taskSubject, type TaskCommand } from "../../domain/tasks/task.js";
+import { TaskRequest } from "../../domain/tasks/taskEvents.js";
+
+export interface TaskRoutesDeps {
+  readonly pool: pg.Pool;
+  readonly handleTask: (subject: string, command: TaskCommand, meta: CommandMeta) => Promise<HandledCommand>;
+  readonly now?: () => Date;
+}
+
+const ErrorReply = z.object({ error: z.string(), message: z.string() });
+const SubmitBody = TaskRequest.extend({ submitter: AggregateId.default("local") });
+const TaskParams = z.object({ taskId: AggregateId });
+const ListQuery = z.object({
+  status: z.enum(["submitted", "running", "completed", "failed"]).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(20),
+});
+const IdempotencyHeaders = z.object({ "idempotency-key": z.uuid().optional() });
+
+const TaskSummary = z.object({
+  taskId: z.string(),
+  status: z.string(),
+  prompt: z.string().nullable(),
+  language: z.string().nullable(),
+  subtaskCount: z.number(),
+  finishedCount: z.number(),
+  updatedAt: z.string(),
+});
+const SubtaskSummary = z.object({
+  subtaskId: z.string(),
+  index: z.number().nullable(),
+  status: z.string(),
+  attempts: z.number(),
+  agentId: z.string().nullable(),
+});
+const TaskResult = z.object({
+  taskId: z.string(),
+  status: z.string(),
+  done: z.boolean(),
+  code: z.string().nullable(),
+  output: z.string().nullable(),
+  reason: z.string().nullable(),
+});
+
+interface TaskRow {
+  task_id: string;
+  status: string;
+  prompt: string | null;
+  language: string | null;
+  subtask_count: number;
+  finished_count: number;
+  updated_at: Date;
+  code: string | null;
+  output: string | null;
+  reason: string | null;
+}
+const summary = (r: TaskRow) => ({
+  taskId: r.task_id,
+  status: r.status,
+  prompt: r.prompt,
+  language: r.language,
+  subtaskCount: r.subtask_count,
+  finishedCount: r.finished_count,
+  updatedAt: r.updated_at.toISOString(),
+});
+
+/**
+ * Tasks for users (CLI, IDE, portal): submit, list, status with subtasks, result. Submission
+ * appends task.submitted; decomposition and everything after happen on the bus. Reads come from
+ * the tasks projection, so a task just submitted may take a moment to appear (404 until then).
+ */
+export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesDeps> = async (app, deps) => {
+  const now = deps.now ?? (() => new Date());
+  const taskRow = async (taskId: string) =>
+    (await deps.pool.query<TaskRow>("SELECT * FROM tasks WHERE task_id = $1", [taskId])).rows[0];
+  const unknown = (taskId: string) => ({ error: "unknown_task", message: `no task ${taskId} (a task just submitted appears within a moment)` });
+
+  app.post(
+    "/submit",
+    { schema: { body: SubmitBody, headers: IdempotencyHeaders, response: { 202: z.object({ taskId: z.string(), status: z.literal("submitted") }) } } },
+    async (req, reply) => {
+      // With an Idempotency-Key a retried submission names the same task and appends nothing new.
+      const key = req.headers["idempotency-key"];
+      const taskId = key ?? randomUUID();
+      await deps.handleTask(taskSubject(taskId), { kind: "submit", request: req.body }, { now: now(), commandId: `submit:${taskId}` }).catch((err: unknown) => {
+        if (key && err instanceof Error && "code" in err && err.code === "already_submitted") return;
+        throw err;
+      });
+      return reply.code(202).send({ taskId, status: "submitted" as const });
+    },
+  );
+
+  app.get("/tasks", { schema: { querystring: ListQuery, response: { 200: z.object({ tasks: z.array(TaskSummary) }) } } }, async (req) => {
+    const { rows } = await deps.pool.query<TaskRow>(
+      "SELECT * FROM tasks WHERE ($1::text IS NULL OR status = $1) ORDER BY updated_at DESC LIMIT $2",
+      [req.query.status ?? null, req.query.limit],
+    );
+    return { tasks: rows.map(summary) };
+  });
+
+  app.get(
+    "/tasks/:taskId",
+    { schema: { params: TaskParams, response: { 200: TaskSummary.extend({ subtasks: z.array(SubtaskSummary) }), 404: ErrorReply } } },
+    async (req, reply) => {
+      const row = await taskRow(req.params.taskId);
+      if (!row) return reply.code(404).send(unknown(req.params.taskId));
+      const subtasks = await deps.pool.query<{ subtask_id: string; index: number | null; status: string; attempts: number; agent_id: string | null }>(
+        "SELECT subtask_id, index, status, attempts, agent_id FROM subtasks WHERE task_id = $1 ORDER BY index",
+        [req.params.taskId],
+      );
+      return {
+        ...summary(row),
+        subtasks: subtasks.rows.map((s) => ({ subtaskId: s.subtask_id, index: s.index, status: s.status, attempts: s.attempts, agentId: s.agent_id })),
+      };
+    },
+  );
+
+  app.get("/tasks/:taskId/result", { schema: { params: TaskParams, response: { 200: TaskResult, 404: ErrorReply } } }, async (req, reply) => {
+    const row = await taskRow(req.params.taskId);
+    if (!row) return reply.code(404).send(unknown(req.params.taskId));
+    const done = row.status === "completed" || row.status === "failed";
+    return { taskId: row.task_id, status: row.status, done, code: row.code, output: row.output, reason: row.reason };
+  });
+};
