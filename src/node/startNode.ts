@@ -11,7 +11,28 @@ import { createEventStore } from "../adapters/nats/eventStore.js";
 import { NatsServerProcess } from "../adapters/nats/natsServerProcess.js";
 import { applyStreams } from "../adapters/nats/streams.js";
 import { createPool, ensureDatabase } from "../adapters/postgres/database.js";
+import { kvHeartbeatStore } from "../adapters/agents/heartbeats.js";
+import { cloudEscalator } from "../adapters/escalation/cloudEscalator.js";
+import { inferenceEscalator } from "../adapters/escalation/inferenceEscalator.js";
+import { parentCoordinator } from "../adapters/escalation/parentCoordinator.js";
+import { startDecomposer } from "../adapters/events/decomposer.js";
+import { startEscalationFlow } from "../adapters/events/escalationFlow.js";
+import { startTaskFlow } from "../adapters/events/taskFlow.js";
+import { createSandbox } from "../adapters/executor/sandbox.js";
+import { ollamaProvider } from "../adapters/models/ollamaProvider.js";
+import { startEmbeddedPostgres } from "../adapters/postgres/embeddedPostgres.js";
+import { kvNonceStore } from "../adapters/security/signedRequests.js";
+import { startLeaseReaper } from "../adapters/tasks/leaseReaper.js";
+import { agentDecider } from "../domain/agents/agent.js";
+import { agentEvents } from "../domain/agents/agentEvents.js";
 import { creditAccountDecider } from "../domain/credits/commands.js";
+import type { Escalator } from "../domain/escalation/escalator.js";
+import { subtaskDecider } from "../domain/tasks/subtask.js";
+import { subtaskEvents } from "../domain/tasks/subtaskEvents.js";
+import { taskDecider } from "../domain/tasks/task.js";
+import { taskEvents } from "../domain/tasks/taskEvents.js";
+import { buildCoordinator } from "../gateways/coordinator/app.js";
+import { buildInference } from "../gateways/inference/app.js";
 import { creditEvents } from "../domain/credits/events.js";
 import { buildControlPlane } from "../gateways/controlPlane/app.js";
 import { projectors } from "../projections/index.js";
@@ -19,14 +40,21 @@ import { startLiveProjection, type LiveProjection } from "../projections/live.js
 import { migrate } from "../projections/migrate.js";
 import { loadOrCreateAdminToken } from "./adminToken.js";
 import type { NodeConfig } from "./config.js";
+import { superviseWorker, type SupervisedWorker } from "./workerProcess.js";
 
 export const NATS_URL_FILE = "nats.url";
 
 export interface RunningNode {
   readonly publicKey: string;
   readonly natsUrl: string;
+  readonly databaseUrl: string;
+  readonly coordinatorUrl: string;
+  readonly inferenceUrl: string;
   readonly controlPlaneUrl: string;
+  readonly adminToken: string;
   readonly adminTokenFile?: string;
+  /** The forked worker's process ids so far, the running one last. */
+  workerPids(): readonly number[];
   stop(): Promise<void>;
 }
 
@@ -34,7 +62,9 @@ type Log = (msg: string) => void;
 
 /**
  * Boots a node: identity, NATS (its own nats-server child unless NATS_URL is given), streams,
- * Postgres schema, live projections, and the control plane. Stops in reverse order.
+ * Postgres (embedded unless DATABASE_URL is given) and its projections, the task flows (plan,
+ * queue, escalate) and the lease reaper, the inference service, coordinator and control plane,
+ * and last its own worker, forked and kept running. Stops in reverse order.
  */
 export async function startNode(config: NodeConfig, log: Log = console.log): Promise<RunningNode> {
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -59,10 +89,19 @@ export async function startNode(config: NodeConfig, log: Log = console.log): Pro
     const streams = await applyStreams(nc, { replicas: config.streamReplicas });
     log(`streams: ${streams.map((s) => `${s.name} ${s.action}`).join(", ")}`);
 
-    await ensureDatabase(config.databaseUrl);
-    const applied = await migrate(config.databaseUrl);
-    log(`postgres ${redact(config.databaseUrl)}: ${applied.length} migration(s) applied`);
-    const pool: pg.Pool = createPool(config.databaseUrl);
+    let databaseUrl = config.databaseUrl;
+    let poolSize: number | undefined;
+    if (!databaseUrl) {
+      const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir });
+      cleanups.push(() => embedded.stop());
+      databaseUrl = embedded.url;
+      poolSize = embedded.maxConnections;
+      log(`embedded postgres (PGlite) on ${embedded.url}; set DATABASE_URL to use a server`);
+    }
+    await ensureDatabase(databaseUrl);
+    const applied = await migrate(databaseUrl);
+    log(`postgres ${redact(databaseUrl)}: ${applied.length} migration(s) applied`);
+    const pool: pg.Pool = createPool(databaseUrl, poolSize);
     cleanups.push(() => pool.end());
 
     const store = await createEventStore(nc);
@@ -76,16 +115,100 @@ export async function startNode(config: NodeConfig, log: Log = console.log): Pro
     const sealer = signingPool(identity.privateKeyPem);
     cleanups.push(() => sealer.close());
     const handleCredit = commandHandler({ store, decider: creditAccountDecider, registry: creditEvents, sealer, verifier });
+    const handleAgent = commandHandler({ store, decider: agentDecider, registry: agentEvents, sealer, verifier });
+    const handleSubtask = commandHandler({ store, decider: subtaskDecider, registry: subtaskEvents, sealer, verifier });
+    const handleTask = commandHandler({ store, decider: taskDecider, registry: taskEvents, sealer, verifier });
     const admin = await loadOrCreateAdminToken(config.dataDir, config.adminToken);
-    const controlPlane = await buildControlPlane({ pool, handleCredit, adminToken: admin.token });
+    const onError = (what: string) => (err: unknown) => log(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+
+    const provider = ollamaProvider(config.ollamaHost, config.model);
+    const inference = await buildInference({ provider });
+    const inferenceAddress = await inference.listen({ host: config.host, port: config.inferencePort });
+    cleanups.push(() => inference.close());
+    const inferenceUrl = config.inferenceUrl ?? inferenceAddress;
+    const modelNote = await provider.available().then(
+      (models) => (models.includes(config.model) ? `model ${config.model}` : `model ${config.model} NOT FOUND at ${config.ollamaHost} (has: ${models.join(", ") || "none"})`),
+      () => `no model server reachable at ${config.ollamaHost}: tasks fail with model_unavailable until one is`,
+    );
+    log(`inference on ${inferenceAddress} (${modelNote})`);
+
+    const flows = [
+      await startTaskFlow({ nc, store, sealer, verifier, maxAttempts: config.maxAttempts, onError: onError("task flow") }),
+      await startDecomposer({ nc, store, sealer, verifier, inferenceUrl, onError: onError("decomposer") }),
+      await startEscalationFlow({
+        nc,
+        store,
+        sealer,
+        verifier,
+        escalators: escalatorsFor(config, inferenceUrl),
+        sandbox: await createSandbox({ mode: config.sandbox, agentMode: "worker", sandboxRequired: config.sandboxRequired }),
+        log,
+        onError: onError("escalation"),
+      }),
+    ];
+    cleanups.push(() => Promise.all(flows.map((f) => f.stop())));
+
+    const heartbeats = await kvHeartbeatStore(nc);
+    const reaper = startLeaseReaper({
+      pool,
+      heartbeats,
+      handleSubtask,
+      heartbeatIntervalMs: config.heartbeatMs,
+      everyMs: Math.max(250, Math.min(5_000, config.heartbeatMs / 2)),
+      onError: onError("lease reaper"),
+    });
+    cleanups.push(() => reaper.stop());
+
+    const coordinator = await buildCoordinator({
+      pool,
+      nonces: await kvNonceStore(nc),
+      heartbeats,
+      handleAgent,
+      handleSubtask,
+      handleTask,
+      heartbeatIntervalMs: config.heartbeatMs,
+      leaseMs: config.leaseMs,
+      sandboxRequired: config.sandboxRequired,
+      autoApprove: config.autoApprove,
+      adminToken: admin.token,
+      escalator: inferenceEscalator({ url: inferenceUrl }),
+    });
+    const coordinatorUrl = await coordinator.listen({ host: config.host, port: config.coordinatorPort });
+    cleanups.push(() => coordinator.close());
+    log(`coordinator on ${coordinatorUrl}`);
+
+    const controlPlane = await buildControlPlane({ pool, handleCredit, handleAgent, adminToken: admin.token });
     const address = await controlPlane.listen({ host: config.host, port: config.controlPlanePort });
     cleanups.push(() => controlPlane.close());
     log(`control plane on ${address}${admin.file ? ` (admin token in ${admin.file})` : ""}`);
 
+    let worker: SupervisedWorker | undefined;
+    if (config.worker) {
+      worker = superviseWorker({
+        log: (line) => log(line.startsWith("worker") ? line : `worker: ${line}`),
+        env: {
+          ...process.env,
+          EC_COORDINATOR_URL: coordinatorUrl,
+          OLLAMA_HOST: config.ollamaHost,
+          EC_WORKER_MODEL: config.model,
+          EC_SANDBOX: config.sandbox,
+          EC_AGENT_MODE: "worker",
+          SANDBOX_REQUIRED: String(config.sandboxRequired),
+          EC_WORKER_DATA_DIR: join(config.dataDir, "worker"),
+        },
+      });
+      cleanups.push(() => worker!.stop());
+    }
+
     return {
       publicKey: identity.publicKey,
       natsUrl,
+      databaseUrl,
+      coordinatorUrl,
+      inferenceUrl: inferenceAddress,
       controlPlaneUrl: address,
+      adminToken: admin.token,
+      workerPids: () => worker?.pids ?? [],
       ...(admin.file ? { adminTokenFile: admin.file } : {}),
       stop,
     };
@@ -99,4 +222,14 @@ function redact(url: string): string {
   const u = new URL(url);
   if (u.password) u.password = "***";
   return u.toString();
+}
+
+/** The automatic escalation steps this node is configured for, in the waterfall's order. */
+function escalatorsFor(config: NodeConfig, inferenceUrl: string): Escalator[] {
+  const steps: Escalator[] = [inferenceEscalator({ url: inferenceUrl })];
+  if (config.parentCoordinatorUrl) {
+    steps.push(parentCoordinator({ url: config.parentCoordinatorUrl, ...(config.parentCoordinatorToken ? { token: config.parentCoordinatorToken } : {}) }));
+  }
+  if (config.cloudBaseUrl) steps.push(cloudEscalator({ baseURL: config.cloudBaseUrl, apiKey: config.cloudApiKey, model: config.cloudModel }));
+  return steps;
 }

@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createEventStore } from "../../src/adapters/nats/eventStore.js";
+import { eventually, startTestNode, type TestNode } from "../support/node.js";
+
+/** Decomposition prompts ask for a JSON array; code prompts for one program. */
+function modelAnswers(prompt: string): string {
+  if (prompt.includes("JSON array")) {
+    return JSON.stringify([
+      { input: "print the sum of 2 and 3", language: "python" },
+      { input: "print the word hello", language: "python" },
+    ]);
+  }
+  if (prompt.includes("the word hello")) return "Here it is:\n```python\nprint('hello')\n```";
+  return "```python\nprint(2 + 3)\n```";
+}
+
+describe("one node runs a coding task end to end", () => {
+  let t: TestNode;
+  beforeAll(async () => {
+    t = await startTestNode();
+    t.model.answer = modelAnswers;
+  }, 120_000);
+  afterAll(async () => t?.close());
+
+  it("a prompt goes in; code comes out having run in bwrap; events and projections agree", async () => {
+    const submitted = await t.admin("POST", "/submit", { prompt: "print 5 and then hello", language: "python" });
+    expect(submitted.status).toBe(202);
+    const taskId = submitted.body.taskId as string;
+
+    const result = await eventually(
+      "the task to finish",
+      async () => {
+        const r = await t.admin("GET", `/tasks/${taskId}/result`);
+        return r.status === 200 && r.body.done ? r.body : undefined;
+      },
+      40_000,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\nnode log:\n${t.logs.slice(-40).join("\n")}`);
+    });
+    expect(result.status, JSON.stringify({ result, logs: t.logs.slice(-30) })).toBe("completed");
+    expect(result.code).toContain("print(2 + 3)");
+    expect(result.code).toContain("print('hello')");
+    expect(result.output).toMatch(/# part 1: print the sum of 2 and 3\n5\n/);
+    expect(result.output).toMatch(/# part 2: print the word hello\nhello\n/);
+
+    // The events tell the same story as the projection: each subtask queued, assigned and completed once.
+    const nc = await t.nats.connect("e2e-reader");
+    const store = await createEventStore(nc);
+    const types: Record<string, string[]> = {};
+    for (const i of [0, 1]) {
+      const { commits } = await store.readAggregate(`ec.tasks.${taskId}-${i}`);
+      types[i] = commits.flatMap((c) => (JSON.parse(new TextDecoder().decode(c.data)) as { type: string }[]).map((e) => e.type));
+      expect(types[i]!.filter((x) => x === "subtask.completed")).toHaveLength(1);
+      expect(types[i]![0]).toBe("subtask.queued");
+    }
+    const rows = await t.db.pool.query("SELECT subtask_id, status, agent_id FROM subtasks WHERE task_id = $1 ORDER BY index", [taskId]);
+    expect(rows.rows.map((r) => r.status)).toEqual(["completed", "completed"]);
+    const agents = await t.db.pool.query("SELECT agent_id, status FROM agents");
+    expect(agents.rows).toHaveLength(1);
+    expect(agents.rows[0].status).toBe("approved");
+    expect(rows.rows[0].agent_id).toBe(agents.rows[0].agent_id);
+
+    const list = await t.admin("GET", "/tasks");
+    expect((list.body.tasks as { taskId: string; status: string }[]).find((x) => x.taskId === taskId)?.status).toBe("completed");
+  }, 120_000);
+});

@@ -1,0 +1,75 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { nodeConfigFrom, type NodeConfig } from "../../src/node/config.js";
+import { startNode, type RunningNode } from "../../src/node/startNode.js";
+import { startFakeOllama, type FakeOllama } from "./fakeOllama.js";
+import { startTestNats, type TestNats } from "./nats.js";
+import { createTestDatabase, type TestDatabase } from "./postgres.js";
+
+export interface TestNode {
+  readonly node: RunningNode;
+  readonly nats: TestNats;
+  readonly db: TestDatabase;
+  readonly model: FakeOllama;
+  readonly logs: string[];
+  /** Calls the coordinator with the admin token. */
+  admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
+  close(): Promise<void>;
+}
+
+/**
+ * A whole node as `edgecoder up` runs it (its own worker forked), on a private nats-server, a
+ * fresh database and free ports, with the Ollama-protocol test server as its model.
+ */
+export async function startTestNode(overrides: Partial<Record<keyof NodeConfig, unknown>> = {}, models?: string[]): Promise<TestNode> {
+  const [nats, db, model] = await Promise.all([startTestNats(), createTestDatabase(), startFakeOllama(models)]);
+  const dataDir = await mkdtemp(join(tmpdir(), "ec-node-"));
+  const logs: string[] = [];
+  const config = nodeConfigFrom(
+    {
+      dataDir,
+      natsUrl: nats.url,
+      databaseUrl: db.url,
+      coordinatorPort: 0,
+      inferencePort: 0,
+      controlPlanePort: 0,
+      ollamaHost: model.url,
+      heartbeatMs: 500,
+      ...overrides,
+    },
+    {},
+  );
+  const node = await startNode(config, (line) => logs.push(line));
+  return {
+    node,
+    nats,
+    db,
+    model,
+    logs,
+    async admin(method, path, body) {
+      const res = await fetch(new URL(path, node.coordinatorUrl), {
+        method,
+        headers: { authorization: `Bearer ${node.adminToken}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+    },
+    async close() {
+      await node.stop();
+      await Promise.all([nats.close(), db.drop(), model.close()]);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until `check` returns a value, or fails naming what it waited for. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
