@@ -28,7 +28,7 @@ export interface WorkerOptions {
   readonly maxIterations?: number;
   /** How often the provider's models are checked again, with or without work; default 30 s. */
   readonly modelRecheckMs?: number;
-  /** Waits after no_work, doubling from min to max; default 1 s to 15 s. */
+  /** Waits after no_work, doubling from min to max; default 250 ms to 2 s. */
   readonly idlePoll?: Backoff;
   /** Waits after a failed request, doubling from min to max; default 1 s to 30 s. */
   readonly retry?: Backoff;
@@ -64,7 +64,9 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
   const log = opts.log;
   const telemetry = opts.telemetry ?? (() => readPowerTelemetry());
   const recheckMs = opts.modelRecheckMs ?? 30_000;
-  const idlePoll = opts.idlePoll ?? { minMs: 1_000, maxMs: 15_000 };
+  // An idle worker asks again within 2 s: a new task should not wait long for a free worker, and an
+  // empty pull costs the coordinator one indexed query.
+  const idlePoll = opts.idlePoll ?? { minMs: 250, maxMs: 2_000 };
   const retry = opts.retry ?? { minMs: 1_000, maxMs: 30_000 };
   const blockedWaitMs = opts.blockedWaitMs ?? 30_000;
   const model = opts.provider.model;

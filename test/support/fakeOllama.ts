@@ -8,7 +8,8 @@ import type { AddressInfo } from "node:net";
 export interface FakeOllama {
   readonly url: string;
   readonly requests: { path: string; body: Record<string, unknown> }[];
-  answer: (prompt: string, model: string) => string;
+  /** May be async: a slow answer stands in for a model that takes its time. */
+  answer: (prompt: string, model: string) => string | Promise<string>;
   close(): Promise<void>;
 }
 
@@ -35,7 +36,7 @@ export async function startFakeOllama(models: string[] = ["qwen2.5-coder:1.5b"])
     if (!models.includes(model)) return send(404, { error: `model '${model}' not found` });
     const base = { model, created_at: new Date().toISOString(), done: true, done_reason: "stop", total_duration: 1, load_duration: 0, prompt_eval_count: 1, prompt_eval_duration: 1, eval_count: 1, eval_duration: 1 };
     if (req.url === "/api/generate") {
-      const text = fake.answer(String(body.prompt ?? ""), model);
+      const text = await fake.answer(String(body.prompt ?? ""), model);
       if (body.stream === false) return send(200, { ...base, response: text, context: [] });
       res.writeHead(200, { "content-type": "application/x-ndjson" });
       for (const piece of text.match(/.{1,16}/gs) ?? []) res.write(JSON.stringify({ ...base, done: false, response: piece }) + "\n");
@@ -43,7 +44,7 @@ export async function startFakeOllama(models: string[] = ["qwen2.5-coder:1.5b"])
     }
     if (req.url === "/api/chat") {
       const messages = (body.messages as { content: string }[] | undefined) ?? [];
-      const text = fake.answer(messages.at(-1)?.content ?? "", model);
+      const text = await fake.answer(messages.at(-1)?.content ?? "", model);
       return send(200, { ...base, message: { role: "assistant", content: text } });
     }
     return send(404, { error: `no route ${req.url}` });
