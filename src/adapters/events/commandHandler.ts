@@ -46,7 +46,8 @@ interface Loaded<S> {
 /**
  * Read, decide, append with the expected version; on a version conflict re-read and re-decide,
  * with jittered exponential backoff. States are cached per aggregate, so a writer that is alone
- * on an aggregate does not re-read it; a stale cache only costs one conflict.
+ * on an aggregate does not re-read it; a stale cache only costs one conflict, or one re-read when
+ * the cached state refuses the command or has nothing to do.
  */
 export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerOptions<C, S, E>) {
   const { store, decider, registry, sealer } = opts;
@@ -88,9 +89,24 @@ export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerO
 
   async function attempt(subject: string, command: C, { commandId, now }: CommandMeta): Promise<HandledCommand> {
     for (let n = 1; ; n++) {
-      const { state, version } = cache.get(subject) ?? (await load(subject));
-      const drafts = decider.decide(command, state);
-      if (drafts.length === 0) return { events: [], version, duplicate: false };
+      const cached = cache.get(subject);
+      const { state, version } = cached ?? (await load(subject));
+      let drafts: readonly E[];
+      try {
+        drafts = decider.decide(command, state);
+      } catch (err) {
+        // Another process may have moved the aggregate on since it was cached (the escalation
+        // flow, another coordinator): refuse only what the stream's own state refuses.
+        if (!cached) throw err;
+        cache.delete(subject);
+        continue;
+      }
+      if (drafts.length === 0) {
+        // Likewise for "nothing to do": only an append would reveal the stale cache.
+        if (!cached) return { events: [], version, duplicate: false };
+        cache.delete(subject);
+        continue;
+      }
       const time = now.toISOString();
       const seal = (d: E, i: number) =>
         sealer.seal({
