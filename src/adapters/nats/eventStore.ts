@@ -6,7 +6,7 @@ import {
   type JetStreamClient,
   type JetStreamManager,
 } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { InvalidArgumentError, type NatsConnection } from "@nats-io/transport-node";
 import type { EventEnvelope } from "../../domain/events/envelope.js";
 import { jetStreamPublisher, PublishRefused, type JetStreamPublisher } from "./publisher.js";
 import { streamForSubject } from "./streams.js";
@@ -44,6 +44,23 @@ export class WrongExpectedVersionError extends Error {
     super(`${subject}: expected version ${expected}, stream has ${actual ?? "another"}`);
   }
 }
+
+/**
+ * The commit does not fit in one stream message: the client refuses more than the server's
+ * max_payload, the server more than the stream's max_msg_size (both 1 MiB here).
+ */
+export class CommitTooLargeError extends Error {
+  override readonly name = "CommitTooLargeError";
+  constructor(
+    readonly subject: string,
+    readonly bytes: number,
+  ) {
+    super(`the events for ${subject} take ${bytes} bytes, more than one stream message may hold`);
+  }
+}
+
+/** JetStream's "message size exceeds maximum allowed". */
+const MESSAGE_EXCEEDS_MAXIMUM = 10054;
 
 export interface ReadOptions {
   /** First stream sequence to read (default 1). */
@@ -101,8 +118,9 @@ async function append(
   for (const e of events) {
     if (e.subject !== subject) throw new RangeError(`event ${e.id} is for ${e.subject}, not ${subject}`);
   }
+  const data = encodeCommit(events);
   try {
-    const ack = await publisher.publish(subject, encodeCommit(events), {
+    const ack = await publisher.publish(subject, data, {
       msgId: first.id,
       ...(expectedVersion === "any" ? {} : { expectedLastSubjectSequence: expectedVersion }),
     });
@@ -111,6 +129,9 @@ async function append(
     if (err instanceof PublishRefused && err.code === JetStreamApiCodes.StreamWrongLastSequence && expectedVersion !== "any") {
       const actual = /wrong last sequence: (\d+)/.exec(err.message)?.[1];
       throw new WrongExpectedVersionError(subject, expectedVersion, actual === undefined ? undefined : Number(actual));
+    }
+    if ((err instanceof InvalidArgumentError && /max_payload/.test(err.message)) || (err instanceof PublishRefused && err.code === MESSAGE_EXCEEDS_MAXIMUM)) {
+      throw new CommitTooLargeError(subject, data.length);
     }
     throw err;
   }
