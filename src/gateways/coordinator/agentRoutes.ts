@@ -38,6 +38,7 @@ declare module "fastify" {
 }
 
 const ErrorReply = z.object({ error: z.string(), message: z.string() });
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 const isLoopback = (ip: string) => ip === "127.0.0.1" || ip === "::1" || ip === "::ffff:127.0.0.1";
 
 /**
@@ -49,10 +50,15 @@ const isLoopback = (ip: string) => ip === "127.0.0.1" || ip === "::1" || ip === 
 export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, deps) => {
   const now = deps.now ?? (() => new Date());
 
+  // JSON only: fastify's own text/plain parser would hand over a string, and the signature check
+  // would hash an empty body and call the signature bad.
+  app.removeContentTypeParser("text/plain");
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (req, body: Buffer, done) => {
     req.rawBody = body;
     try {
-      done(null, body.length === 0 ? {} : JSON.parse(body.toString("utf8")));
+      // Strict UTF-8: a lenient decode turns each stray byte into three of U+FFFD, so the events
+      // would hold other text than was signed, up to three times the size.
+      done(null, body.length === 0 ? {} : JSON.parse(utf8.decode(body)));
     } catch (err) {
       done(Object.assign(new Error(`malformed JSON body: ${(err as Error).message}`), { statusCode: 400, code: "malformed_json" }), undefined);
     }
