@@ -37,6 +37,8 @@ export const NodeConfig = z.object({
   heartbeatMs: Ms,
   maxAttempts: z.coerce.number().int().min(1).max(10),
   worker: Flag,
+  /** The device class the worker reports for the power policy; by default it tells from the battery. */
+  deviceType: z.enum(["server", "desktop", "laptop"]).optional(),
 });
 export type NodeConfig = z.infer<typeof NodeConfig>;
 
@@ -67,6 +69,7 @@ export function nodeConfigFrom(flags: Partial<Record<keyof NodeConfig, unknown>>
     heartbeatMs: flags.heartbeatMs ?? env.EC_HEARTBEAT_MS ?? 10_000,
     maxAttempts: flags.maxAttempts ?? env.EC_MAX_ATTEMPTS ?? 3,
     worker: flags.worker ?? env.EC_WORKER ?? "true",
+    deviceType: flags.deviceType ?? (env.EC_DEVICE_TYPE || undefined),
   });
   if (!parsed.success) throw new Error(`bad configuration: ${z.prettifyError(parsed.error)}`);
   return parsed.data;

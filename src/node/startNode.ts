@@ -195,6 +195,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log): Pro
           EC_AGENT_MODE: "worker",
           SANDBOX_REQUIRED: String(config.sandboxRequired),
           EC_WORKER_DATA_DIR: join(config.dataDir, "worker"),
+          ...(config.deviceType ? { EC_DEVICE_TYPE: config.deviceType } : {}),
         },
       });
       cleanups.push(() => worker!.stop());

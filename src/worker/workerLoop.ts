@@ -78,6 +78,7 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
   /** The models the coordinator was last told of; undefined when (re-)registration is due. */
   let registered: string[] | undefined;
   let noModelLogged = false;
+  let lastRefusal: string | undefined;
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -210,6 +211,9 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
         await sleep(idleMs);
         return true;
       case "power_deferred":
+        // Said once per stretch of deferrals: a busy machine may defer for a long time.
+        if (lastRefusal !== reply.reason) log(`pull deferred: ${reply.message}; asking again every ${(reply.deferMs ?? 5_000) / 1000} s`);
+        lastRefusal = reply.reason;
         await sleep(reply.deferMs ?? 5_000);
         return true;
       case "no_model":
@@ -232,6 +236,7 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
     let idleMs = idlePoll.minMs;
     while (!signal.aborted && Date.now() < deadline && registered !== undefined) {
       const reply = await client.pull({ power: await telemetry() }, { signal });
+      if (reply.assigned || reply.reason === "no_work") lastRefusal = undefined;
       if (reply.assigned) {
         if (!(await work(reply.subtask))) return;
         idleMs = idlePoll.minMs;

@@ -16,7 +16,7 @@ function forkWorker(t: TestNode, dataDir: string, lines: string[]): ChildProcess
   const child = fork(workerEntry, [], {
     execArgv: ["--import", "tsx"],
     stdio: ["ignore", "pipe", "pipe", "ipc"],
-    env: { ...process.env, EC_COORDINATOR_URL: t.node.coordinatorUrl, OLLAMA_HOST: t.model.url, EC_WORKER_DATA_DIR: dataDir, EC_SANDBOX: "bwrap" },
+    env: { ...process.env, EC_COORDINATOR_URL: t.node.coordinatorUrl, OLLAMA_HOST: t.model.url, EC_WORKER_DATA_DIR: dataDir, EC_SANDBOX: "bwrap", EC_DEVICE_TYPE: "server" },
   });
   child.stdout!.on("data", (b: Buffer) => lines.push(b.toString()));
   child.stderr!.on("data", (b: Buffer) => lines.push(b.toString()));

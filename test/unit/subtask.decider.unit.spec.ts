@@ -119,7 +119,7 @@ describe("the escalation waterfall of a subtask", () => {
 
   it("last, a person: only they resolve or abandon it", () => {
     const waiting = [...escalated, { type: "subtask.awaitingHuman", data: { reason: "no step helped" } } as SubtaskEvent];
-    given(subtaskDecider, escalated).when({ kind: "awaitHuman", reason: "no step helped" }).thenState({ status: "awaitingHuman", spec, attempts: 2, reason: "no step helped" });
+    given(subtaskDecider, escalated).when({ kind: "awaitHuman", reason: "no step helped" }).thenState({ status: "awaitingHuman", spec, attempts: 2, tried: [], reason: "no step helped" });
     given(subtaskDecider, waiting).when({ kind: "resolve", via: "cloud", by: "x", code: "", output: "" }).thenThrows("not_escalated");
     given(subtaskDecider, waiting)
       .when({ kind: "resolve", via: "human", by: "admin", code: "print(42)", output: "42\n" })

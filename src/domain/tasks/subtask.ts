@@ -16,7 +16,7 @@ export type Subtask =
   | { readonly status: "assigned"; readonly spec: SubtaskSpec; readonly attempts: number; readonly lease: Lease }
   | { readonly status: "completed"; readonly spec: SubtaskSpec; readonly attempts: number; readonly agentId: string }
   | { readonly status: "escalated"; readonly spec: SubtaskSpec; readonly attempts: number; readonly tried: readonly EscalationStep[] }
-  | { readonly status: "awaitingHuman"; readonly spec: SubtaskSpec; readonly attempts: number; readonly reason: string }
+  | { readonly status: "awaitingHuman"; readonly spec: SubtaskSpec; readonly attempts: number; readonly tried: readonly EscalationStep[]; readonly reason: string }
   | { readonly status: "resolved"; readonly spec: SubtaskSpec; readonly attempts: number; readonly via: EscalationStep; readonly by: string }
   | { readonly status: "abandoned"; readonly spec: SubtaskSpec; readonly attempts: number; readonly reason: string };
 
@@ -107,7 +107,7 @@ export function evolveSubtask(state: Subtask, event: SubtaskEvent): Subtask {
     case "subtask.escalationTried":
       return state.status === "escalated" ? { ...state, tried: [...state.tried, event.data.via] } : state;
     case "subtask.awaitingHuman":
-      return state.status === "escalated" ? { status: "awaitingHuman", spec: state.spec, attempts: state.attempts, reason: event.data.reason } : state;
+      return state.status === "escalated" ? { status: "awaitingHuman", spec: state.spec, attempts: state.attempts, tried: state.tried, reason: event.data.reason } : state;
     case "subtask.resolved":
       return state.status === "escalated" || state.status === "awaitingHuman"
         ? { status: "resolved", spec: state.spec, attempts: state.attempts, via: event.data.via, by: event.data.by }
