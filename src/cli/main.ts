@@ -92,8 +92,7 @@ program
   .option("--stats", "print one JSON line per projection: counts, duration and the process's peak RSS")
   .action(async (opts: { projection?: string; progress: boolean; stats?: boolean }) => {
     const cfg = nodeConfigFrom(globals());
-    if (!cfg.databaseUrl) throw new Error("replay needs the node's Postgres: pass --database-url or set DATABASE_URL");
-    const results = await replay({ ...opts, natsUrl: cfg.natsUrl, databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir });
+    const results = await replay({ ...opts, natsUrl: cfg.natsUrl, dataDir: cfg.dataDir, ...(cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : {}) });
     for (const r of results) {
       if (opts.stats) {
         console.log(JSON.stringify({ ...r, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }));

@@ -8,12 +8,13 @@ import { createPool } from "../adapters/postgres/database.js";
 import { projectorNamed, projectors } from "../projections/index.js";
 import { migrate } from "../projections/migrate.js";
 import { rebuildProjection, type RebuildResult } from "../projections/rebuild.js";
-import { NATS_URL_FILE } from "../node/startNode.js";
+import { EMBEDDED_POSTGRES_URL_FILE, NATS_URL_FILE } from "../node/startNode.js";
 
 export interface ReplayOptions {
   readonly projection?: string;
   readonly natsUrl?: string;
-  readonly databaseUrl: string;
+  /** Unset: the embedded Postgres of the node running on this data folder. */
+  readonly databaseUrl?: string;
   readonly dataDir: string;
   readonly progress?: boolean;
 }
@@ -28,14 +29,25 @@ export async function resolveNatsUrl(natsUrl: string | undefined, dataDir: strin
   }
 }
 
+/** DATABASE_URL when given, else the embedded Postgres of a node running on this data folder. */
+async function resolveDatabase(databaseUrl: string | undefined, dataDir: string): Promise<{ url: string; embedded: boolean }> {
+  if (databaseUrl) return { url: databaseUrl, embedded: false };
+  try {
+    return { url: (await readFile(join(dataDir, EMBEDDED_POSTGRES_URL_FILE), "utf8")).trim(), embedded: true };
+  } catch {
+    throw new Error(`no DATABASE_URL given and no running node with an embedded Postgres in ${dataDir} (start one with \`edgecoder up\` or set DATABASE_URL)`);
+  }
+}
+
 /** `edgecoder replay`: rebuilds one projection (or all) from sequence 1, with a progress bar. */
 export async function replay(opts: ReplayOptions): Promise<RebuildResult[]> {
   const chosen = opts.projection ? [projectorNamed(opts.projection)] : projectors;
   const nc = await connectNats(await resolveNatsUrl(opts.natsUrl, opts.dataDir), "edgecoder-replay");
-  const pool = createPool(opts.databaseUrl, 2);
+  const database = await resolveDatabase(opts.databaseUrl, opts.dataDir);
+  const pool = createPool(database.url, 2);
   const verifier = verificationPool();
   try {
-    await migrate(opts.databaseUrl);
+    await migrate(database.url);
     const store = await createEventStore(nc);
     const results: RebuildResult[] = [];
     for (const projector of chosen) {
@@ -54,6 +66,7 @@ export async function replay(opts: ReplayOptions): Promise<RebuildResult[]> {
         store,
         pool,
         verifier,
+        singleSession: database.embedded,
         onStart: (total) => opts.progress !== false && bar.start(total, 0, { rate: 0 }),
         onProgress: (p) =>
           opts.progress !== false && bar.update(p.commits, { rate: Math.round(p.commits / Math.max(0.001, (Date.now() - started) / 1000)) }),

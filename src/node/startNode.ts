@@ -43,6 +43,8 @@ import type { NodeConfig } from "./config.js";
 import { superviseWorker, type SupervisedWorker } from "./workerProcess.js";
 
 export const NATS_URL_FILE = "nats.url";
+/** Where a running node tells `edgecoder replay` its embedded Postgres is. */
+export const EMBEDDED_POSTGRES_URL_FILE = "postgres.url";
 
 export interface RunningNode {
   readonly publicKey: string;
@@ -96,6 +98,8 @@ export async function startNode(config: NodeConfig, log: Log = console.log): Pro
       cleanups.push(() => embedded.stop());
       databaseUrl = embedded.url;
       poolSize = embedded.maxConnections;
+      await writeFile(join(config.dataDir, EMBEDDED_POSTGRES_URL_FILE), embedded.url + "\n");
+      cleanups.push(() => rm(join(config.dataDir, EMBEDDED_POSTGRES_URL_FILE), { force: true }));
       log(`embedded postgres (PGlite) on ${embedded.url}; set DATABASE_URL to use a server`);
     }
     await ensureDatabase(databaseUrl);
@@ -108,7 +112,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log): Pro
     const verifier = verificationPool();
     cleanups.push(() => verifier.close());
     const lives: LiveProjection[] = projectors.map((p) =>
-      startLiveProjection(p, { store, pool, verifier, onError: (err) => log(`projection ${p.name}: ${String(err)}`), onRebuild: log }),
+      startLiveProjection(p, { store, pool, verifier, singleSession: !config.databaseUrl, onError: (err) => log(`projection ${p.name}: ${String(err)}`), onRebuild: log }),
     );
     cleanups.push(() => Promise.all(lives.map((l) => l.stop())));
 

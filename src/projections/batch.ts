@@ -24,6 +24,12 @@ export interface ProjectionRunOptions {
   readonly log?: ProjectionLog;
   /** Checks signatures the verification memo does not cover (default: on this thread). */
   readonly verifier?: SignatureVerifier;
+  /**
+   * The database runs one session at a time (the embedded PGlite): a rebuild then reads its
+   * memo on its own transaction's connection, after the previous batch's write, instead of on a
+   * second connection that would wait for that transaction to end.
+   */
+  readonly singleSession?: boolean;
 }
 
 export interface BatchOutcome {

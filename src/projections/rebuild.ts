@@ -88,7 +88,8 @@ async function replayInto(db: PoolClient, projector: Projector, opts: RebuildOpt
     const flush = async () => {
       const raws = batch;
       batch = [];
-      const verified = await loadVerifiedDigests(opts.pool, stream, raws[0]!.seq, raws.at(-1)!.seq);
+      if (opts.singleSession) await writing;
+      const verified = await loadVerifiedDigests(opts.singleSession ? db : opts.pool, stream, raws[0]!.seq, raws.at(-1)!.seq);
       const admission = await admitCommits(projector, stream, raws, verified, opts.verifier);
       await writing;
       writing = writeBatch(db, projector, session, admission, log).then((outcome) => {

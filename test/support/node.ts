@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createPool } from "../../src/adapters/postgres/database.js";
 import { nodeConfigFrom, type NodeConfig } from "../../src/node/config.js";
 import { startNode, type RunningNode } from "../../src/node/startNode.js";
 import { startFakeOllama, type FakeOllama } from "./fakeOllama.js";
@@ -13,6 +14,7 @@ export interface TestNode {
   readonly db: TestDatabase;
   readonly model: FakeOllama;
   readonly logs: string[];
+  readonly dataDir: string;
   /** Calls the coordinator with the admin token. */
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
   close(): Promise<void>;
@@ -22,15 +24,22 @@ export interface TestNode {
  * A whole node as `edgecoder up` runs it (its own worker forked), on a private nats-server, a
  * fresh database and free ports, with the Ollama-protocol test server as its model.
  */
-export async function startTestNode(overrides: Partial<Record<keyof NodeConfig, unknown>> = {}, models?: string[]): Promise<TestNode> {
-  const [nats, db, model] = await Promise.all([startTestNats(), createTestDatabase(), startFakeOllama(models)]);
+export async function startTestNode(
+  overrides: Partial<Record<keyof NodeConfig, unknown>> = {},
+  opts: { models?: string[]; embeddedPostgres?: boolean } = {},
+): Promise<TestNode> {
+  const [nats, created, model] = await Promise.all([
+    startTestNats(),
+    opts.embeddedPostgres ? undefined : createTestDatabase(),
+    startFakeOllama(opts.models),
+  ]);
   const dataDir = await mkdtemp(join(tmpdir(), "ec-node-"));
   const logs: string[] = [];
   const config = nodeConfigFrom(
     {
       dataDir,
       natsUrl: nats.url,
-      databaseUrl: db.url,
+      ...(created ? { databaseUrl: created.url } : {}),
       coordinatorPort: 0,
       inferencePort: 0,
       controlPlanePort: 0,
@@ -44,12 +53,15 @@ export async function startTestNode(overrides: Partial<Record<keyof NodeConfig, 
     {},
   );
   const node = await startNode(config, (line) => logs.push(line));
+  // With the embedded Postgres the test reads the node's own database.
+  const db: TestDatabase = created ?? { url: node.databaseUrl, pool: createPool(node.databaseUrl, 2), drop: async () => undefined };
   return {
     node,
     nats,
     db,
     model,
     logs,
+    dataDir,
     async admin(method, path, body) {
       const res = await fetch(new URL(path, node.coordinatorUrl), {
         method,
@@ -59,6 +71,7 @@ export async function startTestNode(overrides: Partial<Record<keyof NodeConfig, 
       return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
     },
     async close() {
+      if (!created) await db.pool.end();
       await node.stop();
       await Promise.all([nats.close(), db.drop(), model.close()]);
       await rm(dataDir, { recursive: true, force: true });
