@@ -87,26 +87,33 @@ export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerO
     return loaded;
   }
 
+  /**
+   * Decides on the cached state when it leads to an append (a stale cache only costs a version
+   * conflict there). A refusal or "nothing to do" is never appended, so it would not reveal a
+   * stale cache: another process may have moved the aggregate on (the escalation flow, another
+   * coordinator), and only the stream's own state may refuse. Such a decision is taken again on
+   * a fresh read, without counting as a try.
+   */
+  async function decideOn(subject: string, command: C): Promise<{ loaded: Loaded<S>; drafts: readonly E[] }> {
+    const cached = cache.get(subject);
+    if (cached) {
+      try {
+        const drafts = decider.decide(command, cached.state);
+        if (drafts.length > 0) return { loaded: cached, drafts };
+      } catch {
+        // decided again below, on the stream's state
+      }
+      cache.delete(subject);
+    }
+    const loaded = await load(subject);
+    return { loaded, drafts: decider.decide(command, loaded.state) };
+  }
+
   async function attempt(subject: string, command: C, { commandId, now }: CommandMeta): Promise<HandledCommand> {
     for (let n = 1; ; n++) {
-      const cached = cache.get(subject);
-      const { state, version } = cached ?? (await load(subject));
-      let drafts: readonly E[];
-      try {
-        drafts = decider.decide(command, state);
-      } catch (err) {
-        // Another process may have moved the aggregate on since it was cached (the escalation
-        // flow, another coordinator): refuse only what the stream's own state refuses.
-        if (!cached) throw err;
-        cache.delete(subject);
-        continue;
-      }
-      if (drafts.length === 0) {
-        // Likewise for "nothing to do": only an append would reveal the stale cache.
-        if (!cached) return { events: [], version, duplicate: false };
-        cache.delete(subject);
-        continue;
-      }
+      const { loaded, drafts } = await decideOn(subject, command);
+      const { state, version } = loaded;
+      if (drafts.length === 0) return { events: [], version, duplicate: false };
       const time = now.toISOString();
       const seal = (d: E, i: number) =>
         sealer.seal({
