@@ -42,17 +42,18 @@ export const NodeConfig = z.object({
 });
 export type NodeConfig = z.infer<typeof NodeConfig>;
 
+/** An empty variable (NATS_URL=) counts as unset, as shells and .env files mean it. */
 export function nodeConfigFrom(flags: Partial<Record<keyof NodeConfig, unknown>>, env = process.env): NodeConfig {
   const parsed = NodeConfig.safeParse({
     dataDir: flags.dataDir ?? env.EC_DATA_DIR ?? ".data/node",
-    natsUrl: flags.natsUrl ?? env.NATS_URL,
+    natsUrl: flags.natsUrl ?? (env.NATS_URL || undefined),
     embeddedNatsPort: flags.embeddedNatsPort ?? env.EC_EMBEDDED_NATS_PORT ?? 4322,
     databaseUrl: flags.databaseUrl ?? (env.DATABASE_URL || undefined),
     host: flags.host ?? env.EC_HOST ?? "127.0.0.1",
     coordinatorPort: flags.coordinatorPort ?? env.COORDINATOR_PORT ?? 4301,
     inferencePort: flags.inferencePort ?? env.INFERENCE_PORT ?? 4302,
     controlPlanePort: flags.controlPlanePort ?? env.CONTROL_PLANE_PORT ?? 4303,
-    adminToken: flags.adminToken ?? env.ADMIN_API_TOKEN,
+    adminToken: flags.adminToken ?? (env.ADMIN_API_TOKEN || undefined),
     streamReplicas: flags.streamReplicas ?? env.EC_STREAM_REPLICAS ?? 1,
     ollamaHost: flags.ollamaHost ?? env.OLLAMA_HOST ?? "http://127.0.0.1:11434",
     model: flags.model ?? env.EC_MODEL ?? "qwen2.5-coder:1.5b",
