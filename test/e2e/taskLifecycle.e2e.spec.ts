@@ -64,3 +64,24 @@ describe("one node runs a coding task end to end", () => {
     expect((list.body.tasks as { taskId: string; status: string }[]).find((x) => x.taskId === taskId)?.status).toBe("completed");
   }, 120_000);
 });
+
+describe("a node without a model", () => {
+  let t: TestNode;
+  beforeAll(async () => {
+    t = await startTestNode({}, { models: [] });
+  }, 120_000);
+  afterAll(async () => t?.close());
+
+  it("fails a submitted task naming the missing model, and its worker takes no code work", async () => {
+    const taskId = (await t.admin("POST", "/submit", { prompt: "print 1" })).body.taskId as string;
+    const result = await eventually("the task to fail", async () => {
+      const r = await t.admin("GET", `/tasks/${taskId}/result`);
+      return r.body.done ? r.body : undefined;
+    });
+    expect(result.status).toBe("failed");
+    expect(result.reason).toMatch(/^decomposition failed: no model qwen2\.5-coder:1\.5b reachable/);
+    await eventually("the worker to say it has no model", async () => (t.logs.some((l) => /no model qwen2\.5-coder:1\.5b reachable .*taking no code work/.test(l)) ? true : undefined));
+    const agent = await t.db.pool.query("SELECT capabilities FROM agents");
+    expect(agent.rows[0].capabilities.models).toEqual([]);
+  }, 60_000);
+});
