@@ -26,10 +26,10 @@ export interface TestNode {
  */
 export async function startTestNode(
   overrides: Partial<Record<keyof NodeConfig, unknown>> = {},
-  opts: { models?: string[]; embeddedPostgres?: boolean } = {},
+  opts: { models?: string[]; embeddedPostgres?: boolean; /** Another node's NATS: a federation of coordinators. */ nats?: TestNats } = {},
 ): Promise<TestNode> {
   const [nats, created, model] = await Promise.all([
-    startTestNats(),
+    opts.nats ?? startTestNats(),
     opts.embeddedPostgres ? undefined : createTestDatabase(),
     startFakeOllama(opts.models),
   ]);
@@ -73,7 +73,7 @@ export async function startTestNode(
     async close() {
       if (!created) await db.pool.end();
       await node.stop();
-      await Promise.all([nats.close(), db.drop(), model.close()]);
+      await Promise.all([opts.nats ? undefined : nats.close(), db.drop(), model.close()]);
       await rm(dataDir, { recursive: true, force: true });
     },
   };
