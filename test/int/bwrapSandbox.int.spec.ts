@@ -77,7 +77,8 @@ describe("bubblewrap sandbox", () => {
   it("contains a fork bomb: stopped by the process limit and killed at the wall time, nothing left behind", async () => {
     const started = Date.now();
     const r = await runInBwrap("python", "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass", quick);
-    expect(Date.now() - started).toBeLessThan(quick.wallMs + 3_000);
+    // Killed at the wall time, not left to run: generous, as a loaded machine is slow to reap a bomb.
+    expect(Date.now() - started).toBeLessThan(quick.wallMs + 6_000);
     expect(r.killedFor).toBe("wall-time");
     expect(sandboxProcesses()).toBe(0);
   });

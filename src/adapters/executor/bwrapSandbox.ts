@@ -1,8 +1,8 @@
-import { spawn } from "node:child_process";
 import { chmod, chown, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Language } from "../../domain/tasks/decomposition.js";
+import { runLimited } from "./limitedProcess.js";
 
 export interface SandboxLimits {
   readonly wallMs: number;
@@ -75,44 +75,7 @@ export async function runInBwrap(language: Language, code: string, limits: Sandb
       "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/work", "--setenv", "LANG", "C.UTF-8",
       "--", interpreter.bin(), ...interpreter.args(limits),
     ];
-    return await new Promise<SandboxResult>((resolve, reject) => {
-      const started = performance.now();
-      const child = spawn("setpriv", argv, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      let killedFor: SandboxResult["killedFor"];
-      const kill = (why: NonNullable<SandboxResult["killedFor"]>) => {
-        killedFor ??= why;
-        try {
-          process.kill(-child.pid!, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      };
-      const timer = setTimeout(() => kill("wall-time"), limits.wallMs);
-      const take = (chunk: Buffer, into: "out" | "err") => {
-        if (into === "out") stdout += chunk.toString();
-        else stderr += chunk.toString();
-        if (stdout.length + stderr.length > limits.outputBytes) kill("output");
-      };
-      child.stdout.on("data", (c: Buffer) => take(c, "out"));
-      child.stderr.on("data", (c: Buffer) => take(c, "err"));
-      child.on("error", (err) => {
-        clearTimeout(timer);
-        reject(new Error(`cannot start the sandbox (setpriv, prlimit and bwrap are needed): ${err.message}`));
-      });
-      child.on("close", (exitCode, signal) => {
-        clearTimeout(timer);
-        resolve({
-          exitCode,
-          signal,
-          stdout: stdout.slice(0, limits.outputBytes),
-          stderr: stderr.slice(0, limits.outputBytes),
-          durationMs: Math.round(performance.now() - started),
-          ...(killedFor ? { killedFor } : {}),
-        });
-      });
-    });
+    return await runLimited("setpriv", argv, {}, limits, "cannot start the sandbox (setpriv, prlimit and bwrap are needed)");
   } finally {
     await rm(work, { recursive: true, force: true });
   }

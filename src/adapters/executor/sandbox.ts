@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { runLimited } from "./limitedProcess.js";
 import { constants } from "node:fs";
 import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -108,49 +108,13 @@ async function runUnconfined(language: Language, code: string, limits: SandboxLi
   const work = await mkdtemp(join(tmpdir(), "ec-run-"));
   try {
     await writeFile(join(work, interpreter.file), code);
-    return await new Promise<SandboxResult>((resolve, reject) => {
-      const started = performance.now();
-      const child = spawn(interpreter.bin, interpreter.args(limits), {
-        cwd: work,
-        detached: true,
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: work, LANG: "C.UTF-8" },
-      });
-      let stdout = "";
-      let stderr = "";
-      let killedFor: SandboxResult["killedFor"];
-      const kill = (why: NonNullable<SandboxResult["killedFor"]>) => {
-        killedFor ??= why;
-        try {
-          process.kill(-child.pid!, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      };
-      const timer = setTimeout(() => kill("wall-time"), limits.wallMs);
-      const take = (chunk: Buffer, into: "out" | "err") => {
-        if (into === "out") stdout += chunk.toString();
-        else stderr += chunk.toString();
-        if (stdout.length + stderr.length > limits.outputBytes) kill("output");
-      };
-      child.stdout.on("data", (c: Buffer) => take(c, "out"));
-      child.stderr.on("data", (c: Buffer) => take(c, "err"));
-      child.on("error", (err) => {
-        clearTimeout(timer);
-        reject(new Error(`cannot start ${interpreter.bin}: ${err.message}`));
-      });
-      child.on("close", (exitCode, signal) => {
-        clearTimeout(timer);
-        resolve({
-          exitCode,
-          signal,
-          stdout: stdout.slice(0, limits.outputBytes),
-          stderr: stderr.slice(0, limits.outputBytes),
-          durationMs: Math.round(performance.now() - started),
-          ...(killedFor ? { killedFor } : {}),
-        });
-      });
-    });
+    return await runLimited(
+      interpreter.bin,
+      interpreter.args(limits),
+      { cwd: work, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: work, LANG: "C.UTF-8" } },
+      limits,
+      `cannot start ${interpreter.bin}`,
+    );
   } finally {
     await rm(work, { recursive: true, force: true });
   }
