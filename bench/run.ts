@@ -1,45 +1,79 @@
 /**
- * `npm run bench`: the backbone's figures, each printed as one JSON line beside the raw limit
- * measured in the same run. Never part of `npm test`.
+ * `npm run bench`: the node's figures, each printed as one JSON line beside the raw limit
+ * measured in the same run. Never part of `npm test`. Parts can be picked by name:
+ * `npm run bench -- gateway idle` (default: all of backbone, gateway, idle).
  */
 import { connectNats } from "../src/adapters/nats/connection.js";
 import { applyStreams } from "../src/adapters/nats/streams.js";
 import { creditWriter, rawPublishRate, signedAppendRate } from "./appends.js";
+import { gatewayBench } from "./gateway.js";
+import { idleNodeBench } from "./idleNode.js";
 import { rawCopyRate, replayInChild } from "./rebuild.js";
-import { benchDatabase, benchNats, report } from "./support.js";
+import { benchDatabase, benchNats, report, reportFailure } from "./support.js";
 
 const ACCOUNTS = 1000;
 const HALF = 100_000;
 
-const nats = await benchNats();
-const db = await benchDatabase();
-try {
-  const nc = await connectNats(nats.server.url, "bench");
-  await applyStreams(nc);
+/** Appends and rebuilds of the event-sourced backbone. */
+async function backbone(): Promise<void> {
+  const nats = await benchNats();
+  const db = await benchDatabase();
+  try {
+    const nc = await connectNats(nats.server.url, "bench");
+    await applyStreams(nc);
 
-  const raw = await rawPublishRate(nc, HALF, ACCOUNTS);
-  // One long-lived writer, as in a running node: its aggregate cache stays warm between rounds.
-  const writer = await creditWriter(nc);
-  const signed = await signedAppendRate(writer, ACCOUNTS, HALF / ACCOUNTS);
-  report("signed_appends_per_s", signed, "appends/s", raw);
+    const raw = await rawPublishRate(nc, HALF, ACCOUNTS);
+    // One long-lived writer, as in a running node: its aggregate cache stays warm between rounds.
+    const writer = await creditWriter(nc);
+    const signed = await signedAppendRate(writer, ACCOUNTS, HALF / ACCOUNTS);
+    report("signed_appends_per_s", signed, "appends/s", raw);
 
-  // Rebuilds at 100k and 200k events. The first rebuild of a range verifies every signature
-  // (cold); later ones skip the Ed25519 check for commits whose exact bytes were verified before.
-  const cold100 = await replayInChild(nats.server.url, db.url);
-  const warm100 = await replayInChild(nats.server.url, db.url);
-  await signedAppendRate(writer, ACCOUNTS, HALF / ACCOUNTS);
-  await writer.close();
-  const copy200 = await rawCopyRate(nc, db.url);
-  const cold200 = await replayInChild(nats.server.url, db.url);
-  const warm200 = await replayInChild(nats.server.url, db.url);
-  const rate = (s: { events: number; ms: number }) => s.events / (s.ms / 1000);
-  report("rebuild_200k_events_per_s", rate(warm200), "events/s", copy200);
-  report("rebuild_200k_cold_events_per_s", rate(cold200), "events/s", copy200);
-  report("rebuild_100k_peak_rss", warm100.peakRssMiB, "MiB", cold100.peakRssMiB);
-  report("rebuild_200k_peak_rss", warm200.peakRssMiB, "MiB", warm100.peakRssMiB);
-  report("rebuild_200k_cold_peak_rss", cold200.peakRssMiB, "MiB", cold100.peakRssMiB);
-  await nc.close();
-} finally {
-  await db.drop();
-  await nats.close();
+    // Rebuilds at 100k and 200k events. The first rebuild of a range verifies every signature
+    // (cold); later ones skip the Ed25519 check for commits whose exact bytes were verified before.
+    const cold100 = await replayInChild(nats.server.url, db.url);
+    const warm100 = await replayInChild(nats.server.url, db.url);
+    await signedAppendRate(writer, ACCOUNTS, HALF / ACCOUNTS);
+    await writer.close();
+    const copy200 = await rawCopyRate(nc, db.url);
+    const cold200 = await replayInChild(nats.server.url, db.url);
+    const warm200 = await replayInChild(nats.server.url, db.url);
+    const rate = (s: { events: number; ms: number }) => s.events / (s.ms / 1000);
+    report("rebuild_200k_events_per_s", rate(warm200), "events/s", copy200);
+    report("rebuild_200k_cold_events_per_s", rate(cold200), "events/s", copy200);
+    report("rebuild_100k_peak_rss", warm100.peakRssMiB, "MiB", cold100.peakRssMiB);
+    report("rebuild_200k_peak_rss", warm200.peakRssMiB, "MiB", warm100.peakRssMiB);
+    report("rebuild_200k_cold_peak_rss", cold200.peakRssMiB, "MiB", cold100.peakRssMiB);
+    await nc.close();
+  } finally {
+    await db.drop();
+    await nats.close();
+  }
+}
+
+const parts: Record<string, () => Promise<void>> = {
+  backbone,
+  // 50 workers on 300 subtasks, then one worker alone on 50: what contention costs.
+  gateway: () =>
+    gatewayBench({
+      rounds: [
+        { workers: 50, tasks: 60, suffix: "" },
+        { workers: 1, tasks: 10, suffix: "_1_worker" },
+      ],
+      subtasksPerTask: 5,
+      noWorkPauseMs: 20,
+      healthMs: 3_000,
+    }),
+  idle: () => idleNodeBench({ idleMs: 10_000 }),
+};
+
+const picked = process.argv.slice(2);
+const unknown = picked.filter((p) => !(p in parts));
+if (unknown.length > 0) throw new Error(`unknown bench part(s) ${unknown.join(", ")}; the parts are ${Object.keys(parts).join(", ")}`);
+for (const [name, run] of Object.entries(parts)) {
+  if (picked.length > 0 && !picked.includes(name)) continue;
+  // A part that fails says so in one line, and the others still run.
+  await run().catch((err: unknown) => {
+    reportFailure(name, err);
+    process.exitCode = 1;
+  });
 }

@@ -10,13 +10,27 @@ export interface Figure {
   unit: string;
   baseline: number;
   ratio: number;
+  /** What the figure needs to be read right: how it was measured, what the baseline is. */
+  [about: string]: unknown;
 }
 
 /** One figure as one JSON line, beside the raw limit measured in the same run. */
-export function report(name: string, value: number, unit: string, baseline: number): Figure {
-  const fig = { name, value: round(value), unit, baseline: round(baseline), ratio: round(value / baseline, 3) };
+export function report(name: string, value: number, unit: string, baseline: number, about: Record<string, unknown> = {}): Figure {
+  const fig = { name, value: round(value), unit, baseline: round(baseline), ratio: round(value / baseline, 3), ...about };
   console.log(JSON.stringify(fig));
   return fig;
+}
+
+/** A part of the bench that could not be measured, as one JSON line too, so the run goes on. */
+export function reportFailure(name: string, err: unknown): void {
+  console.log(JSON.stringify({ name, error: err instanceof Error ? err.message : String(err) }));
+}
+
+/** The p-th percentile (0-100) of `values`, nearest rank; NaN when there are none. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
 export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;

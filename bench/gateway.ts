@@ -1,0 +1,211 @@
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Worker } from "node:worker_threads";
+import { jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type pg from "pg";
+import { connectNats } from "../src/adapters/nats/connection.js";
+import { nodeConfigFrom } from "../src/node/config.js";
+import { startNode, type RunningNode } from "../src/node/startNode.js";
+import { startFakeOllama } from "../test/support/fakeOllama.js";
+import { eventually } from "../test/support/node.js";
+import { creditWriter, signedAppendRate } from "./appends.js";
+import type { CycleRun, HealthRun, SimulatedWorkersData, SimulatedWorkersReply, SimulatedWorkersRequest } from "./simulatedWorkers.js";
+import { benchDatabase, benchNats, pooled, report, round } from "./support.js";
+
+/** One cycle: `workers` simulated workers work off `tasks` tasks of `subtasksPerTask` subtasks each. */
+export interface GatewayRound {
+  readonly workers: number;
+  readonly tasks: number;
+  /** Added to the figures' names, e.g. "_1_worker"; empty for the headline round. */
+  readonly suffix: string;
+}
+
+export interface GatewayBenchOptions {
+  readonly rounds: readonly GatewayRound[];
+  readonly subtasksPerTask: number;
+  /** A simulated worker told "no_work" waits this long before it pulls again. */
+  readonly noWorkPauseMs: number;
+  readonly healthMs: number;
+}
+
+const MODEL = "qwen2.5-coder:1.5b";
+
+/** The simulated workers' thread, asked one thing at a time. */
+function simulatedWorkers(data: SimulatedWorkersData) {
+  const thread = new Worker(new URL("./simulatedWorkers.js", import.meta.url), { workerData: data });
+  const ask = <T>(req: SimulatedWorkersRequest) =>
+    new Promise<T>((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      thread.once("error", onError);
+      thread.once("message", (reply: SimulatedWorkersReply) => {
+        thread.off("error", onError);
+        if (reply.ok) resolve(reply.value as T);
+        else reject(new Error(`simulated workers: ${reply.error}`));
+      });
+      thread.postMessage(req);
+    });
+  return { ask, close: () => thread.terminate() };
+}
+
+const commitsOn = async (nc: NatsConnection, stream: string) => (await (await jetstreamManager(nc)).streams.info(stream)).state.messages;
+
+const countWhere = async (pool: pg.Pool, table: "agents" | "subtasks" | "tasks", status: string) =>
+  (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE status = $1`, [status])).rows[0]!.n;
+
+interface RoundResult {
+  readonly round: GatewayRound;
+  readonly subtasks: number;
+  readonly health: HealthRun;
+  readonly run: CycleRun;
+  readonly commitsInCycle: number;
+  readonly commitsUntilTasksCompleted: number;
+  readonly projectionLagMs: number;
+  /** Other work on the machine shows here: the 1-minute load average when the round began. */
+  readonly loadAvgAtStart: number;
+}
+
+/**
+ * One round on a running node: the health baseline with this round's clients, then they
+ * register, the queue is filled through POST /submit and decomposed by the node, and once every
+ * subtask is queued in the projection the clock starts and the workers work it off.
+ */
+async function gatewayRound(node: RunningNode, pool: pg.Pool, nc: NatsConnection, round: GatewayRound, opts: GatewayBenchOptions): Promise<RoundResult> {
+  const subtasks = round.tasks * opts.subtasksPerTask;
+  const loadAvgAtStart = Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+  const workers = simulatedWorkers({ coordinatorUrl: node.coordinatorUrl, workers: round.workers, model: MODEL });
+  try {
+    const health = await workers.ask<HealthRun>({ kind: "health", ms: opts.healthMs });
+
+    const approvedBefore = await countWhere(pool, "agents", "approved");
+    await workers.ask({ kind: "register" });
+    await eventually("the simulated workers approved in the agents projection", async () =>
+      (await countWhere(pool, "agents", "approved")) >= approvedBefore + round.workers ? true : undefined,
+    );
+
+    const completedBefore = await countWhere(pool, "subtasks", "completed");
+    const tasksBefore = await countWhere(pool, "tasks", "completed");
+    await pooled(Array.from({ length: round.tasks }), 20, async () => {
+      const res = await fetch(new URL("/submit", node.coordinatorUrl), {
+        method: "POST",
+        headers: { authorization: `Bearer ${node.adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ prompt: "print some numbers", language: "python" }),
+      });
+      if (res.status !== 202) throw new Error(`POST /submit: ${res.status} ${await res.text()}`);
+    });
+    await eventually(`${subtasks} subtasks queued in the projection`, async () => ((await countWhere(pool, "subtasks", "queued")) >= subtasks ? true : undefined), 120_000);
+
+    const commitsBefore = await commitsOn(nc, "EC_TASKS");
+    const run = await workers.ask<CycleRun>({ kind: "cycle", subtasks, noWorkPauseMs: opts.noWorkPauseMs, deadlineMs: 120_000 });
+    const cycleEnded = performance.now();
+    const commitsInCycle = (await commitsOn(nc, "EC_TASKS")) - commitsBefore;
+    if (run.completed < subtasks) throw new Error(`only ${run.completed} of ${subtasks} subtasks completed: ${JSON.stringify({ ...run, errors: run.errors.slice(0, 5) })}`);
+    await eventually(
+      "every subtask completed in the projection",
+      async () => ((await countWhere(pool, "subtasks", "completed")) >= completedBefore + subtasks ? true : undefined),
+      60_000,
+    );
+    const projectionLagMs = performance.now() - cycleEnded;
+    // Behind the cycle the task flow reports each completion to its task and completes the task.
+    await eventually("every task completed", async () => ((await countWhere(pool, "tasks", "completed")) >= tasksBefore + round.tasks ? true : undefined), 60_000);
+    const commitsUntilTasksCompleted = (await commitsOn(nc, "EC_TASKS")) - commitsBefore;
+    return { round, subtasks, health, run, commitsInCycle, commitsUntilTasksCompleted, projectionLagMs, loadAvgAtStart };
+  } finally {
+    await workers.close();
+  }
+}
+
+/**
+ * Subtasks per second through the coordinator's HTTP gateway, the full cycle (signed pull, the
+ * assignment appended, signed result, the completion appended, and the task flow reporting to
+ * the task behind it), with simulated workers whose code is trivial, against a real node started
+ * in-process (no worker of its own) on a private nats-server and a fresh database.
+ *
+ * The queue is filled the way users fill it: tasks submitted through POST /submit, decomposed by
+ * the node's own decomposer through its inference service, with an Ollama-protocol fake as the
+ * model answering every plan with `subtasksPerTask` subtasks. The workers start once every
+ * subtask is queued in the projection, so the clock measures the gateway, not decomposition.
+ *
+ * Raw limits in the same run: the same clients on GET /health of the same Fastify server (HTTP
+ * round trips, no signing, no work), and signed, concurrency-checked appends on the same
+ * nats-server at the workers' concurrency, measured after the node has stopped.
+ */
+export async function gatewayBench(opts: GatewayBenchOptions): Promise<void> {
+  const [nats, db, model] = await Promise.all([benchNats(), benchDatabase(), startFakeOllama([MODEL])]);
+  const plan = JSON.stringify(Array.from({ length: opts.subtasksPerTask }, (_, i) => ({ input: `print the number ${i}`, language: "python" })));
+  model.answer = (prompt) => (prompt.includes("JSON array") ? plan : "```python\nprint(1)\n```");
+  const dataDir = await mkdtemp(join(tmpdir(), "ec-bench-node-"));
+  const logs: string[] = [];
+  const nc = await connectNats(nats.server.url, "bench-gateway");
+  try {
+    const config = nodeConfigFrom(
+      {
+        dataDir,
+        natsUrl: nats.server.url,
+        databaseUrl: db.url,
+        coordinatorPort: 0,
+        inferencePort: 0,
+        controlPlanePort: 0,
+        ollamaHost: model.url,
+        model: MODEL,
+        worker: false,
+        autoApprove: "all",
+        leaseMs: 3_600_000,
+      },
+      {},
+    );
+    const node = await startNode(config, (line) => logs.push(line));
+    const results: RoundResult[] = [];
+    try {
+      for (const r of opts.rounds) results.push(await gatewayRound(node, db.pool, nc, r, opts));
+    } catch (err) {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\nnode log:\n${logs.slice(-20).join("\n")}`);
+    } finally {
+      await node.stop();
+    }
+
+    // The raw append limit on the same nats-server, with the node stopped so nothing else runs.
+    const writer = await creditWriter(nc);
+    const appendRates = new Map<number, number>();
+    for (const { workers } of opts.rounds) {
+      if (!appendRates.has(workers)) appendRates.set(workers, await signedAppendRate(writer, workers, Math.ceil(10_000 / workers)));
+    }
+    await writer.close();
+
+    for (const { round: r, subtasks, health, run, commitsInCycle, commitsUntilTasksCompleted, projectionLagMs, loadAvgAtStart } of results) {
+      const seconds = run.ms / 1000;
+      const cycle = {
+        workers: r.workers,
+        subtasks,
+        queue: `POST /submit x${r.tasks}, decomposed by the node through a fake Ollama model into ${opts.subtasksPerTask} subtasks each; workers start once all are queued`,
+        noWorkPauseMs: opts.noWorkPauseMs,
+      };
+      report(`gateway_subtasks_per_s${r.suffix}`, subtasks / seconds, "subtasks/s", health.requests / (health.ms / 1000), {
+        baselineIs: "GET /health round trips/s, same clients, same server (a subtask takes 2 signed round trips)",
+        ...cycle,
+        wallMs: round(run.ms),
+        pulls: run.allPulls.count,
+        unassignedPulls: run.unassigned,
+        projectionCaughtUpAfterMs: round(projectionLagMs),
+        loadAvgAtStart,
+      });
+      report(`gateway_task_commits_per_s${r.suffix}`, commitsInCycle / seconds, "commits/s", appendRates.get(r.workers)!, {
+        baselineIs: `signed, concurrency-checked credit appends/s at concurrency ${r.workers}, same nats-server, node stopped`,
+        commitsInCycle,
+        commitsPerSubtaskUntilTasksCompleted: round(commitsUntilTasksCompleted / subtasks, 2),
+        note: "commits on EC_TASKS (assignments, completions, the task flow's reports) appended during the cycle's wall time",
+      });
+      const latency = { baselineIs: "the same percentile of GET /health round trips", ...cycle };
+      report(`gateway_pull_p50_ms${r.suffix}`, run.allPulls.p50Ms, "ms", health.latency.p50Ms, { ...latency, pulls: run.allPulls.count });
+      report(`gateway_pull_p99_ms${r.suffix}`, run.allPulls.p99Ms, "ms", health.latency.p99Ms, { ...latency, pulls: run.allPulls.count });
+      report(`gateway_pull_assigned_p50_ms${r.suffix}`, run.assignedPulls.p50Ms, "ms", health.latency.p50Ms, { ...latency, pulls: run.assignedPulls.count });
+      report(`gateway_pull_assigned_p99_ms${r.suffix}`, run.assignedPulls.p99Ms, "ms", health.latency.p99Ms, { ...latency, pulls: run.assignedPulls.count });
+    }
+  } finally {
+    await nc.close();
+    await Promise.all([db.drop(), nats.close(), model.close()]);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Simulated workers for bench/gateway.ts, on a worker thread of the bench process: their
+ * signing, HTTP client and JSON work runs beside the node, not on its event loop, as real workers
+ * on other machines would. Each has its own Ed25519 key and signs every request (through the
+ * worker's own coordinator client). Their code is trivial: an assignment is answered at once with
+ * ok=true, no model and no sandbox.
+ */
+import { isMainThread, parentPort, workerData } from "node:worker_threads";
+import { generatePrivateKeyPem, signerFromPrivateKeyPem } from "../src/adapters/crypto/ed25519.js";
+import type { PowerTelemetry } from "../src/domain/agents/powerPolicy.js";
+import { coordinatorClient, type CoordinatorClient } from "../src/worker/coordinatorClient.js";
+import { percentile } from "./support.js";
+
+export interface SimulatedWorkersData {
+  readonly coordinatorUrl: string;
+  readonly workers: number;
+  readonly model: string;
+}
+
+export type SimulatedWorkersRequest =
+  /** Raw limit: the same clients, unsigned GET /health of the same server, for `ms`. */
+  | { readonly kind: "health"; readonly ms: number }
+  | { readonly kind: "register" }
+  /** Pull and report until `subtasks` results were accepted as completed (or `deadlineMs` passed). */
+  | { readonly kind: "cycle"; readonly subtasks: number; readonly noWorkPauseMs: number; readonly deadlineMs: number };
+
+export interface Latency {
+  readonly count: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+export interface HealthRun {
+  readonly requests: number;
+  readonly ms: number;
+  readonly latency: Latency;
+}
+
+export interface CycleRun {
+  readonly completed: number;
+  /** From the first pull to the last result accepted as completed. */
+  readonly ms: number;
+  readonly allPulls: Latency;
+  readonly assignedPulls: Latency;
+  /** Pulls answered without work, by reason. */
+  readonly unassigned: Record<string, number>;
+  readonly errors: readonly string[];
+}
+
+export type SimulatedWorkersReply = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
+
+const desktop: PowerTelemetry = { deviceType: "desktop", cpuLoadPct: 10, thermalState: "nominal", onExternalPower: true, lowPowerMode: false, batteryStopPct: 20 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const latency = (ms: readonly number[]): Latency => ({ count: ms.length, p50Ms: percentile(ms, 50), p99Ms: percentile(ms, 99) });
+
+async function health(url: string, workers: number, ms: number): Promise<HealthRun> {
+  const took: number[] = [];
+  const started = performance.now();
+  const end = started + ms;
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        const res = await fetch(`${url}/health`);
+        await res.arrayBuffer();
+        if (!res.ok) throw new Error(`GET /health: ${res.status}`);
+        took.push(performance.now() - t0);
+      }
+    }),
+  );
+  return { requests: took.length, ms: performance.now() - started, latency: latency(took) };
+}
+
+async function cycle(clients: readonly CoordinatorClient[], req: Extract<SimulatedWorkersRequest, { kind: "cycle" }>): Promise<CycleRun> {
+  const pulls: number[] = [];
+  const assigned: number[] = [];
+  const unassigned: Record<string, number> = {};
+  const errors: string[] = [];
+  let completed = 0;
+  const started = performance.now();
+  let lastCompletedAt = started;
+  const deadline = started + req.deadlineMs;
+  const running = () => completed < req.subtasks && performance.now() < deadline && errors.length < 50;
+  await Promise.all(
+    clients.map(async (client) => {
+      while (running()) {
+        try {
+          const t0 = performance.now();
+          const reply = await client.pull({ power: desktop });
+          const took = performance.now() - t0;
+          pulls.push(took);
+          if (!reply.assigned) {
+            unassigned[reply.reason] = (unassigned[reply.reason] ?? 0) + 1;
+            await sleep(req.noWorkPauseMs);
+            continue;
+          }
+          assigned.push(took);
+          const { subtaskId, leaseId } = reply.subtask;
+          const result = await client.result({ subtaskId, leaseId, ok: true, code: "print(1)", output: "1\n", stderr: "", durationMs: 1 });
+          if (result.events.includes("subtask.completed")) {
+            completed++;
+            lastCompletedAt = performance.now();
+          } else errors.push(`result for ${subtaskId} caused ${result.events.join(", ") || "nothing"}`);
+        } catch (err) {
+          errors.push(String(err));
+        }
+      }
+    }),
+  );
+  return { completed, ms: lastCompletedAt - started, allPulls: latency(pulls), assignedPulls: latency(assigned), unassigned, errors };
+}
+
+if (!isMainThread && parentPort) {
+  const port = parentPort;
+  const data = workerData as SimulatedWorkersData;
+  const clients = Array.from({ length: data.workers }, () =>
+    coordinatorClient({ url: data.coordinatorUrl, signer: signerFromPrivateKeyPem(generatePrivateKeyPem()) }),
+  );
+  port.on("message", (req: SimulatedWorkersRequest) => {
+    const work = async (): Promise<unknown> => {
+      switch (req.kind) {
+        case "health":
+          return health(data.coordinatorUrl, data.workers, req.ms);
+        case "register":
+          return Promise.all(
+            clients.map((c, i) =>
+              c.register({ name: `bench-${i}`, mode: "worker", capabilities: { models: [data.model], languages: ["python", "javascript"], sandbox: "bwrap" } }),
+            ),
+          );
+        case "cycle":
+          return cycle(clients, req);
+      }
+    };
+    work().then(
+      (value) => port.postMessage({ ok: true, value } satisfies SimulatedWorkersReply),
+      (err: unknown) => port.postMessage({ ok: false, error: String(err) } satisfies SimulatedWorkersReply),
+    );
+  });
+}
