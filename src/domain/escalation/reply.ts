@@ -1,8 +1,9 @@
 import { z } from "zod";
+import { EscalationStep } from "../tasks/subtaskEvents.js";
 import { ESCALATION_LIMITS } from "./request.js";
 
 /** The waterfall's automatic steps; a person, the last step, is not an Escalator. */
-export const EscalationVia = z.enum(["inference", "parent", "cloud"]);
+export const EscalationVia = EscalationStep.exclude(["human"]);
 export type EscalationVia = z.infer<typeof EscalationVia>;
 
 /**
