@@ -4,6 +4,8 @@ import { eventually, startTestNode, type TestNode } from "../support/node.js";
 
 /** Decomposition prompts ask for a JSON array; code prompts for one program. */
 function modelAnswers(prompt: string): string {
+  if (prompt.includes("JSON array") && prompt.includes("count down")) return JSON.stringify([{ input: "count down from 3", language: "javascript" }]);
+  if (prompt.includes("count down")) return "```javascript\nfor (let i = 3; i > 0; i--) console.log(i);\n```";
   if (prompt.includes("JSON array")) {
     return JSON.stringify([
       { input: "print the sum of 2 and 3", language: "python" },
@@ -59,6 +61,15 @@ describe("one node runs a coding task end to end", () => {
     expect(agents.rows).toHaveLength(1);
     expect(agents.rows[0].status).toBe("approved");
     expect(rows.rows[0].agent_id).toBe(agents.rows[0].agent_id);
+
+    const js = (await t.admin("POST", "/submit", { prompt: "count down from 3", language: "javascript" })).body.taskId as string;
+    const jsResult = await eventually("the JavaScript task to finish", async () => {
+      const r = await t.admin("GET", `/tasks/${js}/result`);
+      return r.body.done ? r.body : undefined;
+    });
+    expect(jsResult.status).toBe("completed");
+    expect(jsResult.code).toContain("// part 1: count down from 3\nfor (let i = 3");
+    expect(jsResult.output).toContain("3\n2\n1\n");
 
     const list = await t.admin("GET", "/tasks");
     expect((list.body.tasks as { taskId: string; status: string }[]).find((x) => x.taskId === taskId)?.status).toBe("completed");
