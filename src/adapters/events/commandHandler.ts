@@ -14,6 +14,11 @@ export interface CommandMeta {
   /** Makes a retried command idempotent: its events get the same ids and are deduplicated. */
   readonly commandId?: string;
   readonly now: Date;
+  /**
+   * A refusal on the cached state is final: the caller moves on anyway (a pull trying the next
+   * candidate), so a stale cache costs nothing worth a re-read.
+   */
+  readonly refusalFromCache?: boolean;
 }
 
 export interface HandledCommand {
@@ -94,13 +99,14 @@ export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerO
    * coordinator), and only the stream's own state may refuse. Such a decision is taken again on
    * a fresh read, without counting as a try.
    */
-  async function decideOn(subject: string, command: C): Promise<{ loaded: Loaded<S>; drafts: readonly E[] }> {
+  async function decideOn(subject: string, command: C, refusalFromCache = false): Promise<{ loaded: Loaded<S>; drafts: readonly E[] }> {
     const cached = cache.get(subject);
     if (cached) {
       try {
         const drafts = decider.decide(command, cached.state);
         if (drafts.length > 0) return { loaded: cached, drafts };
-      } catch {
+      } catch (err) {
+        if (refusalFromCache) throw err;
         // decided again below, on the stream's state
       }
       cache.delete(subject);
@@ -109,9 +115,9 @@ export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerO
     return { loaded, drafts: decider.decide(command, loaded.state) };
   }
 
-  async function attempt(subject: string, command: C, { commandId, now }: CommandMeta): Promise<HandledCommand> {
+  async function attempt(subject: string, command: C, { commandId, now, refusalFromCache }: CommandMeta): Promise<HandledCommand> {
     for (let n = 1; ; n++) {
-      const { loaded, drafts } = await decideOn(subject, command);
+      const { loaded, drafts } = await decideOn(subject, command, refusalFromCache);
       const { state, version } = loaded;
       if (drafts.length === 0) return { events: [], version, duplicate: false };
       const time = now.toISOString();
@@ -138,7 +144,7 @@ export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerO
     }
   }
 
-  return function handle(subject: string, command: C, meta: CommandMeta): Promise<HandledCommand> {
+  function handle(subject: string, command: C, meta: CommandMeta): Promise<HandledCommand> {
     const go = () => attempt(subject, command, meta);
     const previous = queues.get(subject);
     const run = previous ? previous.then(go, go) : go();
@@ -148,5 +154,18 @@ export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerO
     );
     queues.set(subject, tail);
     return run;
-  };
+  }
+
+  /**
+   * Seeds the cache with a state folded elsewhere (a projection's row, folded by the same decider
+   * from admitted commits) at its version, unless a newer one is cached. Saves reading the
+   * aggregate's history from the stream; if the seed is stale, the append's expected version
+   * fails and the handler reads the stream as usual.
+   */
+  function prime(subject: string, state: S, version: number): void {
+    const cached = cache.get(subject);
+    if (!cached || cached.version < version) remember(subject, { state, version });
+  }
+
+  return Object.assign(handle, { prime });
 }

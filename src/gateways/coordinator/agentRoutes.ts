@@ -9,18 +9,19 @@ import { claimCandidates } from "../../adapters/tasks/claimCandidates.js";
 import { agentSubject, type Agent, type AgentCommand } from "../../domain/agents/agent.js";
 import { eligibility } from "../../domain/agents/eligibility.js";
 import { DomainRuleViolation } from "../../domain/decider.js";
-import { subtaskSubject, type SubtaskCommand } from "../../domain/tasks/subtask.js";
-import type { SubtaskSpec } from "../../domain/tasks/subtaskEvents.js";
+import { subtaskSubject, type Subtask, type SubtaskCommand } from "../../domain/tasks/subtask.js";
 import { HeartbeatBody, HeartbeatReply, PullBody, PullReply, RegisterBody, RegisterReply, ResultBody, ResultReply } from "./schemas.js";
 
 type Handle<C> = (subject: string, command: C, meta: CommandMeta) => Promise<HandledCommand>;
+/** A handler that can be seeded with a projected state (see commandHandler's prime). */
+type Primable<C, S> = Handle<C> & { prime?: (subject: string, state: S, version: number) => void };
 
 export interface AgentRoutesDeps {
   readonly pool: pg.Pool;
   readonly nonces: NonceStore;
   readonly heartbeats: HeartbeatStore;
   readonly handleAgent: Handle<AgentCommand>;
-  readonly handleSubtask: Handle<SubtaskCommand>;
+  readonly handleSubtask: Primable<SubtaskCommand, Subtask>;
   readonly heartbeatIntervalMs: number;
   /** The shortest lease; a subtask that may run long gets three of its timeouts. */
   readonly leaseMs: number;
@@ -74,6 +75,7 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
     const row = (await deps.pool.query<{ state: Agent }>("SELECT state FROM agents WHERE agent_id = $1", [agentId])).rows[0];
     return row?.state;
   }
+  const recentClaims = claimMemory();
   const unknownAgent = { error: "unknown_agent", message: "no agent registered with this key; POST /register first" };
 
   app.post(
@@ -119,13 +121,16 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
     if (!verdict.eligible) {
       return { assigned: false as const, reason: verdict.reason, message: verdict.message, ...(verdict.deferMs ? { deferMs: verdict.deferMs } : {}) };
     }
-    for (const subtaskId of await claimCandidates(deps.pool, verdict.filter)) {
+    for (const { subtaskId, state, version } of await claimCandidates(deps.pool, verdict.filter, { exclude: recentClaims.ids(at.getTime()) })) {
+      if (state.status === "none") continue;
+      const { spec } = state;
+      const subject = subtaskSubject(subtaskId);
+      deps.handleSubtask.prime?.(subject, state, version);
       const leaseId = randomUUID();
-      const spec = await specOf(subtaskId);
-      if (!spec) continue;
       const leaseMs = Math.max(deps.leaseMs, 3 * spec.timeoutMs);
+      recentClaims.add(subtaskId, at.getTime());
       try {
-        const done = await deps.handleSubtask(subtaskSubject(subtaskId), { kind: "assign", agentId, leaseId, leaseMs, now: at }, { now: at });
+        const done = await deps.handleSubtask(subject, { kind: "assign", agentId, leaseId, leaseMs, now: at }, { now: at, refusalFromCache: true });
         const assigned = done.events.find((e) => e.type === "subtask.assigned")?.data as { leaseExpiresAt: string; attempt: number } | undefined;
         if (!assigned) continue;
         return {
@@ -151,15 +156,12 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
     return { assigned: false as const, reason: "no_work" as const, message: "no queued subtask matches this agent" };
   });
 
-  async function specOf(subtaskId: string): Promise<SubtaskSpec | undefined> {
-    const row = (await deps.pool.query<{ state: { spec?: SubtaskSpec } }>("SELECT state FROM subtasks WHERE subtask_id = $1", [subtaskId])).rows[0];
-    return row?.state.spec;
-  }
+  const knownSubtask = async (subtaskId: string) => ((await deps.pool.query("SELECT 1 FROM subtasks WHERE subtask_id = $1", [subtaskId])).rowCount ?? 0) > 0;
 
   app.post("/result", { schema: { body: ResultBody, response: { 200: ResultReply, 404: ErrorReply, 409: ErrorReply } } }, async (req, reply) => {
     const agentId = req.agentId!;
     if (!(await loadAgent(agentId))) return reply.code(404).send(unknownAgent);
-    if (!(await specOf(req.body.subtaskId))) return reply.code(404).send({ error: "unknown_subtask", message: `no subtask ${req.body.subtaskId}` });
+    if (!(await knownSubtask(req.body.subtaskId))) return reply.code(404).send({ error: "unknown_subtask", message: `no subtask ${req.body.subtaskId}` });
     const { subtaskId, leaseId, ok, code, output, stderr, durationMs } = req.body;
     const at = now();
     const done = await deps.handleSubtask(
@@ -170,3 +172,21 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
     return { accepted: true, events: done.events.map((e) => e.type) };
   });
 };
+
+/**
+ * Subtasks this coordinator claimed (or tried to) in the last few seconds. Its projection lags the
+ * stream, so for a moment it still shows them queued; skipping them keeps concurrent pulls from
+ * queueing up on a subtask that is gone.
+ */
+function claimMemory(forMs = 2_000) {
+  const until = new Map<string, number>();
+  return {
+    add(subtaskId: string, now: number) {
+      until.set(subtaskId, now + forMs);
+    },
+    ids(now: number): string[] {
+      for (const [id, end] of until) if (end < now) until.delete(id);
+      return [...until.keys()];
+    },
+  };
+}

@@ -6,7 +6,7 @@ import { agentRoutes, type AgentRoutesDeps } from "./agentRoutes.js";
 import { escalationRoutes, type EscalationRoutesDeps } from "./escalationRoutes.js";
 import { taskRoutes, type TaskRoutesDeps } from "./taskRoutes.js";
 
-export interface CoordinatorDeps extends AgentRoutesDeps, TaskRoutesDeps, EscalationRoutesDeps {
+export interface CoordinatorDeps extends AgentRoutesDeps, TaskRoutesDeps, Omit<EscalationRoutesDeps, "handleSubtask"> {
   readonly adminToken: string;
   readonly logger?: boolean;
 }
