@@ -71,9 +71,24 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
     req.agentId = check.agent;
   });
 
+  // Agents change rarely and every request needs its agent: a second of staleness (a blacklist
+  // taking effect a second late) buys a query per request.
+  const agents = new Map<string, { state: Agent | undefined; at: number }>();
   async function loadAgent(agentId: string): Promise<Agent | undefined> {
+    const cached = agents.get(agentId);
+    if (cached?.state && Date.now() - cached.at < 1_000) return cached.state;
     const row = (await deps.pool.query<{ state: Agent }>("SELECT state FROM agents WHERE agent_id = $1", [agentId])).rows[0];
+    if (agents.size > 10_000) agents.clear();
+    agents.set(agentId, { state: row?.state, at: Date.now() });
     return row?.state;
+  }
+  // A pull counts as a heartbeat, but writing one on every pull of a busy agent buys nothing.
+  const lastBeats = new Map<string, number>();
+  async function beatOnPull(agentId: string, at: number, power: PullBody["power"]) {
+    if (at - (lastBeats.get(agentId) ?? 0) < deps.heartbeatIntervalMs / 4) return;
+    if (lastBeats.size > 10_000) lastBeats.clear();
+    lastBeats.set(agentId, at);
+    await deps.heartbeats.beat(agentId, { at, power });
   }
   const recentClaims = claimMemory();
   const unknownAgent = { error: "unknown_agent", message: "no agent registered with this key; POST /register first" };
@@ -116,7 +131,7 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
     if (agent.status === "blacklisted") return reply.code(403).send({ error: "blacklisted", message: `the agent is blacklisted: ${agent.reason}` });
     const at = now();
     // A pull is a sign of life too: an agent busy pulling is not reaped between beats.
-    await deps.heartbeats.beat(agentId, { at: at.getTime(), power: req.body.power });
+    await beatOnPull(agentId, at.getTime(), req.body.power);
     const verdict = eligibility(agent, req.body.power, { sandboxRequired: deps.sandboxRequired });
     if (!verdict.eligible) {
       return { assigned: false as const, reason: verdict.reason, message: verdict.message, ...(verdict.deferMs ? { deferMs: verdict.deferMs } : {}) };
@@ -156,19 +171,22 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
     return { assigned: false as const, reason: "no_work" as const, message: "no queued subtask matches this agent" };
   });
 
-  const knownSubtask = async (subtaskId: string) => ((await deps.pool.query("SELECT 1 FROM subtasks WHERE subtask_id = $1", [subtaskId])).rowCount ?? 0) > 0;
 
   app.post("/result", { schema: { body: ResultBody, response: { 200: ResultReply, 404: ErrorReply, 409: ErrorReply } } }, async (req, reply) => {
     const agentId = req.agentId!;
     if (!(await loadAgent(agentId))) return reply.code(404).send(unknownAgent);
-    if (!(await knownSubtask(req.body.subtaskId))) return reply.code(404).send({ error: "unknown_subtask", message: `no subtask ${req.body.subtaskId}` });
     const { subtaskId, leaseId, ok, code, output, stderr, durationMs } = req.body;
     const at = now();
-    const done = await deps.handleSubtask(
-      subtaskSubject(subtaskId),
-      { kind: "report", agentId, leaseId, now: at, ok, code, output, stderr, durationMs },
-      { now: at, commandId: `report:${leaseId}` },
-    );
+    const done = await deps
+      .handleSubtask(
+        subtaskSubject(subtaskId),
+        { kind: "report", agentId, leaseId, now: at, ok, code, output, stderr, durationMs },
+        { now: at, commandId: `report:${leaseId}` },
+      )
+      .catch((err: unknown) => {
+        if (err instanceof DomainRuleViolation && err.code === "unknown_subtask") throw new DomainRuleViolation(err.code, `no subtask ${subtaskId}`);
+        throw err;
+      });
     return { accepted: true, events: done.events.map((e) => e.type) };
   });
 };
