@@ -1,6 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { DomainRuleViolation } from "../../domain/decider.js";
 import { aggregateIdOf } from "../../domain/events/envelope.js";
+import { subtaskIdFor } from "../../domain/tasks/subtask.js";
 import { taskDecider, taskSubject } from "../../domain/tasks/task.js";
 import { taskEvents, taskEventSpecs, type TaskRequest } from "../../domain/tasks/taskEvents.js";
 import { eventRegistry } from "../../domain/events/registry.js";
@@ -53,7 +54,7 @@ export async function startDecomposer(opts: {
       const subject = taskSubject(taskId);
       try {
         const plan = await decompose(opts.inferenceUrl, request.prompt, request.language);
-        const subtasks = plan.subtasks.map((s) => ({ subtaskId: `${taskId}-${s.index}`, index: s.index, input: s.input, language: s.language, timeoutMs: s.timeoutMs }));
+        const subtasks = plan.subtasks.map((s) => ({ subtaskId: subtaskIdFor(taskId, s.index), index: s.index, input: s.input, language: s.language, timeoutMs: s.timeoutMs }));
         await tasks(subject, { kind: "recordDecomposition", subtasks, parsed: plan.parsed, model: plan.model }, { now: new Date(), commandId: `plan:${taskId}` });
       } catch (err) {
         if (done(err)) return;

@@ -2,7 +2,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { DomainRuleViolation } from "../../domain/decider.js";
 import { aggregateIdOf } from "../../domain/events/envelope.js";
 import { eventRegistry } from "../../domain/events/registry.js";
-import { subtaskDecider, subtaskSubject } from "../../domain/tasks/subtask.js";
+import { subtaskDecider, subtaskSubject, taskIdOfSubtask } from "../../domain/tasks/subtask.js";
 import { subtaskEvents, subtaskEventSpecs } from "../../domain/tasks/subtaskEvents.js";
 import { taskDecider, taskSubject } from "../../domain/tasks/task.js";
 import { taskEvents, taskEventSpecs, type TaskRequest } from "../../domain/tasks/taskEvents.js";
@@ -54,7 +54,9 @@ export type TaskFlow = Reactor;
  */
 export async function startTaskFlow(opts: TaskFlowOptions): Promise<TaskFlow> {
   const registry = eventRegistry(...taskEventSpecs, ...subtaskEventSpecs);
-  const tasks = commandHandler({ store: opts.store, decider: taskDecider, registry: taskEvents, sealer: opts.sealer, cacheSize: 0 });
+  // Tasks are cached: each gets one report per subtask, mostly from this flow. A stale state (another
+  // node's flow reported meanwhile) costs a version conflict and a re-read.
+  const tasks = commandHandler({ store: opts.store, decider: taskDecider, registry: taskEvents, sealer: opts.sealer, ...(opts.verifier ? { verifier: opts.verifier } : {}) });
   const subtasks = commandHandler({ store: opts.store, decider: subtaskDecider, registry: subtaskEvents, sealer: opts.sealer, cacheSize: 0 });
   async function once(run: () => Promise<unknown>) {
     try {
@@ -100,7 +102,8 @@ export async function startTaskFlow(opts: TaskFlowOptions): Promise<TaskFlow> {
       const finished = subtaskOutcome(event);
       if (finished) {
         const subtaskId = aggregateIdOf(subject);
-        const taskId = (await firstEventData<{ taskId?: string }>(subject))?.taskId;
+        // The task's id is in the subtask's; its first event says so too, at the cost of a read.
+        const taskId = taskIdOfSubtask(subtaskId) ?? (await firstEventData<{ taskId?: string }>(subject))?.taskId;
         if (!taskId) continue;
         await once(() => tasks(taskSubject(taskId), { kind: "recordSubtaskResult", subtaskId, ...finished }, { commandId: `result:${subtaskId}`, now }));
       }

@@ -202,3 +202,7 @@ export const subtaskDecider: Decider<SubtaskCommand, Subtask, SubtaskEvent> = {
 };
 
 export const subtaskSubject = (subtaskId: string) => `ec.tasks.${subtaskId}`;
+
+/** A subtask's id is its task's id and its index in the plan: redelivered plans name the same subtasks. */
+export const subtaskIdFor = (taskId: string, index: number) => `${taskId}-${index}`;
+export const taskIdOfSubtask = (subtaskId: string): string | undefined => /^(.+)-\d$/.exec(subtaskId)?.[1];
