@@ -24,6 +24,8 @@ export class DomainRuleViolation extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** The command names something that does not exist (an HTTP 404 rather than a 409). */
+    readonly notFound = false,
   ) {
     super(message);
   }

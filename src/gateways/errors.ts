@@ -5,7 +5,7 @@ import { DomainRuleViolation } from "../domain/decider.js";
 
 /**
  * Every failure is a reply with a status and a reason: bad input 400, unknown things 404 (also a
- * rule refusal whose code starts with unknown_), refused
+ * rule refusal that says so), refused
  * business rules 409, events too big for one commit 413 (a body within the limit can still be,
  * once signed into an envelope), and only genuine faults 500 (logged, with no internals in the body).
  */
@@ -15,8 +15,8 @@ export function installErrorReplies(app: FastifyInstance): void {
       const issues = err.validation.map((v) => `${v.instancePath || "/"} ${v.message ?? "is invalid"}${unionAlternatives(v.instancePath, v.params)}`.trim());
       return reply.code(400).send({ error: "invalid_request", message: `${err.validationContext ?? "request"}: ${issues.join("; ")}` });
     }
-    // A rule refused the command (409), except that the thing it names does not exist (404).
-    if (err instanceof DomainRuleViolation) return reply.code(err.code.startsWith("unknown_") ? 404 : 409).send({ error: err.code, message: err.message });
+    // A rule refused the command (409), or the thing it names does not exist (404).
+    if (err instanceof DomainRuleViolation) return reply.code(err.notFound ? 404 : 409).send({ error: err.code, message: err.message });
     if (err instanceof CommitTooLargeError) return reply.code(413).send({ error: "events_too_large", message: `${err.message}: send less` });
     if (typeof err.statusCode === "number" && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.code(err.statusCode).send({ error: err.code ?? "bad_request", message: err.message });

@@ -76,6 +76,29 @@ describe("one node runs a coding task end to end", () => {
   }, 120_000);
 });
 
+describe("the node's own worker", () => {
+  let t: TestNode;
+  beforeAll(async () => {
+    t = await startTestNode();
+    t.model.answer = modelAnswers;
+  }, 120_000);
+  afterAll(async () => t?.close());
+
+  it("is started again when it dies, and goes on taking work", async () => {
+    await eventually("the worker to register", async () => (t.logs.some((l) => l.includes("worker: registered")) ? true : undefined));
+    const first = t.node.workerPids().at(-1)!;
+    process.kill(first, "SIGKILL");
+    await eventually("a new worker process", async () => (t.node.workerPids().length === 2 ? true : undefined));
+    expect(t.logs.some((l) => l.includes("worker exited (SIGKILL); restarting"))).toBe(true);
+    const taskId = (await t.admin("POST", "/submit", { prompt: "print 5 and then hello" })).body.taskId as string;
+    const result = await eventually("the task to finish", async () => {
+      const r = await t.admin("GET", `/tasks/${taskId}/result`);
+      return r.body.done ? r.body : undefined;
+    });
+    expect(result.status).toBe("completed");
+  }, 90_000);
+});
+
 describe("a node without a model", () => {
   let t: TestNode;
   beforeAll(async () => {

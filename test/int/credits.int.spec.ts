@@ -25,8 +25,9 @@ let store: EventStore;
 let live: LiveProjection;
 let verifier: SignatureVerifier;
 
+// Writers that keep trying: the race below is about the balance, not about giving up under load.
 const handlerOn = (s: EventStore, cacheSize?: number) =>
-  commandHandler({ store: s, decider: creditAccountDecider, registry: creditEvents, sealer: inlineSealer(signer), ...(cacheSize === undefined ? {} : { cacheSize }) });
+  commandHandler({ store: s, decider: creditAccountDecider, registry: creditEvents, sealer: inlineSealer(signer), maxAttempts: 100, ...(cacheSize === undefined ? {} : { cacheSize }) });
 
 async function settle() {
   await live.waitFor("EC_CREDITS", await store.lastSeq("EC_CREDITS"));
@@ -103,7 +104,7 @@ describe("credit account aggregate over JetStream, balances projection in Postgr
       ),
     );
     expect(outcomes.filter((o) => o === "spent")).toHaveLength(100);
-    expect(outcomes.filter((o) => o !== "spent").every((o) => o === "insufficient_credits")).toBe(true);
+    expect(outcomes.filter((o) => o !== "spent" && o !== "insufficient_credits")).toEqual([]);
 
     // The stream itself, folded in order, never goes below zero and ends at exactly zero.
     const { commits } = await store.readAggregate(s);

@@ -56,7 +56,7 @@ interface Loaded<S> {
  */
 export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerOptions<C, S, E>) {
   const { store, decider, registry, sealer } = opts;
-  const maxAttempts = opts.maxAttempts ?? 12;
+  const maxAttempts = opts.maxAttempts ?? 20;
   const cacheSize = opts.cacheSize ?? 10_000;
   const cache = new Map<string, Loaded<S>>();
   // A cold handler facing many aggregates would otherwise open a consumer for each at once,
@@ -139,7 +139,8 @@ export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerO
       } catch (err) {
         cache.delete(subject);
         if (!(err instanceof WrongExpectedVersionError) || n >= maxAttempts) throw err;
-        await sleep(Math.random() * Math.min(200, 2 ** n));
+        // Full jitter over a window that widens with each loss: contenders spread out instead of colliding again.
+        await sleep(Math.random() * Math.min(250, 4 * 2 ** n));
       }
     }
   }

@@ -161,7 +161,7 @@ export function decideSubtask(command: SubtaskCommand, state: Subtask): SubtaskE
       ]);
     }
     case "report": {
-      if (state.status === "none") throw new DomainRuleViolation("unknown_subtask", "no such subtask");
+      if (state.status === "none") throw new DomainRuleViolation("unknown_subtask", "no such subtask", true);
       if (state.status !== "assigned") throw new DomainRuleViolation("not_assigned", `the subtask is ${state.status}, not assigned`);
       if (state.lease.leaseId !== command.leaseId || state.lease.agentId !== command.agentId) {
         throw new DomainRuleViolation("not_your_lease", `lease ${command.leaseId} of ${command.agentId} is not the subtask's current lease`);

@@ -184,7 +184,7 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
         { now: at, commandId: `report:${leaseId}` },
       )
       .catch((err: unknown) => {
-        if (err instanceof DomainRuleViolation && err.code === "unknown_subtask") throw new DomainRuleViolation(err.code, `no subtask ${subtaskId}`);
+        if (err instanceof DomainRuleViolation && err.code === "unknown_subtask") throw new DomainRuleViolation(err.code, `no subtask ${subtaskId}`, true);
         throw err;
       });
     return { accepted: true, events: done.events.map((e) => e.type) };
