@@ -37,6 +37,9 @@ export const NodeConfig = z.object({
   heartbeatMs: Ms,
   maxAttempts: z.coerce.number().int().min(1).max(10),
   worker: Flag,
+  /** A ledger checkpoint every this many records, and at this interval when the ledger grew. */
+  checkpointEvery: z.coerce.number().int().min(1).max(1_000_000),
+  checkpointIntervalMs: Ms,
   /** The device class the worker reports for the power policy; by default it tells from the battery. */
   deviceType: z.enum(["server", "desktop", "laptop"]).optional(),
 });
@@ -71,6 +74,8 @@ export function nodeConfigFrom(flags: Partial<Record<keyof NodeConfig, unknown>>
     maxAttempts: flags.maxAttempts ?? env.EC_MAX_ATTEMPTS ?? 3,
     worker: flags.worker ?? env.EC_WORKER ?? "true",
     deviceType: flags.deviceType ?? (env.EC_DEVICE_TYPE || undefined),
+    checkpointEvery: flags.checkpointEvery ?? env.EC_CHECKPOINT_EVERY ?? 1_000,
+    checkpointIntervalMs: flags.checkpointIntervalMs ?? env.EC_CHECKPOINT_INTERVAL_MS ?? 60_000,
   });
   if (!parsed.success) throw new Error(`bad configuration: ${z.prettifyError(parsed.error)}`);
   return parsed.data;

@@ -18,6 +18,7 @@ import { parentCoordinator } from "../adapters/escalation/parentCoordinator.js";
 import { startDecomposer } from "../adapters/events/decomposer.js";
 import { startEscalationFlow } from "../adapters/events/escalationFlow.js";
 import { startTaskFlow } from "../adapters/events/taskFlow.js";
+import { startChainer } from "../adapters/ledger/chainer.js";
 import { createSandbox } from "../adapters/executor/sandbox.js";
 import { ollamaProvider } from "../adapters/models/ollamaProvider.js";
 import { startEmbeddedPostgres } from "../adapters/postgres/embeddedPostgres.js";
@@ -151,6 +152,16 @@ export async function startNode(config: NodeConfig, log: Log = console.log): Pro
       }),
     ];
     cleanups.push(() => Promise.all(flows.map((f) => f.stop())));
+    const chainer = await startChainer({
+      nc,
+      store,
+      sealer,
+      verifier,
+      checkpointEvery: config.checkpointEvery,
+      checkpointIntervalMs: config.checkpointIntervalMs,
+      onError: onError("ledger"),
+    });
+    cleanups.push(() => chainer.stop());
 
     const heartbeats = await kvHeartbeatStore(nc);
     const reaper = startLeaseReaper({

@@ -1,0 +1,184 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { eventRegistry } from "../../domain/events/registry.js";
+import type { EventEnvelope } from "../../domain/events/envelope.js";
+import { agentEventSpecs } from "../../domain/agents/agentEvents.js";
+import { creditEventSpecs } from "../../domain/credits/events.js";
+import { CHAIN_SUBJECT, CHECKPOINT_SUBJECT, eventHash, GENESIS_HASH, LEDGER_STREAM, recordOf, type Checkpoint } from "../../domain/ledger/record.js";
+import { subtaskEventSpecs } from "../../domain/tasks/subtaskEvents.js";
+import { taskEventSpecs } from "../../domain/tasks/taskEvents.js";
+import { merkleAccumulator } from "../../domain/ledger/merkle.js";
+import { eventIdFor } from "../crypto/eventSigning.js";
+import type { EventSealer } from "../crypto/signingPool.js";
+import type { SignatureVerifier } from "../crypto/verificationPool.js";
+import { admitAll } from "../events/admission.js";
+import { startReactor, type Reactor } from "../events/reactor.js";
+import { WrongExpectedVersionError, type EventStore, type RawCommit } from "../nats/eventStore.js";
+
+/** The streams whose events are chained: every queue event, credit movement and agent decision. */
+export const CHAINED_STREAMS = ["EC_TASKS", "EC_AGENTS", "EC_CREDITS"] as const;
+
+const sourceRegistry = eventRegistry(...taskEventSpecs, ...subtaskEventSpecs, ...agentEventSpecs, ...creditEventSpecs);
+const hexBytes = (hex: string) => Buffer.from(hex, "hex");
+
+export interface Chainer extends Reactor {
+  /** The ledger as this chainer last saw it. */
+  head(): { size: number; headHash: string };
+  /** Writes a checkpoint of the ledger now, if it grew since the last one. */
+  checkpoint(): Promise<Checkpoint | undefined>;
+}
+
+/**
+ * Writes the ledger: every admitted event of the source streams becomes a signed record on one
+ * subject, linked to the hash of the record before it. Each source stream is read by a durable
+ * consumer shared by all nodes; appends are conditional on the chain subject's last sequence, so
+ * however many coordinators chain at once the ledger stays one line: a loser catches up with
+ * what the winner wrote and links after it. Record ids derive from the source event's id, so a
+ * redelivered commit is deduplicated by the stream. Checkpoints (size, head hash, RFC 9162
+ * Merkle root) are written every `checkpointEvery` records and on an interval.
+ */
+export async function startChainer(opts: {
+  nc: NatsConnection;
+  store: EventStore;
+  sealer: EventSealer;
+  verifier?: SignatureVerifier;
+  checkpointEvery?: number;
+  checkpointIntervalMs?: number;
+  /** How long a source commit may go unacknowledged before another node chains it. */
+  ackWaitMs?: number;
+  onError?: (err: unknown) => void;
+}): Promise<Chainer> {
+  const every = opts.checkpointEvery ?? 1_000;
+  let chainSeq = 0; // stream sequence of the last chain message seen
+  let size = 0;
+  let headHash = GENESIS_HASH;
+  const tree = merkleAccumulator();
+  let checkpointSeq = 0;
+  let checkpointedSize = 0;
+
+  function absorb(commit: RawCommit) {
+    for (const record of JSON.parse(new TextDecoder().decode(commit.data)) as EventEnvelope[]) {
+      headHash = eventHash(record);
+      tree.append(hexBytes(headHash));
+      size += 1;
+    }
+    chainSeq = commit.seq;
+  }
+
+  const jsm = await jetstreamManager(opts.nc);
+  /** The subject's last sequence: a filtered read must know where to stop, or it waits for more. */
+  const lastOf = async (subject: string) =>
+    (await jsm.streams.getMessage(LEDGER_STREAM, { last_by_subj: subject }).catch(() => undefined))?.seq ?? 0;
+
+  /** Reads what other chainers appended since this one last looked. */
+  async function catchUp() {
+    const last = await lastOf(CHAIN_SUBJECT);
+    if (last <= chainSeq) return;
+    for await (const commit of opts.store.read(LEDGER_STREAM, { fromSeq: chainSeq + 1, toSeq: last, subjects: CHAIN_SUBJECT })) absorb(commit);
+  }
+  async function catchUpCheckpoints() {
+    const last = await lastOf(CHECKPOINT_SUBJECT);
+    if (last <= checkpointSeq) return;
+    for await (const commit of opts.store.read(LEDGER_STREAM, { fromSeq: checkpointSeq + 1, toSeq: last, subjects: CHECKPOINT_SUBJECT })) {
+      for (const e of JSON.parse(new TextDecoder().decode(commit.data)) as EventEnvelope[]) {
+        checkpointedSize = Math.max(checkpointedSize, (e.data as Checkpoint).size);
+      }
+      checkpointSeq = commit.seq;
+    }
+  }
+  await catchUp();
+  await catchUpCheckpoints();
+
+  // One append at a time from this process: the chain has one tail.
+  let tail: Promise<unknown> = Promise.resolve();
+  const serially = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = tail.then(work, work);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+
+  async function chain(stream: string, seq: number, events: readonly EventEnvelope[]) {
+    for (let attempt = 1; ; attempt++) {
+      let prev = headHash;
+      const records: EventEnvelope[] = [];
+      for (const [i, event] of events.entries()) {
+        const record = await opts.sealer.seal({
+          id: eventIdFor(`ledger:${event.id}`, 0),
+          type: "ledger.recorded",
+          subject: CHAIN_SUBJECT,
+          data: recordOf(event, { stream, seq }, size + i, prev),
+          time: new Date().toISOString(),
+          schemaVersion: 1,
+        });
+        records.push(record);
+        prev = eventHash(record);
+      }
+      try {
+        const result = await opts.store.append(CHAIN_SUBJECT, records, chainSeq);
+        // A duplicate was chained before (a redelivery): what the stream holds is the truth.
+        if (result.duplicate) await catchUp();
+        else absorb({ stream: LEDGER_STREAM, seq: result.seq, subject: CHAIN_SUBJECT, data: new TextEncoder().encode(JSON.stringify(records)) });
+        return;
+      } catch (err) {
+        if (!(err instanceof WrongExpectedVersionError) || attempt >= 50) throw err;
+        await catchUp();
+      }
+    }
+  }
+
+  async function checkpoint(): Promise<Checkpoint | undefined> {
+    return serially(async () => {
+      if (size <= checkpointedSize) return undefined;
+      const point: Checkpoint = { size, headHash, root: Buffer.from(tree.root()).toString("hex") };
+      const envelope = await opts.sealer.seal({
+        id: eventIdFor(`checkpoint:${size}:${headHash}`, 0),
+        type: "ledger.checkpointed",
+        subject: CHECKPOINT_SUBJECT,
+        data: point,
+        time: new Date().toISOString(),
+        schemaVersion: 1,
+      });
+      try {
+        const result = await opts.store.append(CHECKPOINT_SUBJECT, [envelope], checkpointSeq);
+        checkpointSeq = result.seq;
+        checkpointedSize = size;
+        return point;
+      } catch (err) {
+        // Another coordinator checkpointed meanwhile; the next round covers what it did not.
+        if (!(err instanceof WrongExpectedVersionError)) throw err;
+        await catchUpCheckpoints();
+        return undefined;
+      }
+    });
+  }
+
+  const reactors = await Promise.all(
+    CHAINED_STREAMS.map((stream) =>
+      startReactor({
+        nc: opts.nc,
+        stream,
+        durable: `ec-chainer-${stream.toLowerCase()}`,
+        ...(opts.ackWaitMs ? { ackWaitMs: opts.ackWaitMs } : {}),
+        ...(opts.onError ? { onError: opts.onError } : {}),
+        async react(m) {
+          const [check] = await admitAll([m], sourceRegistry, opts.verifier);
+          // Only admitted events are chained; a forged or malformed commit is the projections' quarantine's business.
+          if (!check?.ok) return;
+          await serially(() => chain(m.stream, m.seq, check.events));
+          if (size - checkpointedSize >= every) await checkpoint();
+        },
+      }),
+    ),
+  );
+  const timer = setInterval(() => void checkpoint().catch((err: unknown) => opts.onError?.(err)), opts.checkpointIntervalMs ?? 10_000);
+
+  return {
+    head: () => ({ size, headHash }),
+    checkpoint,
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(reactors.map((r) => r.stop()));
+      await tail;
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import { createHash } from "node:crypto";
+import canonicalize from "canonicalize";
+import { z } from "zod";
+import { SIGNED_FIELDS } from "../events/canonical.js";
+import { AggregateId, aggregateIdOf, type EventEnvelope } from "../events/envelope.js";
+import { eventRegistry, eventSpec } from "../events/registry.js";
+
+/** The ledger is one subject: appends conditional on its last sequence keep it a single line. */
+export const LEDGER_STREAM = "EC_LEDGER";
+export const CHAIN_SUBJECT = "ec.ledger.chain";
+export const CHECKPOINT_SUBJECT = "ec.ledger.checkpoints";
+export const ANCHOR_SUBJECT = "ec.ledger.anchors";
+
+export const Hash = z.string().regex(/^[0-9a-f]{64}$/, "a SHA-256 hash as 64 lowercase hex digits");
+/** What the first record links to. */
+export const GENESIS_HASH = "0".repeat(64);
+
+export const SourceRef = z.object({
+  stream: z.string().min(1).max(64),
+  seq: z.number().int().min(1),
+  subject: z.string().min(1).max(256),
+  eventId: z.string().min(1).max(128),
+  /** eventHash() of the source event as it stands in its stream. */
+  hash: Hash,
+});
+
+/** One queue event in the ledger, linked to the record before it. */
+export const LedgerRecord = z.object({
+  index: z.number().int().min(0),
+  prevHash: Hash,
+  eventType: z.string().min(1).max(100),
+  taskId: AggregateId.optional(),
+  subtaskId: AggregateId.optional(),
+  /** The key that signed the source event. */
+  actor: z.string().min(1).max(64),
+  eventTime: z.string().min(1).max(40),
+  source: SourceRef,
+});
+export type LedgerRecord = z.infer<typeof LedgerRecord>;
+
+/** A signed statement of the ledger so far: its size, last record and Merkle root (RFC 9162). */
+export const Checkpoint = z.object({ size: z.number().int().min(1), headHash: Hash, root: Hash });
+export type Checkpoint = z.infer<typeof Checkpoint>;
+
+export const ledgerRecorded = eventSpec("ledger.recorded", 1, LedgerRecord);
+export const ledgerCheckpointed = eventSpec("ledger.checkpointed", 1, Checkpoint);
+export const ledgerEventSpecs = [ledgerRecorded, ledgerCheckpointed] as const;
+export const ledgerEvents = eventRegistry(...ledgerEventSpecs);
+
+/**
+ * The hash of an event as stored: SHA-256 over RFC 8785 canonical JSON of its signed fields and
+ * its signature. A record's own hash is this hash of its envelope, so a re-signed record (same
+ * data, another signature) has another hash and breaks the link of the record after it.
+ */
+export function eventHash(event: EventEnvelope): string {
+  const covered: Record<string, unknown> = { signature: event.signature };
+  for (const field of SIGNED_FIELDS) covered[field] = event[field];
+  return createHash("sha256").update(canonicalize(covered)!, "utf8").digest("hex");
+}
+
+/** The task and subtask an event is about, read from its subject and type. */
+export function taskRefs(subject: string, type: string): { taskId?: string; subtaskId?: string } {
+  if (!subject.startsWith("ec.tasks.")) return {};
+  const id = aggregateIdOf(subject);
+  if (type.startsWith("task.")) return { taskId: id };
+  if (type.startsWith("subtask.")) {
+    const taskId = /^(.+)-\d$/.exec(id)?.[1];
+    return { subtaskId: id, ...(taskId ? { taskId } : {}) };
+  }
+  return {};
+}
+
+/** The record of `source` (event number `seq` of `stream`) at `index`, after the record hashed `prevHash`. */
+export function recordOf(source: EventEnvelope, at: { stream: string; seq: number }, index: number, prevHash: string): LedgerRecord {
+  return {
+    index,
+    prevHash,
+    eventType: source.type,
+    ...taskRefs(source.subject, source.type),
+    actor: source.signer,
+    eventTime: source.time,
+    source: { stream: at.stream, seq: at.seq, subject: source.subject, eventId: source.id, hash: eventHash(source) },
+  };
+}
