@@ -3,6 +3,7 @@ import { agentEventSpecs } from "../domain/agents/agentEvents.js";
 import { CreditCommand } from "../domain/credits/commands.js";
 import { creditEventSpecs } from "../domain/credits/events.js";
 import { EventEnvelope } from "../domain/events/envelope.js";
+import { ledgerEventSpecs } from "../domain/ledger/record.js";
 import { subtaskEventSpecs } from "../domain/tasks/subtaskEvents.js";
 import { taskEventSpecs } from "../domain/tasks/taskEvents.js";
 import { HeartbeatBody, PullBody, PullReply, RegisterBody, RegisterReply, ResultBody } from "../gateways/coordinator/schemas.js";
@@ -22,7 +23,7 @@ export function schemaCatalog(): Record<string, unknown> {
     "http/coordinator-pull-reply": z.toJSONSchema(PullReply),
     "http/coordinator-result": z.toJSONSchema(ResultBody),
   };
-  for (const spec of [...creditEventSpecs, ...taskEventSpecs, ...subtaskEventSpecs, ...agentEventSpecs]) {
+  for (const spec of [...creditEventSpecs, ...taskEventSpecs, ...subtaskEventSpecs, ...agentEventSpecs, ...ledgerEventSpecs]) {
     out[`events/${spec.type}.v${spec.schemaVersion}`] = z.toJSONSchema(spec.data);
   }
   return out;
