@@ -1,5 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEventStore } from "../../src/adapters/nats/eventStore.js";
+import { verificationPool } from "../../src/adapters/crypto/verificationPool.js";
+import { auditLedger } from "../../src/adapters/ledger/audit.js";
+import { createEventStore, type EventStore } from "../../src/adapters/nats/eventStore.js";
+
+/** The event types the ledger recorded for a task and its subtasks. */
+async function chainedEventTypes(store: EventStore, taskId: string): Promise<string[]> {
+  const types: string[] = [];
+  for await (const c of store.read("EC_LEDGER", { subjects: "ec.ledger.chain", toSeq: await store.lastSeq("EC_LEDGER") })) {
+    for (const r of JSON.parse(new TextDecoder().decode(c.data)) as { data: { taskId?: string; eventType: string } }[]) {
+      if (r.data.taskId === taskId) types.push(r.data.eventType);
+    }
+  }
+  return types;
+}
 import { eventually, startTestNode, type TestNode } from "../support/node.js";
 
 /** Decomposition prompts ask for a JSON array; code prompts for one program. */
@@ -70,6 +83,20 @@ describe("one node runs a coding task end to end", () => {
     expect(jsResult.status).toBe("completed");
     expect(jsResult.code).toContain("// part 1: count down from 3\nfor (let i = 3");
     expect(jsResult.output).toContain("3\n2\n1\n");
+
+    // The ordering ledger holds every one of these events, and an auditor finds nothing wrong.
+    const verifier = verificationPool(2);
+    try {
+      const audit = await eventually("the ledger to cover the task's events", async () => {
+        const a = await auditLedger({ store, verifier });
+        const chained = new Set(a.leaves.length ? await chainedEventTypes(store, taskId) : []);
+        return a.ok && chained.has("task.completed") ? a : undefined;
+      });
+      expect(audit.issue).toBeUndefined();
+      expect(audit.records).toBeGreaterThanOrEqual(12);
+    } finally {
+      await verifier.close();
+    }
 
     const list = await t.admin("GET", "/tasks");
     expect((list.body.tasks as { taskId: string; status: string }[]).find((x) => x.taskId === taskId)?.status).toBe("completed");
