@@ -6,7 +6,7 @@ import { createEventStore, type EventStore } from "../../src/adapters/nats/event
 /** The event types the ledger recorded for a task and its subtasks. */
 async function chainedEventTypes(store: EventStore, taskId: string): Promise<string[]> {
   const types: string[] = [];
-  for await (const c of store.read("EC_LEDGER", { subjects: "ec.ledger.chain", toSeq: await store.lastSeq("EC_LEDGER") })) {
+  for await (const c of store.read("EC_LEDGER", { subjects: "ec.ledger.chain", toSeq: await store.lastSeqOf("EC_LEDGER", "ec.ledger.chain") })) {
     for (const r of JSON.parse(new TextDecoder().decode(c.data)) as { data: { taskId?: string; eventType: string } }[]) {
       if (r.data.taskId === taskId) types.push(r.data.eventType);
     }

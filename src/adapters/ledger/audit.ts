@@ -39,9 +39,12 @@ export interface AuditResult {
 
 const decode = (c: RawCommit) => JSON.parse(new TextDecoder().decode(c.data)) as EventEnvelope[];
 
-/** Reads a whole subject (or stream) range that exists now; an empty one yields nothing. */
+/**
+ * Reads what a stream (or one subject of it) holds now. A filtered read must end at the subject's
+ * own last message: waiting for the stream's last one would wait for a message that never comes.
+ */
 async function* commitsOf(store: EventStore, stream: string, subjects?: string): AsyncGenerator<RawCommit> {
-  const lastSeq = await store.lastSeq(stream);
+  const lastSeq = subjects ? await store.lastSeqOf(stream, subjects) : await store.lastSeq(stream);
   if (lastSeq === 0) return;
   for await (const c of store.read(stream, { toSeq: lastSeq, ...(subjects ? { subjects } : {}) })) yield c;
 }

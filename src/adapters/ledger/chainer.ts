@@ -1,4 +1,3 @@
-import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { eventRegistry } from "../../domain/events/registry.js";
 import type { EventEnvelope } from "../../domain/events/envelope.js";
@@ -65,10 +64,8 @@ export async function startChainer(opts: {
     chainSeq = commit.seq;
   }
 
-  const jsm = await jetstreamManager(opts.nc);
   /** The subject's last sequence: a filtered read must know where to stop, or it waits for more. */
-  const lastOf = async (subject: string) =>
-    (await jsm.streams.getMessage(LEDGER_STREAM, { last_by_subj: subject }).catch(() => undefined))?.seq ?? 0;
+  const lastOf = (subject: string) => opts.store.lastSeqOf(LEDGER_STREAM, subject);
 
   /** Reads what other chainers appended since this one last looked. */
   async function catchUp() {

@@ -78,6 +78,8 @@ export interface EventStore {
   /** Reads from `fromSeq` and keeps following new commits until `signal` aborts. */
   follow(stream: string, opts: { fromSeq: number; subjects?: string | string[]; signal: AbortSignal }): AsyncGenerator<RawCommit>;
   lastSeq(stream: string): Promise<number>;
+  /** The sequence of a subject's last message in a stream, 0 when it has none: where a filtered read ends. */
+  lastSeqOf(stream: string, subject: string): Promise<number>;
   /** Last sequence and creation time: a stream created again restarts at sequence 1. */
   streamState(stream: string): Promise<{ lastSeq: number; created: string }>;
   close(): void;
@@ -99,6 +101,7 @@ export async function createEventStore(nc: NatsConnection): Promise<EventStore> 
     read: (stream, opts) => read(js, jsm, stream, opts),
     follow: (stream, opts) => follow(js, stream, opts),
     lastSeq: async (stream) => (await jsm.streams.info(stream)).state.last_seq,
+    lastSeqOf: async (stream, subject) => (await jsm.streams.getMessage(stream, { last_by_subj: subject }).catch(() => null))?.seq ?? 0,
     streamState: async (stream) => {
       const info = await jsm.streams.info(stream);
       return { lastSeq: info.state.last_seq, created: info.created };
