@@ -40,6 +40,10 @@ export const NodeConfig = z.object({
   /** A ledger checkpoint every this many records, and at this interval when the ledger grew. */
   checkpointEvery: z.coerce.number().int().min(1).max(1_000_000),
   checkpointIntervalMs: Ms,
+  /** The anchor proxy (port 4311) that sends checkpoint hashes to Bitcoin; no anchoring without it. */
+  anchorProxyUrl: HttpUrl.optional(),
+  anchorProxyToken: z.string().min(16, "must be at least 16 characters").optional(),
+  anchorIntervalMs: Ms,
   /** The device class the worker reports for the power policy; by default it tells from the battery. */
   deviceType: z.enum(["server", "desktop", "laptop"]).optional(),
 });
@@ -76,7 +80,11 @@ export function nodeConfigFrom(flags: Partial<Record<keyof NodeConfig, unknown>>
     deviceType: flags.deviceType ?? (env.EC_DEVICE_TYPE || undefined),
     checkpointEvery: flags.checkpointEvery ?? env.EC_CHECKPOINT_EVERY ?? 1_000,
     checkpointIntervalMs: flags.checkpointIntervalMs ?? env.EC_CHECKPOINT_INTERVAL_MS ?? 60_000,
+    anchorProxyUrl: flags.anchorProxyUrl ?? (env.EC_ANCHOR_PROXY_URL || undefined),
+    anchorProxyToken: flags.anchorProxyToken ?? (env.EC_ANCHOR_PROXY_TOKEN || env.ANCHOR_PROXY_TOKEN || undefined),
+    anchorIntervalMs: flags.anchorIntervalMs ?? env.EC_ANCHOR_INTERVAL_MS ?? 2 * 3600_000,
   });
   if (!parsed.success) throw new Error(`bad configuration: ${z.prettifyError(parsed.error)}`);
+  if (parsed.data.anchorProxyUrl && !parsed.data.anchorProxyToken) throw new Error("bad configuration: EC_ANCHOR_PROXY_URL needs EC_ANCHOR_PROXY_TOKEN");
   return parsed.data;
 }

@@ -19,6 +19,7 @@ import { startDecomposer } from "../adapters/events/decomposer.js";
 import { startEscalationFlow } from "../adapters/events/escalationFlow.js";
 import { startTaskFlow } from "../adapters/events/taskFlow.js";
 import { startChainer } from "../adapters/ledger/chainer.js";
+import { startNodeAnchoring } from "../adapters/ledger/nodeAnchoring.js";
 import { createSandbox } from "../adapters/executor/sandbox.js";
 import { ollamaProvider } from "../adapters/models/ollamaProvider.js";
 import { startEmbeddedPostgres } from "../adapters/postgres/embeddedPostgres.js";
@@ -162,6 +163,19 @@ export async function startNode(config: NodeConfig, log: Log = console.log): Pro
       onError: onError("ledger"),
     });
     cleanups.push(() => chainer.stop());
+    if (config.anchorProxyUrl && config.anchorProxyToken) {
+      const anchoring = startNodeAnchoring({
+        store,
+        sealer,
+        chainer,
+        proxyUrl: config.anchorProxyUrl,
+        proxyToken: config.anchorProxyToken,
+        intervalMs: config.anchorIntervalMs,
+        log,
+      });
+      cleanups.push(() => anchoring.stop());
+      log(`anchoring checkpoints through ${config.anchorProxyUrl} every ${Math.round(config.anchorIntervalMs / 60_000)} min`);
+    }
 
     const heartbeats = await kvHeartbeatStore(nc);
     const reaper = startLeaseReaper({

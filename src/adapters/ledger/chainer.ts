@@ -25,6 +25,8 @@ export interface Chainer extends Reactor {
   head(): { size: number; headHash: string };
   /** Writes a checkpoint of the ledger now, if it grew since the last one. */
   checkpoint(): Promise<Checkpoint | undefined>;
+  /** The newest checkpoint this chainer knows of: its size and its hash (what anchoring sends to Bitcoin). */
+  latestCheckpoint(): Promise<{ size: number; hash: string } | undefined>;
 }
 
 /**
@@ -54,6 +56,7 @@ export async function startChainer(opts: {
   const tree = merkleAccumulator();
   let checkpointSeq = 0;
   let checkpointedSize = 0;
+  let latest: { size: number; hash: string } | undefined;
 
   function absorb(commit: RawCommit) {
     for (const record of JSON.parse(new TextDecoder().decode(commit.data)) as EventEnvelope[]) {
@@ -78,7 +81,9 @@ export async function startChainer(opts: {
     if (last <= checkpointSeq) return;
     for await (const commit of opts.store.read(LEDGER_STREAM, { fromSeq: checkpointSeq + 1, toSeq: last, subjects: CHECKPOINT_SUBJECT })) {
       for (const e of JSON.parse(new TextDecoder().decode(commit.data)) as EventEnvelope[]) {
-        checkpointedSize = Math.max(checkpointedSize, (e.data as Checkpoint).size);
+        const { size: at } = e.data as Checkpoint;
+        if (at > checkpointedSize) latest = { size: at, hash: eventHash(e) };
+        checkpointedSize = Math.max(checkpointedSize, at);
       }
       checkpointSeq = commit.seq;
     }
@@ -139,6 +144,7 @@ export async function startChainer(opts: {
         const result = await opts.store.append(CHECKPOINT_SUBJECT, [envelope], checkpointSeq);
         checkpointSeq = result.seq;
         checkpointedSize = size;
+        latest = { size, hash: eventHash(envelope) };
         return point;
       } catch (err) {
         // Another coordinator checkpointed meanwhile; the next round covers what it did not.
@@ -172,6 +178,11 @@ export async function startChainer(opts: {
   return {
     head: () => ({ size, headHash }),
     checkpoint,
+    async latestCheckpoint() {
+      // Another coordinator may have written a newer one.
+      await serially(catchUpCheckpoints);
+      return latest;
+    },
     async stop() {
       clearInterval(timer);
       await Promise.all(reactors.map((r) => r.stop()));

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { SIGNED_FIELDS } from "../events/canonical.js";
 import { AggregateId, aggregateIdOf, type EventEnvelope } from "../events/envelope.js";
 import { eventRegistry, eventSpec } from "../events/registry.js";
+import { CheckpointAnchored, CheckpointAnchorFailed } from "./anchor.js";
 
 /** The ledger is one subject: appends conditional on its last sequence keep it a single line. */
 export const LEDGER_STREAM = "EC_LEDGER";
@@ -44,7 +45,11 @@ export type Checkpoint = z.infer<typeof Checkpoint>;
 
 export const ledgerRecorded = eventSpec("ledger.recorded", 1, LedgerRecord);
 export const ledgerCheckpointed = eventSpec("ledger.checkpointed", 1, Checkpoint);
-export const ledgerEventSpecs = [ledgerRecorded, ledgerCheckpointed] as const;
+/** A checkpoint's hash (eventHash of its envelope) sent to Bitcoin in an OP_RETURN output. */
+export const ledgerAnchored = eventSpec("ledger.anchored", 1, CheckpointAnchored);
+/** An anchoring attempt that failed: reported, and tried again. */
+export const ledgerAnchorFailed = eventSpec("ledger.anchorFailed", 1, CheckpointAnchorFailed);
+export const ledgerEventSpecs = [ledgerRecorded, ledgerCheckpointed, ledgerAnchored, ledgerAnchorFailed] as const;
 export const ledgerEvents = eventRegistry(...ledgerEventSpecs);
 
 /**
@@ -72,6 +77,14 @@ export function taskRefs(subject: string, type: string): { taskId?: string; subt
 
 /** The record of `source` (event number `seq` of `stream`) at `index`, after the record hashed `prevHash`. */
 export function recordOf(source: EventEnvelope, at: { stream: string; seq: number }, index: number, prevHash: string): LedgerRecord {
+  return recordFor(source, { ...at, hash: eventHash(source) }, index, prevHash);
+}
+
+/** The fields of a source event a record repeats. */
+export type SourceFields = Pick<EventEnvelope, "id" | "type" | "subject" | "signer" | "time">;
+
+/** recordOf() with the source's hash already known (an auditor hashes on worker threads). */
+export function recordFor(source: SourceFields, at: { stream: string; seq: number; hash: string }, index: number, prevHash: string): LedgerRecord {
   return {
     index,
     prevHash,
@@ -79,6 +92,6 @@ export function recordOf(source: EventEnvelope, at: { stream: string; seq: numbe
     ...taskRefs(source.subject, source.type),
     actor: source.signer,
     eventTime: source.time,
-    source: { stream: at.stream, seq: at.seq, subject: source.subject, eventId: source.id, hash: eventHash(source) },
+    source: { stream: at.stream, seq: at.seq, subject: source.subject, eventId: source.id, hash: at.hash },
   };
 }

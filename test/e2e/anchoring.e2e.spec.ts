@@ -1,0 +1,90 @@
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bitcoinRpc, type BitcoinRpc } from "../../src/adapters/bitcoin/rpc.js";
+import { sealEvent } from "../../src/adapters/crypto/eventSigning.js";
+import { verificationPool, type SignatureVerifier } from "../../src/adapters/crypto/verificationPool.js";
+import type { EventEnvelope } from "../../src/domain/events/envelope.js";
+import { newSigner } from "../support/events.js";
+import { auditAnchors } from "../../src/adapters/ledger/auditAnchors.js";
+import { createEventStore, type EventStore } from "../../src/adapters/nats/eventStore.js";
+import { buildAnchorProxy } from "../../src/gateways/anchor/app.js";
+import { startFakeBitcoind, type FakeBitcoind } from "../support/fakeBitcoind.js";
+import { eventually, startTestNode, type TestNode } from "../support/node.js";
+
+const proxyToken = "anchor-proxy-token-0123456789";
+
+/** A node anchoring its checkpoints through the anchor proxy to bitcoind (a JSON-RPC stand-in). */
+describe("checkpoints anchored to Bitcoin", () => {
+  let bitcoind: FakeBitcoind;
+  let rpc: BitcoinRpc;
+  let proxy: FastifyInstance;
+  let t: TestNode;
+  let store: EventStore;
+  let verifier: SignatureVerifier;
+  beforeAll(async () => {
+    bitcoind = await startFakeBitcoind();
+    rpc = bitcoinRpc({ url: bitcoind.url, auth: { user: bitcoind.user, password: bitcoind.password }, wallet: bitcoind.wallet });
+    proxy = await buildAnchorProxy({ rpc, token: proxyToken, broadcastsPerMinute: 1_000 });
+    const proxyUrl = await proxy.listen({ host: "127.0.0.1", port: 0 });
+    t = await startTestNode({ worker: false, checkpointIntervalMs: 300, anchorProxyUrl: proxyUrl, anchorProxyToken: proxyToken, anchorIntervalMs: 500 });
+    store = await createEventStore(await t.nats.connect("anchor-auditor"));
+    verifier = verificationPool(2);
+  }, 120_000);
+  afterAll(async () => {
+    await verifier?.close();
+    await t?.close();
+    await proxy?.close();
+    await bitcoind?.close();
+  });
+
+  const faucet = (account: string) =>
+    fetch(new URL(`/credits/${account}/faucet`, t.node.controlPlaneUrl), {
+      method: "POST",
+      headers: { authorization: `Bearer ${t.node.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ amount: 1_000 }),
+    });
+
+  it("anchors each new checkpoint's hash in an OP_RETURN output, and the audit finds it on chain", async () => {
+    expect((await faucet("alice")).status).toBe(201);
+    const audit = await eventually("an anchor bitcoind confirms", async () => {
+      const a = await auditAnchors({ store, verifier, rpc });
+      return a.confirmed > 0 ? a : undefined;
+    });
+    expect(audit.issue).toBeUndefined();
+    expect(audit.unchecked).toBeUndefined();
+    expect(bitcoind.requests.map((r) => r.method)).toContain("sendrawtransaction");
+  }, 60_000);
+
+  it("when bitcoind is down the failure is reported as an event and the checkpoint is anchored once it is back", async () => {
+    await bitcoind.goOffline();
+    const before = (await auditAnchors({ store, verifier })).anchors;
+    expect((await faucet("bob")).status).toBe(201);
+    await eventually("a reported failure", async () => ((await auditAnchors({ store, verifier })).failuresReported > 0 ? true : undefined));
+    await bitcoind.comeBack();
+    const after = await eventually("the pending checkpoint anchored", async () => {
+      const a = await auditAnchors({ store, verifier, rpc });
+      return a.anchors > before ? a : undefined;
+    });
+    expect(after.issue).toBeUndefined();
+    expect(after.confirmed).toBe(after.anchors);
+  }, 60_000);
+
+  it("an anchor record naming a transaction bitcoind never saw is caught (the seed's fault)", async () => {
+    const good = await auditAnchors({ store, verifier, rpc });
+    expect(good.issue).toBeUndefined();
+    const real = (await anchorsIn(store))[0]!;
+    const forged = sealEvent(newSigner(), { ...real, id: "forged-anchor", data: { ...real.data, txid: "ab".repeat(32) } });
+    await store.append("ec.ledger.anchors", [forged], "any");
+    const audit = await auditAnchors({ store, verifier, rpc });
+    expect(audit.issue).toMatchObject({ recordId: "forged-anchor", reason: expect.stringMatching(/^transaction abab.* is not on regtest/) });
+  }, 60_000);
+});
+
+async function anchorsIn(store: EventStore): Promise<EventEnvelope[]> {
+  const out: EventEnvelope[] = [];
+  const toSeq = await store.lastSeqOf("EC_LEDGER", "ec.ledger.anchors");
+  for await (const c of store.read("EC_LEDGER", { subjects: "ec.ledger.anchors", toSeq })) {
+    for (const e of JSON.parse(new TextDecoder().decode(c.data)) as EventEnvelope[]) if (e.type === "ledger.anchored") out.push(e);
+  }
+  return out;
+}
