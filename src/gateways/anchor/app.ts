@@ -5,7 +5,7 @@ import { BitcoindUnreachableError, BitcoinRpcError, RPC_INVALID_ADDRESS_OR_KEY, 
 import { AnchorBroadcastReceipt, anchorPayloadHex, BitcoinNetwork, CheckpointHash, checkpointHashFromOutputs, Txid } from "../../domain/ledger/anchor.js";
 import { requireAdminToken } from "../adminAuth.js";
 import { installErrorReplies } from "../errors.js";
-import { limitPerToken } from "./rateLimit.js";
+import rateLimit from "@fastify/rate-limit";
 
 export interface AnchorProxyDeps {
   readonly rpc: BitcoinRpc;
@@ -14,8 +14,8 @@ export interface AnchorProxyDeps {
   readonly logger?: boolean;
   /** Default BROADCASTS_PER_MINUTE. */
   readonly broadcastsPerMinute?: number;
-  /** The rate limiter's clock (tests move it). */
-  readonly now?: () => number;
+  /** The rate limit's window; default a minute. */
+  readonly rateWindowMs?: number;
 }
 
 export const BROADCASTS_PER_MINUTE = 10;
@@ -53,9 +53,24 @@ export async function buildAnchorProxy(deps: AnchorProxyDeps): Promise<FastifyIn
     return run;
   };
 
-  const broadcastLimit = limitPerToken({ limit: deps.broadcastsPerMinute ?? BROADCASTS_PER_MINUTE, windowMs: 60_000, what: "broadcasts", ...(deps.now ? { now: deps.now } : {}) });
+  // Counted per bearer token, after the token check (an app-wide hook that runs first), so only
+  // a valid token is ever a key; every request with it counts, also one refused later.
+  await app.register(rateLimit, { global: false });
+  const max = deps.broadcastsPerMinute ?? BROADCASTS_PER_MINUTE;
+  const windowMs = deps.rateWindowMs ?? 60_000;
+  const broadcastLimit = {
+    max,
+    timeWindow: windowMs,
+    keyGenerator: (req: { headers: { authorization?: string }; ip: string }) => req.headers.authorization ?? req.ip,
+    errorResponseBuilder: (_req: unknown, context: { ttl: number }) => ({
+      statusCode: 429,
+      code: "rate_limited",
+      error: "rate_limited",
+      message: `at most ${max} broadcasts per ${windowMs / 1000} s; try again in ${Math.max(1, Math.ceil(context.ttl / 1000))} s`,
+    }),
+  };
 
-  app.post("/anchor/broadcast", { onRequest: broadcastLimit, schema: { body: BroadcastBody } }, async (req, reply) => {
+  app.post("/anchor/broadcast", { config: { rateLimit: broadcastLimit }, schema: { body: BroadcastBody } }, async (req, reply) => {
     try {
       const receipt = await oneAtATime(async (): Promise<BroadcastReply> => {
         // The chain first: an anchor records where it lives, and an unknown chain sends nothing.
