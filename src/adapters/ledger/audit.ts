@@ -1,10 +1,13 @@
 import type { EventEnvelope } from "../../domain/events/envelope.js";
-import { merkleAccumulator } from "../../domain/ledger/merkle.js";
-import { CHAIN_SUBJECT, CHECKPOINT_SUBJECT, Checkpoint, eventHash, LEDGER_STREAM } from "../../domain/ledger/record.js";
-import { chainVerifier, checkpointIssue, type ChainIssue, type ChainProgress, type SourceEvent } from "../../domain/ledger/verify.js";
+import { merkleAccumulator, toHex, type MerkleFrontier } from "../../domain/ledger/merkle.js";
+import { CHAIN_SUBJECT, CHECKPOINT_SUBJECT, Checkpoint, GENESIS_HASH, LEDGER_STREAM } from "../../domain/ledger/record.js";
+import { chainVerifier, checkpointIssue, type ChainIssue, type ChainProgress } from "../../domain/ledger/verify.js";
 import type { SignatureVerifier } from "../crypto/verificationPool.js";
-import type { EventStore, RawCommit } from "../nats/eventStore.js";
+import type { EventStore } from "../nats/eventStore.js";
 import { CHAINED_STREAMS } from "./chainer.js";
+import { checkedInBatches, type ReadCommit } from "./checkedBatches.js";
+import { commitCheckerOf, eventsOf, type CheckedEvents, type CommitChecker } from "./commitChecker.js";
+import { sourceIndex, type SourceIndex } from "./ledgerSources.js";
 
 /** Where a ledger lives: the node's, or a copy an auditor made (tests tamper with copies). */
 export interface LedgerLocation {
@@ -14,14 +17,219 @@ export interface LedgerLocation {
 }
 export const nodeLedger: LedgerLocation = { stream: LEDGER_STREAM, chainSubject: CHAIN_SUBJECT, checkpointSubject: CHECKPOINT_SUBJECT };
 
+/** A checkpoint that was found true of the records it names. */
+export interface VerifiedCheckpoint extends Checkpoint {
+  readonly signer: string;
+  readonly seq: number;
+  readonly envelope: EventEnvelope;
+}
+
+/** The first bad record, or the first bad checkpoint (then `position` counts checkpoints). */
+export interface AuditIssue extends ChainIssue {
+  readonly kind: "record" | "checkpoint";
+}
+
+/** Where a verification stands: enough to go on later without reading what it covered again. */
+export interface AuditPosition {
+  /** The last ledger stream sequence taken. */
+  readonly seq: number;
+  readonly progress: ChainProgress;
+  /** The Merkle tree over the `progress.count` records verified. */
+  readonly tree: MerkleFrontier;
+  readonly checkpoints: number;
+  readonly lastCheckpoint?: VerifiedCheckpoint;
+  /**
+   * The tree at the last checkpoint and the record hashes since: a checkpoint may name fewer
+   * records than were verified when it is read (another coordinator chained meanwhile).
+   */
+  readonly sinceCheckpoint: { readonly tree: MerkleFrontier; readonly leaves: readonly string[] };
+}
+
+export const startOfLedger: AuditPosition = {
+  seq: 0,
+  progress: { count: 0, headHash: GENESIS_HASH },
+  tree: { size: 0, frontier: [] },
+  checkpoints: 0,
+  sinceCheckpoint: { tree: { size: 0, frontier: [] }, leaves: [] },
+};
+
+export interface LedgerAuditor {
+  /** Takes the next checked ledger messages in stream order; false once something is wrong. */
+  take(batch: readonly ReadCommit[], checked: CheckedEvents): Promise<boolean>;
+  position(): AuditPosition;
+  issue(): AuditIssue | undefined;
+}
+
+const hexBytes = (hex: string) => Buffer.from(hex, "hex");
+const isObject = (e: unknown): e is Record<string, unknown> => e !== null && typeof e === "object" && !Array.isArray(e);
+
+function sourceIdOf(e: unknown): string | undefined {
+  const source = isObject(e) && isObject(e.data) ? e.data.source : undefined;
+  return isObject(source) && typeof source.eventId === "string" ? source.eventId : undefined;
+}
+
+/** The id of an altered message's first event, when it can still be read from the text. */
+function idIn(text: string): string {
+  return /"id"\s*:\s*"([^"\\]{1,128})"/.exec(text)?.[1] ?? "(unreadable)";
+}
+
+/**
+ * The auditor's check of one ledger, message after message in stream order, so that it can stop
+ * anywhere and go on later: every record (signature, trusted signer, index, link, match with its
+ * source event, no source chained twice) and every checkpoint (signature, trusted signer, it names
+ * more records than the one before, and its head hash and Merkle root are those of that many
+ * records). The first failure is kept and nothing after it is taken.
+ */
+export function ledgerAuditor(opts: {
+  ledger: LedgerLocation;
+  sources: SourceIndex;
+  trustedKeys?: ReadonlySet<string>;
+  from?: AuditPosition;
+  /** Keep every record hash (the Merkle tree's leaves), for proofs. */
+  leaves?: string[];
+  onRecord?: (record: EventEnvelope, index: number, seq: number) => void;
+  onCheckpoint?: (checkpoint: VerifiedCheckpoint) => void;
+}): LedgerAuditor {
+  const from = opts.from ?? startOfLedger;
+  const verifier = chainVerifier({
+    source: (id) => opts.sources.source(id),
+    chained: opts.sources.chained,
+    from: from.progress,
+    ...(opts.trustedKeys ? { trustedKeys: opts.trustedKeys } : {}),
+  });
+  const tree = merkleAccumulator(from.tree);
+  let seq = from.seq;
+  let checkpoints = from.checkpoints;
+  let lastCheckpoint = from.lastCheckpoint;
+  let base = from.sinceCheckpoint.tree;
+  let since = [...from.sinceCheckpoint.leaves];
+  let failed: AuditIssue | undefined;
+
+  function record(e: unknown, signatureOk: boolean, hash: string, at: number): boolean {
+    if (!isObject(e)) {
+      failed = { kind: "record", position: verifier.progress().count, seq: at, recordId: "(not an event)", reason: "not an event envelope" };
+      return false;
+    }
+    const envelope = e as unknown as EventEnvelope;
+    const bad = verifier.check(envelope, signatureOk, at, hash);
+    if (bad) {
+      const id = sourceIdOf(e);
+      const forged = id === undefined ? undefined : opts.sources.lookup(id);
+      const reason =
+        forged && !forged.signatureOk && bad.reason.startsWith("its source event")
+          ? `its source event ${id} (${forged.stream} sequence ${forged.seq}) has a bad signature`
+          : bad.reason;
+      failed = { ...bad, reason, kind: "record" };
+      return false;
+    }
+    tree.append(hexBytes(hash));
+    since.push(hash);
+    opts.leaves?.push(hash);
+    opts.onRecord?.(envelope, tree.size - 1, at);
+    return true;
+  }
+
+  /** The tree over the first `size` records, for size between the last checkpoint's and now. */
+  function treeAt(size: number) {
+    if (size === tree.size) return tree;
+    const t = merkleAccumulator(base);
+    for (const leaf of since.slice(0, size - base.size)) t.append(hexBytes(leaf));
+    return t;
+  }
+
+  function checkpoint(e: unknown, signatureOk: boolean, at: number): boolean {
+    const envelope = (isObject(e) ? e : {}) as EventEnvelope;
+    const fail = (reason: string) => {
+      failed = { kind: "checkpoint", position: checkpoints, seq: at, recordId: typeof envelope.id === "string" ? envelope.id : "(not an event)", reason };
+      return false;
+    };
+    const parsed = Checkpoint.safeParse(envelope.data);
+    if (envelope.type !== "ledger.checkpointed" || !parsed.success) return fail("malformed checkpoint");
+    if (!signatureOk) return fail(`bad signature (signer ${envelope.signer})`);
+    if (opts.trustedKeys && !opts.trustedKeys.has(envelope.signer)) return fail(`signed by an unknown key ${envelope.signer}`);
+    const { size } = parsed.data;
+    // A chainer never checkpoints fewer records than a checkpoint it has seen.
+    if (size <= base.size && lastCheckpoint) return fail(`names ${size} records, no more than the checkpoint before it (${lastCheckpoint.size})`);
+    const count = verifier.progress().count;
+    let sized: ReturnType<typeof treeAt> | undefined;
+    const why = checkpointIssue(
+      envelope,
+      signatureOk,
+      {
+        headHashAt: (n) => (n > count || n <= base.size ? undefined : n === count ? verifier.progress().headHash : since[n - base.size - 1]),
+        rootAt: (n) => toHex((sized ??= treeAt(n)).root()),
+      },
+      opts.trustedKeys,
+    );
+    if (why) return fail(why);
+    const next = (sized ?? treeAt(size)).state();
+    since = since.slice(size - base.size);
+    base = next;
+    lastCheckpoint = { ...parsed.data, signer: envelope.signer, seq: at, envelope };
+    checkpoints += 1;
+    opts.onCheckpoint?.(lastCheckpoint);
+    return true;
+  }
+
+  return {
+    async take(batch, checked) {
+      if (failed) return false;
+      const parsed = batch.map((b) => (b.commit.subject === opts.ledger.chainSubject || b.commit.subject === opts.ledger.checkpointSubject ? eventsOf(b.text) : undefined));
+      // A record naming a source event not read yet: the source streams moved on since they were read.
+      const unread = batch.some((b, i) => b.commit.subject === opts.ledger.chainSubject && parsed[i]?.some((e) => {
+        const id = sourceIdOf(e);
+        return id !== undefined && !opts.sources.lookup(id);
+      }));
+      if (unread) await opts.sources.catchUp();
+      let k = 0;
+      for (const [i, { commit, text }] of batch.entries()) {
+        const events = parsed[i];
+        const isChain = commit.subject === opts.ledger.chainSubject;
+        if (!isChain && commit.subject !== opts.ledger.checkpointSubject) {
+          // Another subject of the stream (anchors): its events were checked too, and are skipped.
+          k += eventsOf(text)?.length ?? 0;
+          seq = commit.seq;
+          continue;
+        }
+        if (!events) {
+          failed = isChain
+            ? { kind: "record", position: verifier.progress().count, seq: commit.seq, recordId: idIn(text), reason: "not a JSON array of events: the message was altered" }
+            : { kind: "checkpoint", position: checkpoints, seq: commit.seq, recordId: idIn(text), reason: "not a JSON array of events: the message was altered" };
+          return false;
+        }
+        for (const e of events) {
+          const ok = checked.valid[k] ?? false;
+          const hash = checked.hashes[k++] ?? "";
+          if (!(isChain ? record(e, ok, hash, commit.seq) : checkpoint(e, ok, commit.seq))) return false;
+        }
+        seq = commit.seq;
+      }
+      return true;
+    },
+    position: () => ({
+      seq,
+      progress: verifier.progress(),
+      tree: tree.state(),
+      checkpoints,
+      ...(lastCheckpoint ? { lastCheckpoint } : {}),
+      sinceCheckpoint: { tree: base, leaves: [...since] },
+    }),
+    issue: () => failed,
+  };
+}
+
 export interface AuditOptions {
   readonly store: EventStore;
-  readonly verifier: SignatureVerifier;
+  /** Checks signatures and hashes events; commitCheckerPool() does all of it on worker threads. */
+  readonly checker?: CommitChecker;
+  /** Or only signatures on these threads, hashes on the calling one. */
+  readonly verifier?: SignatureVerifier;
   readonly ledger?: LedgerLocation;
   readonly sourceStreams?: readonly string[];
   readonly trustedKeys?: ReadonlySet<string>;
   readonly batchSize?: number;
-  readonly onProgress?: (records: number) => void;
+  readonly onProgress?: (p: { done: number; total: number; records: number }) => void;
+  readonly onRecord?: (record: EventEnvelope, index: number, seq: number) => void;
 }
 
 export interface AuditResult {
@@ -29,116 +237,76 @@ export interface AuditResult {
   readonly records: number;
   readonly checkpoints: number;
   readonly headHash: string;
-  readonly latestCheckpoint?: Checkpoint & { signer: string; seq: number };
+  readonly latestCheckpoint?: VerifiedCheckpoint;
   /** The first bad record, or the first bad checkpoint. */
-  readonly issue?: ChainIssue & { kind: "record" | "checkpoint" };
+  readonly issue?: AuditIssue;
   /** The record hashes in order (the Merkle tree's leaves), for proofs. */
   readonly leaves: readonly string[];
   readonly progress: ChainProgress;
+  /** Where the audit stopped, to go on from there. */
+  readonly position: AuditPosition;
 }
 
-const decode = (c: RawCommit) => JSON.parse(new TextDecoder().decode(c.data)) as EventEnvelope[];
-
-/**
- * Reads what a stream (or one subject of it) holds now. A filtered read must end at the subject's
- * own last message: waiting for the stream's last one would wait for a message that never comes.
- */
-async function* commitsOf(store: EventStore, stream: string, subjects?: string): AsyncGenerator<RawCommit> {
-  const lastSeq = subjects ? await store.lastSeqOf(stream, subjects) : await store.lastSeq(stream);
-  if (lastSeq === 0) return;
-  for await (const c of store.read(stream, { toSeq: lastSeq, ...(subjects ? { subjects } : {}) })) yield c;
+/** The checker an audit uses: the one given, or one made of the signature verifier given. */
+export function checkerOf(opts: { checker?: CommitChecker; verifier?: SignatureVerifier }): CommitChecker {
+  if (opts.checker) return opts.checker;
+  if (opts.verifier) return commitCheckerOf(opts.verifier);
+  throw new TypeError("an audit needs a checker or a signature verifier");
 }
 
 /**
  * The auditor's full check, with nothing but the streams and public keys: every source event's
- * signature, every ledger record (signature, trusted signer, index, link, match with its source
- * event, no event chained twice), and every checkpoint (signature, head hash, Merkle root).
- * Signatures are checked in batches on the verifier's worker threads. Stops at the first bad
- * record and names it.
+ * signature, then the ledger from its first message (see ledgerAuditor). Reading, checking on the
+ * worker threads and following the chain overlap. Stops at the first bad record and names it.
  */
 export async function auditLedger(opts: AuditOptions): Promise<AuditResult> {
   const ledger = opts.ledger ?? nodeLedger;
-  const batchSize = opts.batchSize ?? 2_000;
-
-  const sources = new Map<string, SourceEvent>();
-  for (const stream of opts.sourceStreams ?? CHAINED_STREAMS) {
-    let batch: { seq: number; event: EventEnvelope }[] = [];
-    const flush = async () => {
-      const valid = await opts.verifier.verifyAll(batch.map((b) => b.event));
-      batch.forEach((b, i) => valid[i] && sources.set(b.event.id, { stream, seq: b.seq, event: b.event }));
-      batch = [];
-    };
-    for await (const commit of commitsOf(opts.store, stream)) {
-      for (const event of decode(commit)) batch.push({ seq: commit.seq, event });
-      if (batch.length >= batchSize) await flush();
-    }
-    await flush();
-  }
-
-  const checkpoints: { envelope: EventEnvelope; seq: number }[] = [];
-  for await (const commit of commitsOf(opts.store, ledger.stream, ledger.checkpointSubject)) {
-    for (const envelope of decode(commit)) checkpoints.push({ envelope, seq: commit.seq });
-  }
-  const wanted = new Set(checkpoints.map((c) => (c.envelope.data as { size?: number }).size ?? -1));
-  const roots = new Map<number, string>();
-
-  const verifier = chainVerifier({ source: (id) => sources.get(id), ...(opts.trustedKeys ? { trustedKeys: opts.trustedKeys } : {}) });
-  const tree = merkleAccumulator();
+  const checker = checkerOf(opts);
+  const streams = opts.sourceStreams ?? CHAINED_STREAMS;
+  // The ledger's end is taken before the sources are read: every record up to it names a source stored before it.
+  const upTo = await opts.store.lastSeq(ledger.stream);
+  const total = upTo + (await Promise.all(streams.map((s) => opts.store.lastSeq(s)))).reduce((a, b) => a + b, 0);
+  const sources = sourceIndex({ store: opts.store, checker, streams });
   const leaves: string[] = [];
-  let pending: { envelope: EventEnvelope; seq: number }[] = [];
-  let issue: AuditResult["issue"];
-  const drain = async () => {
-    const valid = await opts.verifier.verifyAll(pending.map((p) => p.envelope));
-    for (const [i, p] of pending.entries()) {
-      const bad = verifier.check(p.envelope, valid[i]!, p.seq);
-      if (bad) {
-        issue = { ...bad, kind: "record" };
-        break;
-      }
-      const hash = eventHash(p.envelope);
-      leaves.push(hash);
-      tree.append(Buffer.from(hash, "hex"));
-      if (wanted.has(leaves.length)) roots.set(leaves.length, Buffer.from(tree.root()).toString("hex"));
-    }
-    pending = [];
-    opts.onProgress?.(leaves.length);
+  const auditor = ledgerAuditor({
+    ledger,
+    sources,
+    leaves,
+    ...(opts.trustedKeys ? { trustedKeys: opts.trustedKeys } : {}),
+    ...(opts.onRecord ? { onRecord: opts.onRecord } : {}),
+  });
+  let done = 0;
+  const report = (messages: number) => {
+    done += messages;
+    opts.onProgress?.({ done, total, records: auditor.position().progress.count });
   };
-  for await (const commit of commitsOf(opts.store, ledger.stream, ledger.chainSubject)) {
-    let envelopes: EventEnvelope[];
-    try {
-      envelopes = decode(commit);
-    } catch {
-      await drain();
-      issue ??= { kind: "record", position: leaves.length, seq: commit.seq, recordId: "?", reason: "not JSON: the message was altered" };
-      break;
-    }
-    for (const envelope of envelopes) pending.push({ envelope, seq: commit.seq });
-    if (pending.length >= batchSize) await drain();
-    if (issue) break;
+  const sourcesRead = sources.catchUp(report);
+  sourcesRead.catch(() => undefined); // awaited below
+  if (upTo > 0) {
+    await checkedInBatches(
+      opts.store.read(ledger.stream, { toSeq: upTo }),
+      checker,
+      async (batch, checked) => {
+        await sourcesRead;
+        const go = await auditor.take(batch, checked);
+        report(batch.length);
+        return go;
+      },
+      { ...(opts.batchSize ? { batchSize: opts.batchSize } : {}) },
+    );
   }
-  if (!issue) await drain();
-
-  let latest: AuditResult["latestCheckpoint"];
-  if (!issue) {
-    const valid = await opts.verifier.verifyAll(checkpoints.map((c) => c.envelope));
-    for (const [i, c] of checkpoints.entries()) {
-      const why = checkpointIssue(c.envelope, valid[i]!, { headHashAt: (size) => leaves[size - 1], rootAt: (size) => roots.get(size) }, opts.trustedKeys);
-      if (why) {
-        issue = { kind: "checkpoint", position: i, seq: c.seq, recordId: c.envelope.id, reason: why };
-        break;
-      }
-      latest = { ...(c.envelope.data as Checkpoint), signer: c.envelope.signer, seq: c.seq };
-    }
-  }
-  const progress = verifier.progress();
+  await sourcesRead;
+  const position = auditor.position();
+  const issue = auditor.issue();
   return {
     ok: !issue,
-    records: progress.count,
-    checkpoints: latest ? checkpoints.findIndex((c) => c.seq === latest.seq) + 1 : 0,
-    headHash: progress.headHash,
-    ...(latest ? { latestCheckpoint: latest } : {}),
+    records: position.progress.count,
+    checkpoints: position.checkpoints,
+    headHash: position.progress.headHash,
+    ...(position.lastCheckpoint ? { latestCheckpoint: position.lastCheckpoint } : {}),
     ...(issue ? { issue } : {}),
     leaves,
-    progress,
+    progress: position.progress,
+    position,
   };
 }

@@ -1,11 +1,19 @@
 import type { EventEnvelope } from "../events/envelope.js";
-import { Checkpoint, eventHash, GENESIS_HASH, LedgerRecord, recordOf } from "./record.js";
+import { Checkpoint, eventHash, GENESIS_HASH, LedgerRecord, recordFor } from "./record.js";
 
 /** A source event as it stands in its stream. */
 export interface SourceEvent {
   readonly stream: string;
   readonly seq: number;
   readonly event: EventEnvelope;
+  /** eventHash(event), when the caller computed it already. */
+  readonly hash?: string;
+}
+
+/** The source events chained so far, by event id. */
+export interface ChainedSources {
+  has(eventId: string): boolean;
+  add(eventId: string): void;
 }
 
 /** The first thing wrong in a ledger: which record (by position and stream sequence) and why. */
@@ -31,6 +39,8 @@ export interface ChainVerifierOptions {
   readonly trustedKeys?: ReadonlySet<string>;
   /** Where an earlier verification stopped (a restarted auditor resumes there). */
   readonly from?: ChainProgress;
+  /** The sources chained before `from` (a plain set of this run's by default). */
+  readonly chained?: ChainedSources;
 }
 
 /**
@@ -44,10 +54,11 @@ export interface ChainVerifierOptions {
 export function chainVerifier(opts: ChainVerifierOptions) {
   let count = opts.from?.count ?? 0;
   let headHash = opts.from?.headHash ?? GENESIS_HASH;
-  const chained = new Set<string>();
+  const chained: ChainedSources = opts.chained ?? new Set<string>();
   let failed: ChainIssue | undefined;
 
-  function check(envelope: EventEnvelope, signatureOk: boolean, seq: number): ChainIssue | undefined {
+  /** `recordHash`, when given, is eventHash(envelope) computed by the caller. */
+  function check(envelope: EventEnvelope, signatureOk: boolean, seq: number, recordHash?: string): ChainIssue | undefined {
     if (failed) return failed;
     const issue = (reason: string): ChainIssue => (failed = { position: count, seq, recordId: envelope.id, reason });
     if (envelope.type !== "ledger.recorded") return issue(`not a ledger record: ${envelope.type}`);
@@ -60,13 +71,13 @@ export function chainVerifier(opts: ChainVerifierOptions) {
     if (record.prevHash !== headHash) return issue(`broken link: prevHash ${record.prevHash} is not the hash of record ${count - 1} (${headHash})`);
     const source = opts.source(record.source.eventId);
     if (!source) return issue(`its source event ${record.source.eventId} is not in ${record.source.stream}`);
-    const expected = recordOf(source.event, { stream: source.stream, seq: source.seq }, record.index, record.prevHash);
+    const expected = recordFor(source.event, { stream: source.stream, seq: source.seq, hash: source.hash ?? eventHash(source.event) }, record.index, record.prevHash);
     const mismatch = differingField(expected, record);
     if (mismatch) return issue(`does not match its source event ${record.source.eventId}: ${mismatch} differs`);
     if (chained.has(record.source.eventId)) return issue(`chains source event ${record.source.eventId} a second time`);
     chained.add(record.source.eventId);
     count += 1;
-    headHash = eventHash(envelope);
+    headHash = recordHash ?? eventHash(envelope);
     return undefined;
   }
 
