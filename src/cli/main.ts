@@ -5,6 +5,7 @@ import { applyStreams } from "../adapters/nats/streams.js";
 import { loadOrCreateIdentity } from "../adapters/crypto/nodeIdentity.js";
 import { nodeConfigFrom } from "../node/config.js";
 import { startNode } from "../node/startNode.js";
+import { auditCommand } from "./audit.js";
 import { replay, resolveNatsUrl } from "./replay.js";
 import { coordinatorAccess, listTasks, submitAndWait } from "./submit.js";
 
@@ -123,6 +124,8 @@ program
       await nc.close();
     }
   });
+
+program.addCommand(auditCommand(globals));
 
 program.parseAsync().catch((err: unknown) => {
   console.error(`edgecoder: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,0 +1,276 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import cliProgress from "cli-progress";
+import { Command, Option } from "commander";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { verifyEventSignature } from "../adapters/crypto/eventSigning.js";
+import { auditLedger, type AuditIssue, type LedgerLocation, type VerifiedCheckpoint } from "../adapters/ledger/audit.js";
+import { followLedger } from "../adapters/ledger/auditFollow.js";
+import { commitCheckerPool, type CommitChecker } from "../adapters/ledger/commitChecker.js";
+import { connectNats } from "../adapters/nats/connection.js";
+import { createEventStore, type EventStore } from "../adapters/nats/eventStore.js";
+import { PublicKey, type EventEnvelope } from "../domain/events/envelope.js";
+import { fromHex, merkleLevels } from "../domain/ledger/merkle.js";
+import { inclusionProofDocument, verifyInclusionProofDocument } from "../domain/ledger/proof.js";
+import { LEDGER_STREAM } from "../domain/ledger/record.js";
+import { nodeConfigFrom } from "../node/config.js";
+import { resolveNatsUrl } from "./replay.js";
+
+/** Exit codes: the ledger (or proof) is sound, it is not, or the audit could not be run. */
+const SOUND = 0;
+const UNSOUND = 1;
+const CANNOT_RUN = 2;
+
+/** A mistake in how the command was called, or in what it was pointed at. */
+class UsageError extends Error {}
+
+interface AuditFlags {
+  follow?: boolean;
+  state?: string;
+  prove?: string;
+  verifyProof?: string;
+  trustedKeys?: string;
+  progress: boolean;
+  ledgerStream: string;
+  ledgerSubjectPrefix: string;
+}
+
+type Globals = () => { dataDir?: string; natsUrl?: string };
+
+/** `edgecoder audit`: its options, and exit codes 0 / 1 / 2 for every way it ends, usage errors included. */
+export function auditCommand(globals: Globals): Command {
+  return new Command("audit")
+    .description("verify the ordering ledger with nothing but the streams and public keys; names the first bad record (exit 1)")
+    .option("--follow", "after the full check, verify each new record and checkpoint as it arrives; resumes from --state")
+    .option("--state <file>", "where --follow keeps its last verified state [default <data-dir>/audit-state.json]")
+    .option("--prove <eventId>", "print an inclusion proof (JSON) of that source event's record against the latest checkpoint")
+    .option("--verify-proof <file>", "check a proof printed by --prove, offline (- reads standard input)")
+    .option("--trusted-keys <keys>", "coordinator public keys allowed to sign records and checkpoints: a file (one per line) or a comma list")
+    .option("--no-progress", "no progress bar")
+    .addOption(new Option("--ledger-stream <name>", "stream holding the ledger").default(LEDGER_STREAM).hideHelp())
+    .addOption(new Option("--ledger-subject-prefix <prefix>", "the ledger's subjects are <prefix>.chain and <prefix>.checkpoints").default("ec.ledger").hideHelp())
+    .showHelpAfterError()
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? SOUND : CANNOT_RUN))
+    .action(async (flags: AuditFlags) => {
+      process.exitCode = await runAudit(flags, globals()).catch((err: unknown) => {
+        console.error(`edgecoder audit: ${err instanceof Error ? err.message : String(err)}`);
+        return CANNOT_RUN;
+      });
+    });
+}
+
+async function runAudit(flags: AuditFlags, globals: ReturnType<Globals>): Promise<number> {
+  const modes = [flags.follow && "--follow", flags.prove !== undefined && "--prove", flags.verifyProof !== undefined && "--verify-proof"].filter(Boolean);
+  if (modes.length > 1) throw new UsageError(`${modes.join(" and ")} cannot be used together`);
+  const trustedKeys = flags.trustedKeys === undefined ? undefined : await trustedKeysFrom(flags.trustedKeys);
+  if (flags.verifyProof !== undefined) return verifyProofFile(flags.verifyProof, trustedKeys);
+
+  const cfg = nodeConfigFrom(globals);
+  const ledger: LedgerLocation = {
+    stream: flags.ledgerStream,
+    chainSubject: `${flags.ledgerSubjectPrefix}.chain`,
+    checkpointSubject: `${flags.ledgerSubjectPrefix}.checkpoints`,
+  };
+  const nc = await connect(await resolveNatsUrl(cfg.natsUrl, cfg.dataDir));
+  const checker = commitCheckerPool();
+  try {
+    const store = await createEventStore(nc);
+    try {
+      await store.streamState(ledger.stream).catch((err: unknown) => {
+        throw new UsageError(`cannot read stream ${ledger.stream} (${err instanceof Error ? err.message : String(err)}): is this a node's NATS server?`);
+      });
+      const common = { store, checker, ledger, ...(trustedKeys ? { trustedKeys } : {}) };
+      if (flags.follow) return await follow(common, flags.state ?? join(cfg.dataDir, "audit-state.json"), flags.progress);
+      if (flags.prove !== undefined) return await prove(common, flags.prove, flags.progress);
+      return await fullAudit(common, flags.progress);
+    } finally {
+      store.close();
+    }
+  } finally {
+    await checker.close();
+    await nc.close().catch(() => undefined);
+  }
+}
+
+interface Common {
+  store: EventStore;
+  checker: CommitChecker;
+  ledger: LedgerLocation;
+  trustedKeys?: ReadonlySet<string>;
+}
+
+async function connect(url: string): Promise<NatsConnection> {
+  try {
+    return await connectNats(url, "edgecoder-audit");
+  } catch (err) {
+    const where = url.replace(/\/\/[^@/]*@/, "//");
+    throw new Error(`cannot connect to NATS at ${where}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function progressBar(enabled: boolean, unit: string) {
+  if (!enabled) return { update: (_done: number, _total: number, _records: number) => undefined, stop: () => undefined };
+  const bar = new cliProgress.SingleBar(
+    { format: `audit |{bar}| {value}/{total} ${unit} | {records} records | {rate}/s`, stream: process.stderr, noTTYOutput: true, notTTYSchedule: 2000, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  const started = Date.now();
+  let running = false;
+  return {
+    update(done: number, total: number, records: number) {
+      if (!running) bar.start(total, 0, { records: 0, rate: 0 });
+      running = true;
+      bar.setTotal(total);
+      bar.update(done, { records, rate: Math.round(records / Math.max(0.001, (Date.now() - started) / 1000)) });
+    },
+    stop: () => running && ((running = false), bar.stop()),
+  };
+}
+
+const say = (line: string) => console.log(line);
+
+function describeCheckpoint(c: VerifiedCheckpoint | undefined): string {
+  return c ? `${c.size} records, root ${c.root}, signed by ${c.signer} (ledger sequence ${c.seq})` : "none yet";
+}
+
+function printSound(ledger: LedgerLocation, r: { records: number; checkpoints: number; headHash: string; latest?: VerifiedCheckpoint }) {
+  say(`ledger ${ledger.stream}: ${r.records} records and ${r.checkpoints} checkpoints verified, nothing wrong`);
+  say(`  head hash          ${r.headHash}`);
+  say(`  latest checkpoint  ${describeCheckpoint(r.latest)}`);
+}
+
+function printIssue(ledger: LedgerLocation, issue: AuditIssue, verified: { records: number; checkpoints: number }) {
+  say(`ledger ${ledger.stream}: FAILED after ${verified.records} good records and ${verified.checkpoints} good checkpoints`);
+  const what = issue.kind === "record" ? `record: position ${issue.position}` : `checkpoint: checkpoint ${issue.position}`;
+  say(`first bad ${what}, ledger sequence ${issue.seq}, ${issue.kind} id ${issue.recordId}: ${issue.reason}`);
+}
+
+async function fullAudit(common: Common, showProgress: boolean): Promise<number> {
+  const bar = progressBar(showProgress, "messages");
+  const result = await auditLedger({ ...common, onProgress: (p) => bar.update(p.done, p.total, p.records) }).finally(() => bar.stop());
+  if (result.issue) {
+    printIssue(common.ledger, result.issue, result);
+    return UNSOUND;
+  }
+  printSound(common.ledger, { ...result, ...(result.latestCheckpoint ? { latest: result.latestCheckpoint } : {}) });
+  return SOUND;
+}
+
+async function follow(common: Common, stateFile: string, showProgress: boolean): Promise<number> {
+  const stop = new AbortController();
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const onSignal = () => stop.abort();
+  for (const s of signals) process.on(s, onSignal);
+  const bar = progressBar(showProgress, "ledger messages");
+  try {
+    const result = await followLedger({
+      ...common,
+      stateFile,
+      signal: stop.signal,
+      onResume: (p) => say(`resuming from ${stateFile}: ledger sequence ${p.seq}, ${p.progress.count} records and ${p.checkpoints} checkpoints verified before`),
+      onProgress: (p) => bar.update(p.seq, p.lastSeq, p.records),
+      onCaughtUp: (p) => {
+        bar.stop();
+        printSound(common.ledger, { records: p.progress.count, checkpoints: p.checkpoints, headHash: p.progress.headHash, ...(p.lastCheckpoint ? { latest: p.lastCheckpoint } : {}) });
+        say(`following ${common.ledger.stream} from sequence ${p.seq + 1}; state in ${stateFile}; Ctrl-C stops`);
+      },
+      onCheckpoint: (c, live) => live && say(`checkpoint verified: ${c.size} records, root ${c.root}, head ${c.headHash}, signed by ${c.signer} (ledger sequence ${c.seq})`),
+    });
+    bar.stop();
+    if (result.issue) {
+      printIssue(common.ledger, result.issue, { records: result.position.progress.count, checkpoints: result.position.checkpoints });
+      return UNSOUND;
+    }
+    const p = result.position;
+    say(`stopped at ledger sequence ${p.seq}: ${p.progress.count} records and ${p.checkpoints} checkpoints verified (${result.recordsThisRun} records this run); state saved to ${stateFile}`);
+    return SOUND;
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+  }
+}
+
+async function prove(common: Common, eventId: string, showProgress: boolean): Promise<number> {
+  const bar = progressBar(showProgress, "messages");
+  let found: { record: EventEnvelope; index: number } | undefined;
+  const result = await auditLedger({
+    ...common,
+    onProgress: (p) => bar.update(p.done, p.total, p.records),
+    onRecord: (record, index) => {
+      const source = (record.data as { source?: { eventId?: string } }).source;
+      if (!found && (source?.eventId === eventId || record.id === eventId)) found = { record, index };
+    },
+  }).finally(() => bar.stop());
+  if (result.issue) {
+    printIssue(common.ledger, result.issue, result);
+    console.error("edgecoder audit: no proof is given from a ledger that fails its audit");
+    return UNSOUND;
+  }
+  const checkpoint = result.latestCheckpoint;
+  if (!found) {
+    console.error(`edgecoder audit: event ${eventId} is not in the ledger (${result.records} records)`);
+    return UNSOUND;
+  }
+  if (!checkpoint || found.index >= checkpoint.size) {
+    console.error(`edgecoder audit: event ${eventId} is record ${found.index}, not covered by a checkpoint yet (latest: ${checkpoint ? `${checkpoint.size} records` : "none"}); try again after the next one`);
+    return UNSOUND;
+  }
+  const tree = merkleLevels(result.leaves.slice(0, checkpoint.size).map(fromHex));
+  const sourceId = (found.record.data as { source: { eventId: string } }).source.eventId;
+  say(JSON.stringify(inclusionProofDocument({ eventId: sourceId, record: found.record, index: found.index, checkpoint: checkpoint.envelope, tree }), null, 2));
+  return SOUND;
+}
+
+async function verifyProofFile(file: string, trustedKeys: ReadonlySet<string> | undefined): Promise<number> {
+  let text: string;
+  try {
+    text = file === "-" ? await readStdin() : await readFile(file, "utf8");
+  } catch (err) {
+    throw new UsageError(`cannot read the proof ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch {
+    say("proof refused: not JSON");
+    return UNSOUND;
+  }
+  const verdict = verifyInclusionProofDocument(document, { signatureOk: verifyEventSignature, ...(trustedKeys ? { trustedKeys } : {}) });
+  if (!verdict.ok) {
+    say(`proof refused: ${verdict.reason}`);
+    return UNSOUND;
+  }
+  const { proof, checkpoint } = verdict;
+  say(`ok: event ${proof.eventId} is record ${proof.index} of the ledger whose checkpoint of ${checkpoint.size} records has root ${checkpoint.root}, signed by ${proof.checkpoint.signer}`);
+  if (!trustedKeys) say("  (no --trusted-keys given: the checkpoint's signer was not checked against trusted coordinators)");
+  return SOUND;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** `--trusted-keys`: a file of keys (whitespace or comma separated, # comments), or the keys themselves. */
+async function trustedKeysFrom(arg: string): Promise<Set<string>> {
+  let text: string;
+  try {
+    text = await readFile(arg, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT" && code !== "ENAMETOOLONG") throw new UsageError(`--trusted-keys: cannot read ${arg}: ${(err as Error).message}`);
+    text = arg;
+  }
+  const keys = text
+    .split("\n")
+    .map((line) => line.replace(/#.*/, ""))
+    .flatMap((line) => line.split(/[\s,]+/))
+    .filter(Boolean);
+  if (keys.length === 0) throw new UsageError(`--trusted-keys: no keys in ${arg}`);
+  for (const key of keys) {
+    if (!PublicKey.safeParse(key).success) {
+      throw new UsageError(`--trusted-keys: ${key.length > 60 ? `${key.slice(0, 60)}...` : key} is neither a readable file nor an Ed25519 public key (43 base64url characters)`);
+    }
+  }
+  return new Set(keys);
+}
