@@ -20,6 +20,11 @@ export async function startReactor(opts: {
   react: (msg: { stream: string; seq: number; subject: string; data: Uint8Array; deliveries: number }, working: () => void) => Promise<void>;
   onError?: (err: unknown) => void;
   retryDelayMs?: number;
+  /**
+   * Commits reacted to at once (default 1: in stream order). More lets a reaction that batches
+   * (the ledger's chainer) see several commits together; order between them is then not kept.
+   */
+  concurrency?: number;
 }): Promise<Reactor> {
   const ackWaitMs = opts.ackWaitMs ?? 30_000;
   const jsm = await jetstreamManager(opts.nc);
@@ -46,9 +51,20 @@ export async function startReactor(opts: {
     }
   }
 
+  const concurrency = opts.concurrency ?? 1;
+  const inFlight = new Set<Promise<void>>();
   const running = (async () => {
-    for await (const m of messages) await handle(m);
-  })();
+    for await (const m of messages) {
+      const done: Promise<void> = handle(m).finally(() => inFlight.delete(done));
+      inFlight.add(done);
+      // Hold the next message back while the slots are full: unacknowledged work stays bounded.
+      if (inFlight.size >= concurrency) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+  })().catch((err: unknown) => {
+    // The connection went away (closed, or the node is stopping): reported, never an unhandled rejection.
+    opts.onError?.(err);
+  });
   return {
     async stop() {
       await messages.close();

@@ -3,7 +3,7 @@ import { eventRegistry } from "../../domain/events/registry.js";
 import type { EventEnvelope } from "../../domain/events/envelope.js";
 import { agentEventSpecs } from "../../domain/agents/agentEvents.js";
 import { creditEventSpecs } from "../../domain/credits/events.js";
-import { CHAIN_SUBJECT, CHECKPOINT_SUBJECT, eventHash, GENESIS_HASH, LEDGER_STREAM, recordOf, type Checkpoint } from "../../domain/ledger/record.js";
+import { CHAIN_SUBJECT, CHECKPOINT_SUBJECT, eventHash, GENESIS_HASH, LEDGER_STREAM, recordOf, type Checkpoint, type LedgerRecord } from "../../domain/ledger/record.js";
 import { subtaskEventSpecs } from "../../domain/tasks/subtaskEvents.js";
 import { taskEventSpecs } from "../../domain/tasks/taskEvents.js";
 import { merkleAccumulator } from "../../domain/ledger/merkle.js";
@@ -19,6 +19,9 @@ export const CHAINED_STREAMS = ["EC_TASKS", "EC_AGENTS", "EC_CREDITS"] as const;
 
 const sourceRegistry = eventRegistry(...taskEventSpecs, ...subtaskEventSpecs, ...agentEventSpecs, ...creditEventSpecs);
 const hexBytes = (hex: string) => Buffer.from(hex, "hex");
+/** Records in one ledger commit at most: ~0.7 KB each, well under a stream message's 1 MiB. */
+const MAX_BATCH_EVENTS = 256;
+const REMEMBERED_IDS = 200_000;
 
 export interface Chainer extends Reactor {
   /** The ledger as this chainer last saw it. */
@@ -34,9 +37,11 @@ export interface Chainer extends Reactor {
  * subject, linked to the hash of the record before it. Each source stream is read by a durable
  * consumer shared by all nodes; appends are conditional on the chain subject's last sequence, so
  * however many coordinators chain at once the ledger stays one line: a loser catches up with
- * what the winner wrote and links after it. Record ids derive from the source event's id, so a
- * redelivered commit is deduplicated by the stream. Checkpoints (size, head hash, RFC 9162
- * Merkle root) are written every `checkpointEvery` records and on an interval.
+ * what the winner wrote and links after it. Source commits that arrive together are chained in
+ * one ledger commit. A source event already in the ledger (a redelivery, a race) is never chained
+ * again: the chainer remembers the source ids of recent records, and record ids derive from the
+ * source event's id, so the stream also refuses a repeated first record. Checkpoints (size, head
+ * hash, RFC 9162 Merkle root) are written every `checkpointEvery` records and on an interval.
  */
 export async function startChainer(opts: {
   nc: NatsConnection;
@@ -57,9 +62,16 @@ export async function startChainer(opts: {
   let checkpointSeq = 0;
   let checkpointedSize = 0;
   let latest: { size: number; hash: string } | undefined;
+  // Source events chained lately: redeliveries and races are recent, so a bounded memory suffices.
+  const chainedIds = new Set<string>();
+  const remember = (id: string) => {
+    if (chainedIds.size >= REMEMBERED_IDS) chainedIds.delete(chainedIds.values().next().value as string);
+    chainedIds.add(id);
+  };
 
   function absorb(commit: RawCommit) {
     for (const record of JSON.parse(new TextDecoder().decode(commit.data)) as EventEnvelope[]) {
+      remember((record.data as LedgerRecord).source.eventId);
       headHash = eventHash(record);
       tree.append(hexBytes(headHash));
       size += 1;
@@ -99,11 +111,55 @@ export async function startChainer(opts: {
     return run;
   };
 
-  async function chain(stream: string, seq: number, events: readonly EventEnvelope[]) {
+  interface Pending {
+    readonly stream: string;
+    readonly seq: number;
+    readonly events: readonly EventEnvelope[];
+    readonly done: { resolve: () => void; reject: (err: unknown) => void };
+  }
+  const pending: Pending[] = [];
+  let pumping = false;
+
+  /** Chains a source commit's events; resolves once they are in the ledger. Commits that arrive together share one ledger commit. */
+  function chain(stream: string, seq: number, events: readonly EventEnvelope[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      pending.push({ stream, seq, events, done: { resolve, reject } });
+      void pump();
+    });
+  }
+
+  async function pump() {
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (pending.length > 0) {
+        const batch: Pending[] = [];
+        let events = 0;
+        while (pending.length > 0 && (batch.length === 0 || events + pending[0]!.events.length <= MAX_BATCH_EVENTS)) {
+          const next = pending.shift()!;
+          batch.push(next);
+          events += next.events.length;
+        }
+        try {
+          await serially(() => chainBatch(batch));
+          for (const p of batch) p.done.resolve();
+        } catch (err) {
+          for (const p of batch) p.done.reject(err);
+        }
+      }
+    } finally {
+      pumping = false;
+    }
+  }
+
+  async function chainBatch(batch: readonly Pending[]) {
     for (let attempt = 1; ; attempt++) {
+      // Whatever is in the ledger already (a redelivery, another coordinator's race) is not chained again.
+      const todo = batch.flatMap((p) => p.events.map((event) => ({ stream: p.stream, seq: p.seq, event }))).filter((x) => !chainedIds.has(x.event.id));
+      if (todo.length === 0) return;
       let prev = headHash;
       const records: EventEnvelope[] = [];
-      for (const [i, event] of events.entries()) {
+      for (const [i, { stream, seq, event }] of todo.entries()) {
         const record = await opts.sealer.seal({
           id: eventIdFor(`ledger:${event.id}`, 0),
           type: "ledger.recorded",
@@ -117,19 +173,25 @@ export async function startChainer(opts: {
       }
       try {
         const result = await opts.store.append(CHAIN_SUBJECT, records, chainSeq);
-        // A duplicate was chained before (a redelivery): what the stream holds is the truth.
-        if (result.duplicate) await catchUp();
-        else absorb({ stream: LEDGER_STREAM, seq: result.seq, subject: CHAIN_SUBJECT, data: new TextEncoder().encode(JSON.stringify(records)) });
-        return;
+        if (!result.duplicate) {
+          absorb({ stream: LEDGER_STREAM, seq: result.seq, subject: CHAIN_SUBJECT, data: new TextEncoder().encode(JSON.stringify(records)) });
+          return;
+        }
+        // The stream knew the first record's id: some of these were chained before. Read what the
+        // ledger holds and chain only the rest.
+        await catchUp();
       } catch (err) {
         if (!(err instanceof WrongExpectedVersionError) || attempt >= 50) throw err;
         await catchUp();
       }
+      if (attempt >= 50) throw new Error("the ledger kept moving: 50 tries to append a batch");
     }
   }
 
   async function checkpoint(): Promise<Checkpoint | undefined> {
     return serially(async () => {
+      // Other coordinators may have chained since this one last appended: a checkpoint covers them too.
+      await catchUp();
       if (size <= checkpointedSize) return undefined;
       const point: Checkpoint = { size, headHash, root: Buffer.from(tree.root()).toString("hex") };
       const envelope = await opts.sealer.seal({
@@ -161,13 +223,15 @@ export async function startChainer(opts: {
         nc: opts.nc,
         stream,
         durable: `ec-chainer-${stream.toLowerCase()}`,
+        // Commits that arrive together are chained together, in one ledger commit.
+        concurrency: 64,
         ...(opts.ackWaitMs ? { ackWaitMs: opts.ackWaitMs } : {}),
         ...(opts.onError ? { onError: opts.onError } : {}),
         async react(m) {
           const [check] = await admitAll([m], sourceRegistry, opts.verifier);
           // Only admitted events are chained; a forged or malformed commit is the projections' quarantine's business.
           if (!check?.ok) return;
-          await serially(() => chain(m.stream, m.seq, check.events));
+          await chain(m.stream, m.seq, check.events);
           if (size - checkpointedSize >= every) await checkpoint();
         },
       }),
