@@ -142,7 +142,8 @@ describe("a node without a model", () => {
     expect(result.status).toBe("failed");
     expect(result.reason).toMatch(/^decomposition failed: no model qwen2\.5-coder:1\.5b reachable/);
     await eventually("the worker to say it has no model", async () => (t.logs.some((l) => /no model qwen2\.5-coder:1\.5b reachable .*taking no code work/.test(l)) ? true : undefined));
-    const agent = await t.db.pool.query("SELECT capabilities FROM agents");
-    expect(agent.rows[0].capabilities.models).toEqual([]);
+    // It says so before it registers: the registration (with no models) follows.
+    const capabilities = await eventually("the worker's registration", async () => (await t.db.pool.query("SELECT capabilities FROM agents")).rows[0]?.capabilities);
+    expect(capabilities.models).toEqual([]);
   }, 60_000);
 });
