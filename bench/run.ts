@@ -1,11 +1,12 @@
 /**
  * `npm run bench`: the node's figures, each printed as one JSON line beside the raw limit
  * measured in the same run. Never part of `npm test`. Parts can be picked by name:
- * `npm run bench -- gateway idle` (default: all of backbone, gateway, idle).
+ * `npm run bench -- gateway idle` (default: all of backbone, gateway, idle, audit).
  */
 import { connectNats } from "../src/adapters/nats/connection.js";
 import { applyStreams } from "../src/adapters/nats/streams.js";
 import { creditWriter, rawPublishRate, signedAppendRate } from "./appends.js";
+import { auditBench } from "./audit.js";
 import { gatewayBench } from "./gateway.js";
 import { idleNodeBench } from "./idleNode.js";
 import { rawCopyRate, replayInChild } from "./rebuild.js";
@@ -64,6 +65,8 @@ const parts: Record<string, () => Promise<void>> = {
       healthMs: 3_000,
     }),
   idle: () => idleNodeBench({ idleMs: 10_000 }),
+  // The auditor over a 200k-record ledger, beside one core's raw Ed25519 verify rate.
+  audit: () => auditBench(200_000),
 };
 
 const picked = process.argv.slice(2);

@@ -6,9 +6,9 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { verifyEventSignature } from "../adapters/crypto/eventSigning.js";
 import { auditLedger, type AuditIssue, type LedgerLocation, type VerifiedCheckpoint } from "../adapters/ledger/audit.js";
 import { followLedger } from "../adapters/ledger/auditFollow.js";
+import { auditReader, type AuditSource } from "../adapters/ledger/auditReader.js";
 import { commitCheckerPool, type CommitChecker } from "../adapters/ledger/commitChecker.js";
 import { connectNats } from "../adapters/nats/connection.js";
-import { createEventStore, type EventStore } from "../adapters/nats/eventStore.js";
 import { PublicKey, type EventEnvelope } from "../domain/events/envelope.js";
 import { fromHex, merkleLevels } from "../domain/ledger/merkle.js";
 import { inclusionProofDocument, verifyInclusionProofDocument } from "../domain/ledger/proof.js";
@@ -74,18 +74,14 @@ async function runAudit(flags: AuditFlags, globals: ReturnType<Globals>): Promis
   const nc = await connect(await resolveNatsUrl(cfg.natsUrl, cfg.dataDir));
   const checker = commitCheckerPool();
   try {
-    const store = await createEventStore(nc);
-    try {
-      await store.streamState(ledger.stream).catch((err: unknown) => {
-        throw new UsageError(`cannot read stream ${ledger.stream} (${err instanceof Error ? err.message : String(err)}): is this a node's NATS server?`);
-      });
-      const common = { store, checker, ledger, ...(trustedKeys ? { trustedKeys } : {}) };
-      if (flags.follow) return await follow(common, flags.state ?? join(cfg.dataDir, "audit-state.json"), flags.progress);
-      if (flags.prove !== undefined) return await prove(common, flags.prove, flags.progress);
-      return await fullAudit(common, flags.progress);
-    } finally {
-      store.close();
-    }
+    const store = await auditReader(nc);
+    await store.streamState(ledger.stream).catch((err: unknown) => {
+      throw new UsageError(`cannot read stream ${ledger.stream} (${err instanceof Error ? err.message : String(err)}): is this a node's NATS server?`);
+    });
+    const common = { store, checker, ledger, ...(trustedKeys ? { trustedKeys } : {}) };
+    if (flags.follow) return await follow(common, flags.state ?? join(cfg.dataDir, "audit-state.json"), flags.progress);
+    if (flags.prove !== undefined) return await prove(common, flags.prove, flags.progress);
+    return await fullAudit(common, flags.progress);
   } finally {
     await checker.close();
     await nc.close().catch(() => undefined);
@@ -93,7 +89,7 @@ async function runAudit(flags: AuditFlags, globals: ReturnType<Globals>): Promis
 }
 
 interface Common {
-  store: EventStore;
+  store: AuditSource;
   checker: CommitChecker;
   ledger: LedgerLocation;
   trustedKeys?: ReadonlySet<string>;
@@ -147,7 +143,7 @@ function printIssue(ledger: LedgerLocation, issue: AuditIssue, verified: { recor
 
 async function fullAudit(common: Common, showProgress: boolean): Promise<number> {
   const bar = progressBar(showProgress, "messages");
-  const result = await auditLedger({ ...common, onProgress: (p) => bar.update(p.done, p.total, p.records) }).finally(() => bar.stop());
+  const result = await auditLedger({ ...common, keepLeaves: false, onProgress: (p) => bar.update(p.done, p.total, p.records) }).finally(() => bar.stop());
   if (result.issue) {
     printIssue(common.ledger, result.issue, result);
     return UNSOUND;

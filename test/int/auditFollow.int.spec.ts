@@ -42,8 +42,12 @@ function countingChecker() {
   const counts = { records: 0, others: 0 };
   const checker: CommitChecker = {
     check(commits) {
-      for (const c of commits) c.includes('"type":"ledger.recorded"') ? (counts.records += 1) : (counts.others += 1);
+      for (const c of commits) new TextDecoder().decode(c).includes('"type":"ledger.recorded"') ? (counts.records += 1) : (counts.others += 1);
       return pool.check(commits);
+    },
+    checkSources(commits) {
+      counts.others += commits.length;
+      return pool.checkSources(commits);
     },
     close: async () => undefined,
   };
@@ -83,12 +87,15 @@ describe("edgecoder audit --follow", () => {
     const first = countingChecker();
     const run1 = following({ checker: first.checker, stateFile, trustedKeys: new Set([writer.coordinator.publicKey]) });
     await run1.caughtUp();
-    await writer.write(20); // checkpoints at 40 and 50 are written by the chainer as it goes
+    await writer.write(20); // the chainer checkpoints every 10 records or so as it goes
+    await writer.chainer.checkpoint();
     await run1.liveCheckpoint(50);
     const result1 = await run1.stop();
     expect(result1).toMatchObject({ ok: true, resumedFrom: 0, recordsThisRun: 50, position: { progress: { count: 50 }, lastCheckpoint: { size: 50 } } });
-    expect(run1.live.map((c) => c.size)).toEqual([40, 50]);
-    expect(first.counts.records).toBe(50);
+    expect(run1.live.length).toBeGreaterThanOrEqual(2);
+    expect(run1.live.every((c) => c.size > 30)).toBe(true);
+    const chainMessages = (await readLedgerMessages(store)).filter((m) => m.kind === "chain").length;
+    expect(first.counts.records).toBe(chainMessages);
     const saved = AuditState.parse(JSON.parse(await readFile(stateFile, "utf8")));
     expect(saved).toMatchObject({ seq: result1.position.seq, progress: { count: 50, headHash: result1.position.progress.headHash }, tree: { size: 50 }, checkpoints: result1.position.checkpoints });
     expect(saved.lastCheckpoint?.envelope.data).toMatchObject({ size: 50 });
@@ -105,8 +112,10 @@ describe("edgecoder audit --follow", () => {
     await run2.liveCheckpoint(70);
     const result2 = await run2.stop();
     expect(result2).toMatchObject({ ok: true, resumedFrom: saved.seq, recordsThisRun: 20, position: { progress: { count: 70 }, lastCheckpoint: { size: 70 } } });
-    // Only the 20 new records were checked again; the source streams were read again whole (70 events, one per commit).
-    expect(second.counts.records).toBe(20);
+    // Only the messages of the 20 new records were checked; the source streams were read again whole (70 events, one per commit).
+    expect(second.counts.records).toBeGreaterThan(0);
+    expect(second.counts.records).toBeLessThanOrEqual(20);
+    expect(first.counts.records + second.counts.records).toBe((await readLedgerMessages(store)).filter((m) => m.kind === "chain").length);
     expect(second.counts.others).toBeGreaterThanOrEqual(70);
   }, 90_000);
 
@@ -115,7 +124,7 @@ describe("edgecoder audit --follow", () => {
     let records: EventEnvelope[];
     beforeAll(async () => {
       tamperer = await nats.connect("tamperer");
-      records = (await readLedgerMessages(store)).filter((m) => m.kind === "chain").map((m) => m.events[0]!);
+      records = (await readLedgerMessages(store)).filter((m) => m.kind === "chain").flatMap((m) => m.events);
     });
     const append = (ledger: LedgerLocation, record: EventEnvelope) => jetstream(tamperer).publish(ledger.chainSubject, new TextEncoder().encode(JSON.stringify([record])));
     /** A record chaining the same source event as `original` again, at `index`, linked right, signed by the trusted coordinator. */
@@ -173,6 +182,7 @@ describe("edgecoder audit --follow", () => {
     await first.says("following EC_LEDGER from sequence");
     expect(first.output()).toContain(`ledger EC_LEDGER: ${size} records and`);
     await writer.write(10);
+    await writer.chainer.checkpoint();
     await first.says(`checkpoint verified: ${size + 10} records, root `);
     expect(await first.interrupt()).toBe(0);
     expect(first.output()).toMatch(new RegExp(`stopped at ledger sequence \\d+: ${size + 10} records and \\d+ checkpoints verified \\(${size + 10} records this run\\); state saved to`));

@@ -62,16 +62,47 @@ afterAll(async () => {
 const trusted = () => new Set([writer.coordinator.publicKey]);
 const audit = (ledger: LedgerLocation) => auditLedger({ store, checker, ledger, trustedKeys: trusted() });
 const copy = (msgs: readonly LedgerMessage[]) => copyLedger(tamperer, `t${++copies}`, msgs);
-/** Where record `index` is in the message list (its sequence in an unchanged copy is this + 1). */
-const at = (index: number) => messages.findIndex((m) => m.kind === "chain" && (m.events[0]!.data as { index: number }).index === index);
-const recordAt = (index: number) => messages[at(index)]!.events[0]!;
-const withEvent = (m: LedgerMessage, e: EventEnvelope): LedgerMessage => ({ kind: m.kind, text: JSON.stringify([e]), events: [e] });
-const replaced = (i: number, m: LedgerMessage) => messages.map((x, j) => (j === i ? m : x));
-/** Changes one character of a message's text, `offset` characters after `marker`. */
-function oneByte(m: LedgerMessage, marker: string, offset: number, to?: string): LedgerMessage {
+
+/*
+ * The chainer puts the records of source commits that arrive together in one message, so a record
+ * is found by its message and its place in it. Edits give a new message list; what the audit must
+ * name is then read off that list: the record at a position, and the sequence of its message.
+ */
+const withEvents = (m: LedgerMessage, events: EventEnvelope[]): LedgerMessage => ({ kind: m.kind, text: JSON.stringify(events), events });
+function locate(list: readonly LedgerMessage[], position: number): { message: number; event: number; record: EventEnvelope } {
+  let n = 0;
+  for (const [message, m] of list.entries()) {
+    if (m.kind !== "chain") continue;
+    for (const [event, record] of m.events.entries()) if (n++ === position) return { message, event, record };
+  }
+  throw new Error(`no record at position ${position}`);
+}
+const recordAt = (position: number) => locate(messages, position).record;
+/** What the audit of `list` must name at `position`: that record, in that message. */
+function named(list: readonly LedgerMessage[], position: number) {
+  const { message, record } = locate(list, position);
+  return { kind: "record", position, seq: message + 1, recordId: record.id };
+}
+/** `messages` with the events of message `at` changed by `edit` (a message left empty is dropped). */
+function editMessage(at: number, edit: (events: EventEnvelope[]) => EventEnvelope[]): LedgerMessage[] {
+  return messages.flatMap((m, i) => {
+    if (i !== at) return [m];
+    const events = edit([...m.events]);
+    return events.length > 0 ? [withEvents(m, events)] : [];
+  });
+}
+const replaceRecord = (position: number, by: EventEnvelope[]) => {
+  const { message, event } = locate(messages, position);
+  return editMessage(message, (events) => (events.splice(event, 1, ...by), events));
+};
+/** Changes one character of the text of the message holding record `position`, `offset` characters after `marker`. */
+function oneByte(position: number, marker: string, offset: number, to?: string): LedgerMessage[] {
+  const { message } = locate(messages, position);
+  const m = messages[message]!;
   const p = m.text.indexOf(marker) + marker.length + offset;
+  if (m.text.indexOf(marker) < 0) throw new Error(`${marker} is not in message ${message}`);
   const ch = m.text[p]!;
-  return { ...m, text: m.text.slice(0, p) + (to ?? (ch === "0" ? "1" : "0")) + m.text.slice(p + 1) };
+  return messages.map((x, i) => (i === message ? { ...m, text: m.text.slice(0, p) + (to ?? (ch === "0" ? "1" : "0")) + m.text.slice(p + 1) } : x));
 }
 
 describe("tampering with a copy of the ledger is caught at the exact record", () => {
@@ -83,66 +114,76 @@ describe("tampering with a copy of the ledger is caught at the exact record", ()
   });
 
   it("names the record with one byte changed inside its signed data (still valid JSON): bad signature", async () => {
-    const changed = oneByte(messages[at(K)]!, '"prevHash":"', 5);
-    expect(JSON.parse(changed.text)).toBeTruthy();
-    const { issue } = await audit(await copy(replaced(at(K), changed)));
-    expect(issue).toEqual({ kind: "record", position: K, seq: at(K) + 1, recordId: recordAt(K).id, reason: expect.stringMatching(/^bad signature/) });
+    const changed = oneByte(K, `"index":${K},"prevHash":"`, 5);
+    expect(() => changed.map((m) => JSON.parse(m.text) as unknown)).not.toThrow();
+    const { issue } = await audit(await copy(changed));
+    expect(issue).toEqual({ ...named(messages, K), reason: expect.stringMatching(/^bad signature/) });
   });
 
-  it("names the record with one byte changed so that it is no longer JSON", async () => {
-    const changed = oneByte(messages[at(K)]!, '"data":', 0, "[");
-    expect(() => JSON.parse(changed.text)).toThrow();
-    const { issue } = await audit(await copy(replaced(at(K), changed)));
-    expect(issue).toEqual({ kind: "record", position: K, seq: at(K) + 1, recordId: recordAt(K).id, reason: expect.stringMatching(/not a JSON array of events/) });
+  it("names the message with one byte changed so that it is no longer JSON, by its first record", async () => {
+    const changed = oneByte(K, `"data":{"index":${K},`, -1, "[");
+    const { message } = locate(messages, K);
+    expect(() => JSON.parse(changed[message]!.text) as unknown).toThrow();
+    // Nothing in the message can be believed: the audit names it where it starts.
+    const first = messages.slice(0, message).reduce((n, m) => n + (m.kind === "chain" ? m.events.length : 0), 0);
+    const { issue } = await audit(await copy(changed));
+    expect(issue).toEqual({ ...named(messages, first), reason: expect.stringMatching(/not a JSON array of events/) });
   });
 
   it("names the record after a dropped one: its index is not the one due", async () => {
-    const dropped = messages.filter((_, j) => j !== at(K));
+    const dropped = replaceRecord(K, []);
     const { issue } = await audit(await copy(dropped));
-    // The next record now sits where the dropped one was.
-    expect(issue).toEqual({ kind: "record", position: K, seq: at(K + 1), recordId: recordAt(K + 1).id, reason: expect.stringMatching(new RegExp(`^index ${K + 1} where ${K} was due`)) });
+    // The next record now sits where the dropped one was (a checkpoint naming the dropped record waits for it, so it is not named first).
+    expect(issue).toEqual({ ...named(dropped, K), recordId: recordAt(K + 1).id, reason: expect.stringMatching(new RegExp(`^index ${K + 1} where ${K} was due`)) });
   });
 
   it("names the first of two swapped records", async () => {
-    const [i, j] = [at(K), at(K + 1)];
-    const swapped = messages.map((m, n) => (n === i ? messages[j]! : n === j ? messages[i]! : m));
+    const [a, b] = [locate(messages, K), locate(messages, K + 1)];
+    const swapped = a.message === b.message
+      ? editMessage(a.message, (events) => ([events[a.event], events[b.event]] = [b.record, a.record], events))
+      : messages.map((m, i) => (i === a.message ? withEvents(m, m.events.map((e, j) => (j === a.event ? b.record : e))) : i === b.message ? withEvents(m, m.events.map((e, j) => (j === b.event ? a.record : e))) : m));
     const { issue } = await audit(await copy(swapped));
-    expect(issue).toEqual({ kind: "record", position: K, seq: i + 1, recordId: recordAt(K + 1).id, reason: expect.stringMatching(new RegExp(`^index ${K + 1} where ${K} was due`)) });
+    expect(issue).toEqual({ ...named(swapped, K), recordId: recordAt(K + 1).id, reason: expect.stringMatching(new RegExp(`^index ${K + 1} where ${K} was due`)) });
   });
 
   it("names a forged record inserted with a valid signature by a key that is not trusted", async () => {
     const real = recordAt(K);
     const forged = sealEvent(newSigner(), { ...real, id: crypto.randomUUID() });
-    const inserted = [...messages.slice(0, at(K)), withEvent(messages[at(K)]!, forged), ...messages.slice(at(K))];
+    const inserted = replaceRecord(K, [forged, real]);
     const { issue } = await audit(await copy(inserted));
-    expect(issue).toEqual({ kind: "record", position: K, seq: at(K) + 1, recordId: forged.id, reason: expect.stringMatching(/^signed by an unknown key/) });
+    expect(issue).toEqual({ ...named(inserted, K), recordId: forged.id, reason: expect.stringMatching(/^signed by an unknown key/) });
   });
 
   it("names a record re-signed by the trusted key with its link changed: broken link", async () => {
     const real = recordAt(K);
-    const relinked = sealEvent(writer.coordinator, { ...real, data: { ...real.data, prevHash: "ab".repeat(32) } });
-    const { issue } = await audit(await copy(replaced(at(K), withEvent(messages[at(K)]!, relinked))));
-    expect(issue).toEqual({ kind: "record", position: K, seq: at(K) + 1, recordId: real.id, reason: expect.stringMatching(/^broken link: prevHash abab/) });
+    const relinked = replaceRecord(K, [sealEvent(writer.coordinator, { ...real, data: { ...real.data, prevHash: "ab".repeat(32) } })]);
+    const { issue } = await audit(await copy(relinked));
+    expect(issue).toEqual({ ...named(messages, K), reason: expect.stringMatching(/^broken link: prevHash abab/) });
   });
 
   it("names a record re-signed by the trusted key with its content changed: it no longer matches its source event", async () => {
     const real = recordAt(K);
-    const changed = sealEvent(writer.coordinator, { ...real, data: { ...real.data, actor: newSigner().publicKey } });
-    const { issue } = await audit(await copy(replaced(at(K), withEvent(messages[at(K)]!, changed))));
-    expect(issue).toEqual({ kind: "record", position: K, seq: at(K) + 1, recordId: real.id, reason: expect.stringMatching(/^does not match its source event .*: actor differs/) });
+    const changed = replaceRecord(K, [sealEvent(writer.coordinator, { ...real, data: { ...real.data, actor: newSigner().publicKey } })]);
+    const { issue } = await audit(await copy(changed));
+    expect(issue).toEqual({ ...named(messages, K), reason: expect.stringMatching(/^does not match its source event .*: actor differs/) });
   });
 
-  it("when a record is changed and re-signed by the trusted key while staying true to its source, the link of the record after it breaks on it", async () => {
+  it("when a record is changed and re-signed by the trusted key while staying true to its source, what signed its old hash names it", async () => {
     const real = recordAt(K);
     const resigned = sealEvent(writer.coordinator, { ...real, time: new Date(Date.parse(real.time) + 1).toISOString() });
-    const { issue } = await audit(await copy(replaced(at(K), withEvent(messages[at(K)]!, resigned))));
-    expect(issue).toEqual({
-      kind: "record",
-      position: K + 1,
-      seq: at(K + 1) + 1,
-      recordId: recordAt(K + 1).id,
-      reason: `broken link: prevHash ${eventHash(real)} is not the hash of record ${K} (${eventHash(resigned)})`,
-    });
+    const { issue } = await audit(await copy(replaceRecord(K, [resigned])));
+    // The record alone is sound; the next thing holding its old hash is not: the record after it
+    // (its link), or a checkpoint of exactly K + 1 records written right after it (its head hash).
+    const { message, event } = locate(messages, K);
+    const next = messages[message + 1];
+    const checkpointRightAfter = event === messages[message]!.events.length - 1 && next?.kind === "checkpoints" && (next.events[0]!.data as { size: number }).size === K + 1;
+    const why = `${eventHash(real)} is not the hash of record ${K} (${eventHash(resigned)})`;
+    if (checkpointRightAfter) {
+      const position = messages.slice(0, message + 1).filter((m) => m.kind === "checkpoints").length;
+      expect(issue).toEqual({ kind: "checkpoint", position, seq: message + 2, recordId: next.events[0]!.id, reason: `head hash ${why}` });
+    } else {
+      expect(issue).toEqual({ ...named(messages, K + 1), reason: `broken link: prevHash ${why}` });
+    }
   });
 
   it("names a checkpoint with a wrong Merkle root, re-signed by the trusted key, as the checkpoint; and one changed without re-signing", async () => {
@@ -150,7 +191,7 @@ describe("tampering with a copy of the ledger is caught at the exact record", ()
     const j = checkpoints[2]!;
     const real = messages[j]!.events[0]!;
     const wrongRoot = sealEvent(writer.coordinator, { ...real, data: { ...real.data, root: "cd".repeat(32) } });
-    const resigned = await audit(await copy(replaced(j, withEvent(messages[j]!, wrongRoot))));
+    const resigned = await audit(await copy(messages.map((m, i) => (i === j ? withEvents(m, [wrongRoot]) : m))));
     expect(resigned.issue).toEqual({
       kind: "checkpoint",
       position: 2,
@@ -159,8 +200,19 @@ describe("tampering with a copy of the ledger is caught at the exact record", ()
       reason: expect.stringMatching(new RegExp(`^Merkle root cdcd\\w+ is not the root of the first ${(real.data as { size: number }).size} records`)),
     });
     expect(resigned.checkpoints).toBe(2);
-    const unsigned = await audit(await copy(replaced(j, oneByte(messages[j]!, '"root":"', 0))));
+    const m = messages[j]!;
+    const at = m.text.indexOf('"root":"') + 8;
+    const unsigned = await audit(await copy(messages.map((x, i) => (i === j ? { ...m, text: m.text.slice(0, at) + (m.text[at] === "0" ? "1" : "0") + m.text.slice(at + 1) } : x))));
     expect(unsigned.issue).toMatchObject({ kind: "checkpoint", position: 2, seq: j + 1, recordId: real.id, reason: expect.stringMatching(/^bad signature/) });
+  });
+
+  it("names a checkpoint that names more records than the ledger holds, once the ledger ends", async () => {
+    const last = messages.length - 1;
+    expect(messages[last]!.kind).toBe("checkpoints");
+    const real = messages[last]!.events[0]!;
+    const beyond = sealEvent(writer.coordinator, { ...real, data: { ...real.data, size: RECORDS + 5 } });
+    const { issue, checkpoints } = await audit(await copy(messages.map((m, i) => (i === last ? withEvents(m, [beyond]) : m))));
+    expect(issue).toEqual({ kind: "checkpoint", position: checkpoints, seq: last + 1, recordId: real.id, reason: `names ${RECORDS + 5} records, more than the ledger holds (${RECORDS})` });
   });
 });
 
@@ -171,10 +223,11 @@ describe("edgecoder audit", () => {
     expect(good.stdout).toMatch(new RegExp(`^ledger EC_LEDGER: ${RECORDS} records and \\d+ checkpoints verified, nothing wrong\\n  head hash          [0-9a-f]{64}\\n  latest checkpoint  ${RECORDS} records, root [0-9a-f]{64}, signed by ${writer.coordinator.publicKey}`));
     expect(good.stderr).toContain("audit |");
 
-    const tampered = await copy(replaced(at(K), oneByte(messages[at(K)]!, '"eventTime":"', 3)));
+    const tampered = await copy(oneByte(K, `"index":${K},"prevHash":"`, 9));
     const bad = await cli(["audit", "--nats-url", nats.url, "--no-progress", "--ledger-stream", tampered.stream, "--ledger-subject-prefix", tampered.chainSubject.replace(/\.chain$/, "")]);
     expect(bad.code).toBe(1);
-    expect(bad.stdout).toContain(`first bad record: position ${K}, ledger sequence ${at(K) + 1}, record id ${recordAt(K).id}: bad signature`);
+    const { seq, recordId } = named(messages, K);
+    expect(bad.stdout).toContain(`first bad record: position ${K}, ledger sequence ${seq}, record id ${recordId}: bad signature`);
     expect(bad.stderr).toBe("");
   }, 60_000);
 
@@ -250,7 +303,7 @@ describe("an auditor with read-only access", () => {
     await auditor.close();
 
     const viaCli = await cli(["audit", "--nats-url", url("auditor", process.env.EC_AUDITOR_PASSWORD!), "--no-progress"]);
-    expect(viaCli).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ledger EC_LEDGER: 25 records and 3 checkpoints verified, nothing wrong/) });
+    expect(viaCli).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ledger EC_LEDGER: 25 records and \d+ checkpoints verified, nothing wrong/) });
     await Promise.all(connections.map((nc) => nc.close()));
   }, 60_000);
 });

@@ -3,9 +3,10 @@ import { merkleAccumulator, toHex, type MerkleFrontier } from "../../domain/ledg
 import { CHAIN_SUBJECT, CHECKPOINT_SUBJECT, Checkpoint, GENESIS_HASH, LEDGER_STREAM } from "../../domain/ledger/record.js";
 import { chainVerifier, checkpointIssue, type ChainIssue, type ChainProgress } from "../../domain/ledger/verify.js";
 import type { SignatureVerifier } from "../crypto/verificationPool.js";
-import type { EventStore } from "../nats/eventStore.js";
+import type { RawCommit } from "../nats/eventStore.js";
+import type { AuditSource } from "./auditReader.js";
 import { CHAINED_STREAMS } from "./chainer.js";
-import { checkedInBatches, type ReadCommit } from "./checkedBatches.js";
+import { checkedInBatches, ledgerSteps } from "./checkedBatches.js";
 import { commitCheckerOf, eventsOf, type CheckedEvents, type CommitChecker } from "./commitChecker.js";
 import { sourceIndex, type SourceIndex } from "./ledgerSources.js";
 
@@ -43,6 +44,8 @@ export interface AuditPosition {
    * records than were verified when it is read (another coordinator chained meanwhile).
    */
   readonly sinceCheckpoint: { readonly tree: MerkleFrontier; readonly leaves: readonly string[] };
+  /** Checkpoints read that name more records than were read before them: checked once those are. */
+  readonly pendingCheckpoints: readonly { readonly seq: number; readonly envelope: EventEnvelope }[];
 }
 
 export const startOfLedger: AuditPosition = {
@@ -51,16 +54,20 @@ export const startOfLedger: AuditPosition = {
   tree: { size: 0, frontier: [] },
   checkpoints: 0,
   sinceCheckpoint: { tree: { size: 0, frontier: [] }, leaves: [] },
+  pendingCheckpoints: [],
 };
 
 export interface LedgerAuditor {
   /** Takes the next checked ledger messages in stream order; false once something is wrong. */
-  take(batch: readonly ReadCommit[], checked: CheckedEvents): Promise<boolean>;
+  take(batch: readonly RawCommit[], checked: CheckedEvents): Promise<boolean>;
   position(): AuditPosition;
   issue(): AuditIssue | undefined;
+  /** The ledger ends here (a full audit): a checkpoint still waiting names records it does not hold. */
+  finish(): AuditIssue | undefined;
 }
 
 const hexBytes = (hex: string) => Buffer.from(hex, "hex");
+const decoder = new TextDecoder();
 const isObject = (e: unknown): e is Record<string, unknown> => e !== null && typeof e === "object" && !Array.isArray(e);
 
 function sourceIdOf(e: unknown): string | undefined {
@@ -78,7 +85,9 @@ function idIn(text: string): string {
  * anywhere and go on later: every record (signature, trusted signer, index, link, match with its
  * source event, no source chained twice) and every checkpoint (signature, trusted signer, it names
  * more records than the one before, and its head hash and Merkle root are those of that many
- * records). The first failure is kept and nothing after it is taken.
+ * records). A checkpoint is written after the records it names, so one that names more than were
+ * read before it is checked when they have been: if one of them is missing, the record after the
+ * gap is what is named, not the checkpoint. The first failure is kept and nothing after it is taken.
  */
 export function ledgerAuditor(opts: {
   ledger: LedgerLocation;
@@ -126,6 +135,7 @@ export function ledgerAuditor(opts: {
     since.push(hash);
     opts.leaves?.push(hash);
     opts.onRecord?.(envelope, tree.size - 1, at);
+    while (waiting[0] && waiting[0].data.size === tree.size) if (!checkpointHolds(waiting.shift()!)) return false;
     return true;
   }
 
@@ -137,35 +147,58 @@ export function ledgerAuditor(opts: {
     return t;
   }
 
+  interface Waiting {
+    readonly seq: number;
+    readonly envelope: EventEnvelope;
+    readonly position: number;
+    readonly data: Checkpoint;
+  }
+  const waiting: Waiting[] = from.pendingCheckpoints.map((p, i) => ({ ...p, position: from.checkpoints + i, data: Checkpoint.parse(p.envelope.data) }));
+
+  function checkpointFailed(position: number, at: number, envelope: EventEnvelope, reason: string): false {
+    failed = { kind: "checkpoint", position, seq: at, recordId: typeof envelope.id === "string" ? envelope.id : "(not an event)", reason };
+    return false;
+  }
+
+  /** A checkpoint as it is read: what it says of itself now, what it says of the records once they are read. */
   function checkpoint(e: unknown, signatureOk: boolean, at: number): boolean {
     const envelope = (isObject(e) ? e : {}) as EventEnvelope;
-    const fail = (reason: string) => {
-      failed = { kind: "checkpoint", position: checkpoints, seq: at, recordId: typeof envelope.id === "string" ? envelope.id : "(not an event)", reason };
-      return false;
-    };
+    const position = checkpoints + waiting.length;
+    const fail = (reason: string) => checkpointFailed(position, at, envelope, reason);
     const parsed = Checkpoint.safeParse(envelope.data);
     if (envelope.type !== "ledger.checkpointed" || !parsed.success) return fail("malformed checkpoint");
     if (!signatureOk) return fail(`bad signature (signer ${envelope.signer})`);
     if (opts.trustedKeys && !opts.trustedKeys.has(envelope.signer)) return fail(`signed by an unknown key ${envelope.signer}`);
-    const { size } = parsed.data;
     // A chainer never checkpoints fewer records than a checkpoint it has seen.
-    if (size <= base.size && lastCheckpoint) return fail(`names ${size} records, no more than the checkpoint before it (${lastCheckpoint.size})`);
+    const before = waiting.at(-1)?.data.size ?? lastCheckpoint?.size;
+    if (before !== undefined && parsed.data.size <= before) return fail(`names ${parsed.data.size} records, no more than the checkpoint before it (${before})`);
+    const read = { seq: at, envelope, position, data: parsed.data };
+    if (parsed.data.size > verifier.progress().count) {
+      waiting.push(read);
+      return true;
+    }
+    return checkpointHolds(read);
+  }
+
+  /** Its head hash and Merkle root are those of the records it names, all read by now. */
+  function checkpointHolds(c: Waiting): boolean {
+    const { size } = c.data;
     const count = verifier.progress().count;
     let sized: ReturnType<typeof treeAt> | undefined;
     const why = checkpointIssue(
-      envelope,
-      signatureOk,
+      c.envelope,
+      true,
       {
         headHashAt: (n) => (n > count || n <= base.size ? undefined : n === count ? verifier.progress().headHash : since[n - base.size - 1]),
         rootAt: (n) => toHex((sized ??= treeAt(n)).root()),
       },
       opts.trustedKeys,
     );
-    if (why) return fail(why);
+    if (why) return checkpointFailed(c.position, c.seq, c.envelope, why);
     const next = (sized ?? treeAt(size)).state();
     since = since.slice(size - base.size);
     base = next;
-    lastCheckpoint = { ...parsed.data, signer: envelope.signer, seq: at, envelope };
+    lastCheckpoint = { ...c.data, signer: c.envelope.signer, seq: c.seq, envelope: c.envelope };
     checkpoints += 1;
     opts.onCheckpoint?.(lastCheckpoint);
     return true;
@@ -174,27 +207,34 @@ export function ledgerAuditor(opts: {
   return {
     async take(batch, checked) {
       if (failed) return false;
-      const parsed = batch.map((b) => (b.commit.subject === opts.ledger.chainSubject || b.commit.subject === opts.ledger.checkpointSubject ? eventsOf(b.text) : undefined));
+      // Decoded only now: while they waited to be checked they were bytes, off the heap.
+      const texts = batch.map((c) => decoder.decode(c.data));
+      const parsed = texts.map((text) => eventsOf(text));
       // A record naming a source event not read yet: the source streams moved on since they were read.
-      const unread = batch.some((b, i) => b.commit.subject === opts.ledger.chainSubject && parsed[i]?.some((e) => {
-        const id = sourceIdOf(e);
-        return id !== undefined && !opts.sources.lookup(id);
-      }));
+      const unread = batch.some(
+        (c, i) =>
+          c.subject === opts.ledger.chainSubject &&
+          parsed[i]?.some((e) => {
+            const id = sourceIdOf(e);
+            return id !== undefined && !opts.sources.lookup(id);
+          }),
+      );
       if (unread) await opts.sources.catchUp();
       let k = 0;
-      for (const [i, { commit, text }] of batch.entries()) {
+      for (const [i, commit] of batch.entries()) {
         const events = parsed[i];
+        const text = texts[i]!;
         const isChain = commit.subject === opts.ledger.chainSubject;
         if (!isChain && commit.subject !== opts.ledger.checkpointSubject) {
           // Another subject of the stream (anchors): its events were checked too, and are skipped.
-          k += eventsOf(text)?.length ?? 0;
+          k += events?.length ?? 0;
           seq = commit.seq;
           continue;
         }
         if (!events) {
           failed = isChain
             ? { kind: "record", position: verifier.progress().count, seq: commit.seq, recordId: idIn(text), reason: "not a JSON array of events: the message was altered" }
-            : { kind: "checkpoint", position: checkpoints, seq: commit.seq, recordId: idIn(text), reason: "not a JSON array of events: the message was altered" };
+            : { kind: "checkpoint", position: checkpoints + waiting.length, seq: commit.seq, recordId: idIn(text), reason: "not a JSON array of events: the message was altered" };
           return false;
         }
         for (const e of events) {
@@ -213,13 +253,19 @@ export function ledgerAuditor(opts: {
       checkpoints,
       ...(lastCheckpoint ? { lastCheckpoint } : {}),
       sinceCheckpoint: { tree: base, leaves: [...since] },
+      pendingCheckpoints: waiting.map(({ seq, envelope }) => ({ seq, envelope })),
     }),
     issue: () => failed,
+    finish() {
+      const first = waiting[0];
+      if (!failed && first) checkpointFailed(first.position, first.seq, first.envelope, `names ${first.data.size} records, more than the ledger holds (${verifier.progress().count})`);
+      return failed;
+    },
   };
 }
 
 export interface AuditOptions {
-  readonly store: EventStore;
+  readonly store: AuditSource;
   /** Checks signatures and hashes events; commitCheckerPool() does all of it on worker threads. */
   readonly checker?: CommitChecker;
   /** Or only signatures on these threads, hashes on the calling one. */
@@ -228,6 +274,8 @@ export interface AuditOptions {
   readonly sourceStreams?: readonly string[];
   readonly trustedKeys?: ReadonlySet<string>;
   readonly batchSize?: number;
+  /** Keep every record hash in `leaves` (default true); a plain audit needs none, a proof all. */
+  readonly keepLeaves?: boolean;
   readonly onProgress?: (p: { done: number; total: number; records: number }) => void;
   readonly onRecord?: (record: EventEnvelope, index: number, seq: number) => void;
 }
@@ -240,7 +288,7 @@ export interface AuditResult {
   readonly latestCheckpoint?: VerifiedCheckpoint;
   /** The first bad record, or the first bad checkpoint. */
   readonly issue?: AuditIssue;
-  /** The record hashes in order (the Merkle tree's leaves), for proofs. */
+  /** The record hashes in order (the Merkle tree's leaves), for proofs; empty unless kept. */
   readonly leaves: readonly string[];
   readonly progress: ChainProgress;
   /** Where the audit stopped, to go on from there. */
@@ -271,7 +319,7 @@ export async function auditLedger(opts: AuditOptions): Promise<AuditResult> {
   const auditor = ledgerAuditor({
     ledger,
     sources,
-    leaves,
+    ...(opts.keepLeaves === false ? {} : { leaves }),
     ...(opts.trustedKeys ? { trustedKeys: opts.trustedKeys } : {}),
     ...(opts.onRecord ? { onRecord: opts.onRecord } : {}),
   });
@@ -285,19 +333,18 @@ export async function auditLedger(opts: AuditOptions): Promise<AuditResult> {
   if (upTo > 0) {
     await checkedInBatches(
       opts.store.read(ledger.stream, { toSeq: upTo }),
-      checker,
-      async (batch, checked) => {
+      ledgerSteps(checker, async (batch, checked) => {
         await sourcesRead;
         const go = await auditor.take(batch, checked);
         report(batch.length);
         return go;
-      },
+      }),
       { ...(opts.batchSize ? { batchSize: opts.batchSize } : {}) },
     );
   }
   await sourcesRead;
+  const issue = auditor.finish();
   const position = auditor.position();
-  const issue = auditor.issue();
   return {
     ok: !issue,
     records: position.progress.count,

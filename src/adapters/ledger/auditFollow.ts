@@ -1,13 +1,13 @@
-import type { EventStore } from "../nats/eventStore.js";
+import type { AuditSource } from "./auditReader.js";
 import { ledgerAuditor, nodeLedger, startOfLedger, type AuditIssue, type AuditPosition, type LedgerLocation, type VerifiedCheckpoint } from "./audit.js";
 import { auditStateOf, loadAuditState, positionOf, saveAuditState } from "./auditState.js";
 import { CHAINED_STREAMS } from "./chainer.js";
-import { checkedInBatches } from "./checkedBatches.js";
+import { checkedInBatches, ledgerSteps } from "./checkedBatches.js";
 import type { CommitChecker } from "./commitChecker.js";
 import { sourceIndex } from "./ledgerSources.js";
 
 export interface FollowOptions {
-  readonly store: EventStore;
+  readonly store: AuditSource;
   readonly checker: CommitChecker;
   readonly ledger?: LedgerLocation;
   readonly sourceStreams?: readonly string[];
@@ -81,7 +81,7 @@ export async function followLedger(opts: FollowOptions): Promise<FollowResult> {
   opts.signal.addEventListener("abort", abort, { once: true });
   if (opts.signal.aborted) stop.abort();
   try {
-    await checkedInBatches(opts.store.follow(ledger.stream, { fromSeq: from.seq + 1, signal: stop.signal }), opts.checker, async (batch, checked) => {
+    await checkedInBatches(opts.store.follow(ledger.stream, { fromSeq: from.seq + 1, signal: stop.signal }), ledgerSteps(opts.checker, async (batch, checked) => {
       const go = await auditor.take(batch, checked);
       const position = auditor.position();
       const newly = verified.splice(0);
@@ -103,7 +103,7 @@ export async function followLedger(opts: FollowOptions): Promise<FollowResult> {
         lastSave = Date.now();
       }
       return true;
-    });
+    }));
   } finally {
     opts.signal.removeEventListener("abort", abort);
   }

@@ -22,6 +22,7 @@ export const AuditState = z.object({
   checkpoints: Count,
   lastCheckpoint: z.object({ seq: z.number().int().min(1), envelope: EventEnvelope }).optional(),
   sinceCheckpoint: z.object({ tree: Frontier, leaves: z.array(Hash) }),
+  pendingCheckpoints: z.array(z.object({ seq: z.number().int().min(1), envelope: EventEnvelope })),
   sources: z.array(z.object({ stream: z.string(), created: z.string(), chained: z.string() })),
 });
 export type AuditState = z.infer<typeof AuditState>;
@@ -40,6 +41,7 @@ export function auditStateOf(position: AuditPosition, ledger: LedgerLocation & {
     checkpoints: position.checkpoints,
     ...(position.lastCheckpoint ? { lastCheckpoint: { seq: position.lastCheckpoint.seq, envelope: position.lastCheckpoint.envelope } } : {}),
     sinceCheckpoint: { tree: frontierOut(position.sinceCheckpoint.tree), leaves: [...position.sinceCheckpoint.leaves] },
+    pendingCheckpoints: position.pendingCheckpoints.map(({ seq, envelope }) => ({ seq, envelope })),
     sources,
   };
 }
@@ -63,6 +65,10 @@ export function positionOf(state: AuditState): AuditPosition {
     if (data.size !== base.size) throw wrong(`the last checkpoint names ${data.size} records, its tree ${base.size}`);
     lastCheckpoint = { ...data, signer: envelope.signer, seq, envelope };
   } else if (base.size !== 0) throw wrong("a tree at a checkpoint without the checkpoint");
+  for (const { envelope } of state.pendingCheckpoints) {
+    const waiting = Checkpoint.safeParse(envelope.data);
+    if (!waiting.success || waiting.data.size <= tree.size) throw wrong("a checkpoint waits for records already verified");
+  }
   return {
     seq: state.seq,
     progress: state.progress,
@@ -70,6 +76,7 @@ export function positionOf(state: AuditState): AuditPosition {
     checkpoints: state.checkpoints,
     ...(lastCheckpoint ? { lastCheckpoint } : {}),
     sinceCheckpoint: { tree: base, leaves: state.sinceCheckpoint.leaves },
+    pendingCheckpoints: state.pendingCheckpoints,
   };
 }
 

@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { SIGNED_FIELDS } from "../../domain/events/canonical.js";
+import { SIGNED_FIELDS, signingText } from "../../domain/events/canonical.js";
 import type { EventEnvelope } from "../../domain/events/envelope.js";
 import { eventHash } from "../../domain/ledger/record.js";
 import type { SignatureVerifier } from "../crypto/verificationPool.js";
@@ -12,9 +12,23 @@ export interface CheckedEvents {
   readonly hashes: readonly string[];
 }
 
-/** Checks the events of stream messages given as their text. */
+/** The same for source events, with what a ledger record repeats of each, so their text is never parsed here. */
+export interface CheckedSources extends CheckedEvents {
+  /** How many events each commit holds. */
+  readonly counts: readonly number[];
+  /** Per event: id, type, subject, signer, time; undefined for a message that is not an event. */
+  readonly fields: readonly (readonly [string, string, string, string, string] | undefined)[];
+}
+
+/**
+ * Checks the events of stream messages, given as their bytes: an auditor holds messages as bytes
+ * (off the JavaScript heap) while they wait to be checked, and parses them only when it takes them.
+ */
 export interface CommitChecker {
-  check(commits: readonly string[]): Promise<CheckedEvents>;
+  /** Ledger messages: the caller parses them too. */
+  check(commits: readonly Uint8Array[]): Promise<CheckedEvents>;
+  /** Source messages: what records repeat of them comes back, so they are never parsed on the calling thread. */
+  checkSources(commits: readonly Uint8Array[]): Promise<CheckedSources>;
   close(): Promise<void>;
 }
 
@@ -30,16 +44,53 @@ export function eventsOf(text: string): unknown[] | undefined {
 
 /*
  * Per event: RFC 8785 canonical JSON of the signed fields, the Ed25519 check, and the event hash
- * (SHA-256 of the same canonical JSON with the signature in it). Canonical JSON sorts keys, and
- * "signature" sorts right before "signer", whose value and those after it (subject, time, type)
- * are strings: a string cannot hold an unescaped quote, so the last `,"signer":` is the top-level
- * key, and the hashed text is the signed text with the signature spliced in there. Anything
- * unusual is canonicalized again in full, so the hash is always eventHash()'s.
+ * (SHA-256 of the same canonical JSON with the signature in it).
+ *
+ * The events here come out of JSON.parse, so canonical JSON is written directly: no toJSON, no
+ * cycles, no undefined or NaN can occur. It is the canonicalize package's output exactly: keys
+ * sorted by UTF-16 code units, strings and numbers as JSON.stringify writes them, and a string
+ * with a lone surrogate refused (the package throws; here the event is then invalid), checked
+ * natively with isWellFormed instead of a loop over every character. The property test in
+ * test/unit/commitChecker.unit.spec.ts holds it to eventHash() and verifyEventSignature().
+ *
+ * Canonical JSON sorts keys, and "signature" sorts right before "signer", whose value and those
+ * after it (subject, time, type) are strings: a string cannot hold an unescaped quote, so the
+ * last `,"signer":` is the top-level key, and the hashed text is the signed text with the
+ * signature spliced in there.
  */
 const CHECKER_SOURCE = `
 const { createPublicKey, verify, createHash } = require("node:crypto");
-let canonicalize;
 const keys = new Map();
+function canonical(v) {
+  if (v === null) return "null";
+  switch (typeof v) {
+    case "string":
+      if (!v.isWellFormed()) throw new Error("lone surrogate");
+      return JSON.stringify(v);
+    case "number":
+    case "boolean":
+      return JSON.stringify(v);
+    case "object": {
+      if (Array.isArray(v)) {
+        let out = "[";
+        for (let i = 0; i < v.length; i++) out += (i === 0 ? "" : ",") + canonical(v[i]);
+        return out + "]";
+      }
+      const names = Object.keys(v).sort();
+      let out = "{";
+      let first = true;
+      for (const name of names) {
+        const value = v[name];
+        if (value === undefined) continue;
+        out += (first ? "" : ",") + canonical(name) + ":" + canonical(value);
+        first = false;
+      }
+      return out + "}";
+    }
+    default:
+      throw new Error("not JSON");
+  }
+}
 function keyOf(x) {
   let k = keys.get(x);
   if (!k) {
@@ -55,7 +106,7 @@ function hashedText(e, covered, signed) {
     const at = signed.lastIndexOf(',"signer":');
     if (at > 0) return signed.slice(0, at) + ',"signature":' + JSON.stringify(e.signature) + signed.slice(at);
   }
-  return canonicalize({ ...covered, signature: e.signature });
+  return canonical({ ...covered, signature: e.signature });
 }
 function checkEvent(e, fields) {
   if (e === null || typeof e !== "object") return [false, "0".repeat(64)];
@@ -63,7 +114,7 @@ function checkEvent(e, fields) {
   for (const f of fields) covered[f] = e[f];
   let signed;
   try {
-    signed = canonicalize(covered);
+    signed = canonical(covered);
   } catch {
     return [false, "0".repeat(64)];
   }
@@ -82,67 +133,113 @@ function checkEvent(e, fields) {
   }
   return [ok, hash];
 }
-async function handle(texts, { canonicalizeUrl, fields }) {
-  canonicalize ??= (await import(canonicalizeUrl)).default;
+const decoder = new TextDecoder();
+const FIELDS = ["id", "type", "subject", "signer", "time"];
+function handle([job], { fields }) {
   const valid = [];
   const hashes = [];
-  for (const text of texts) {
+  const counts = [];
+  const repeated = [];
+  for (let i = 0; i < job.ends.length; i++) {
+    const text = decoder.decode(job.data.subarray(i === 0 ? 0 : job.ends[i - 1], job.ends[i]));
     let events;
     try {
       events = JSON.parse(text);
     } catch {
+      events = undefined;
+    }
+    if (!Array.isArray(events)) {
+      counts.push(0);
       continue;
     }
-    if (!Array.isArray(events)) continue;
+    counts.push(events.length);
     for (const e of events) {
       const [ok, hash] = checkEvent(e, fields);
       valid.push(ok);
       hashes.push(hash);
+      if (job.sources) repeated.push(e !== null && typeof e === "object" && FIELDS.every((f) => typeof e[f] === "string") ? FIELDS.map((f) => e[f]) : undefined);
     }
   }
-  return [{ valid, hashes }];
+  return [job.sources ? { valid, hashes, counts, fields: repeated } : { valid, hashes }];
 }
 `;
 
 /** Commits per job: small enough that both workers get work from one batch, big enough to keep message overhead low. */
 const CHUNK = 128;
 
+/** Commits of one job as one buffer: a message's bytes may be a view into a larger buffer, which a structured clone would copy whole. */
+type Job = { data: Uint8Array; ends: number[]; sources: boolean };
+
 /**
  * The auditor's checks on worker threads: parsing, canonical JSON, Ed25519 and SHA-256 all run
  * there, so the calling thread only reads the streams and follows the chain.
  */
 export function commitCheckerPool(threads = Math.min(4, availableParallelism())): CommitChecker {
-  const pool = workerPool<string, CheckedEvents>(CHECKER_SOURCE, { canonicalizeUrl: import.meta.resolve("canonicalize"), fields: SIGNED_FIELDS }, threads);
+  const pool = workerPool<Job, CheckedEvents | CheckedSources>(CHECKER_SOURCE, { fields: SIGNED_FIELDS }, threads);
+  const inChunks = <T extends CheckedEvents>(commits: readonly Uint8Array[], sources: boolean): Promise<T[]> => {
+    const jobs: Promise<T>[] = [];
+    for (let i = 0; i < commits.length; i += CHUNK) {
+      const slice = commits.slice(i, i + CHUNK);
+      const ends: number[] = [];
+      let end = 0;
+      for (const c of slice) ends.push((end += c.length));
+      jobs.push(pool.run([{ data: Buffer.concat(slice), ends, sources }]).then((r) => r[0] as T));
+    }
+    return Promise.all(jobs);
+  };
   return {
     async check(commits) {
-      const jobs: Promise<CheckedEvents[]>[] = [];
-      for (let i = 0; i < commits.length; i += CHUNK) jobs.push(pool.run(commits.slice(i, i + CHUNK)));
-      const parts = (await Promise.all(jobs)).map((r) => r[0]!);
+      const parts = await inChunks<CheckedEvents>(commits, false);
       return parts.length === 1 ? parts[0]! : { valid: parts.flatMap((p) => p.valid), hashes: parts.flatMap((p) => p.hashes) };
+    },
+    async checkSources(commits) {
+      const parts = await inChunks<CheckedSources>(commits, true);
+      if (parts.length === 1) return parts[0]!;
+      return { valid: parts.flatMap((p) => p.valid), hashes: parts.flatMap((p) => p.hashes), counts: parts.flatMap((p) => p.counts), fields: parts.flatMap((p) => p.fields) };
     },
     close: () => pool.close(),
   };
 }
 
-/** The same checks with a plain signature verifier: signatures on its threads, hashes on this one. */
+/** The same checks with a plain signature verifier: signatures on its threads, the rest on this one. */
 export function commitCheckerOf(verifier: SignatureVerifier): CommitChecker {
+  async function check(commits: readonly string[]): Promise<CheckedSources> {
+    const perCommit = commits.map((text) => eventsOf(text) ?? []);
+    const events = perCommit.flat();
+    // An event without a canonical form (a lone surrogate) is simply invalid; some verifiers would throw on it.
+    const envelopes = events.filter((e): e is EventEnvelope => e !== null && typeof e === "object" && hasCanonicalForm(e as EventEnvelope));
+    const verdicts = await verifier.verifyAll(envelopes);
+    const byEvent = new Map(envelopes.map((e, i) => [e, verdicts[i] ?? false]));
+    const valid: boolean[] = [];
+    const hashes: string[] = [];
+    const fields: CheckedSources["fields"][number][] = [];
+    for (const e of events) {
+      const envelope = e !== null && typeof e === "object" ? (e as EventEnvelope) : undefined;
+      valid.push(envelope ? (byEvent.get(envelope) ?? false) : false);
+      hashes.push(envelope ? safeHash(envelope) : "0".repeat(64));
+      const repeated = envelope ? ([envelope.id, envelope.type, envelope.subject, envelope.signer, envelope.time] as const) : undefined;
+      fields.push(repeated?.every((f) => typeof f === "string") ? repeated : undefined);
+    }
+    return { valid, hashes, counts: perCommit.map((c) => c.length), fields };
+  }
+  const decoder = new TextDecoder();
   return {
-    async check(commits) {
-      const events = commits.flatMap((text) => eventsOf(text) ?? []);
-      const envelopes = events.filter((e): e is EventEnvelope => e !== null && typeof e === "object");
-      const verdicts = await verifier.verifyAll(envelopes);
-      const byEvent = new Map(envelopes.map((e, i) => [e, verdicts[i] ?? false]));
-      const valid: boolean[] = [];
-      const hashes: string[] = [];
-      for (const e of events) {
-        const envelope = e !== null && typeof e === "object" ? (e as EventEnvelope) : undefined;
-        valid.push(envelope ? (byEvent.get(envelope) ?? false) : false);
-        hashes.push(envelope ? safeHash(envelope) : "0".repeat(64));
-      }
+    check: async (commits) => {
+      const { valid, hashes } = await check(commits.map((c) => decoder.decode(c)));
       return { valid, hashes };
     },
+    checkSources: (commits) => check(commits.map((c) => decoder.decode(c))),
     close: async () => undefined,
   };
+}
+
+function hasCanonicalForm(e: EventEnvelope): boolean {
+  try {
+    signingText(e);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function safeHash(e: EventEnvelope): string {

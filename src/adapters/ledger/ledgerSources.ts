@@ -1,12 +1,11 @@
-import type { EventEnvelope } from "../../domain/events/envelope.js";
-import type { ChainedSources, SourceEvent } from "../../domain/ledger/verify.js";
-import type { EventStore } from "../nats/eventStore.js";
-import { eventsOf, type CommitChecker } from "./commitChecker.js";
+import type { ChainedSources, HashedSource } from "../../domain/ledger/verify.js";
+import type { RawCommit } from "../nats/eventStore.js";
+import type { AuditSource } from "./auditReader.js";
 import { checkedInBatches } from "./checkedBatches.js";
+import type { CheckedSources, CommitChecker } from "./commitChecker.js";
 
 /** A source event as the auditor knows it: where it is, its hash, and whether its signature holds. */
-export interface IndexedSource extends SourceEvent {
-  readonly hash: string;
+export interface IndexedSource extends HashedSource {
   readonly signatureOk: boolean;
   /** Its place among the events of its stream (0-based), which stays the same when the stream is read again. */
   readonly ordinal: number;
@@ -29,51 +28,86 @@ export interface SourceIndex {
   readonly chained: ChainedSources;
   /** Reads what the source streams hold now and was not read yet; one catch-up at a time. */
   catchUp(onProgress?: (messages: number) => void): Promise<void>;
-  /** Messages the source streams held when last caught up. */
-  readonly messages: number;
   save(): SavedSources[];
 }
 
 /**
- * Every event of the source streams, signature checked and hashed on the checker's threads,
- * indexed by id. Kept whole in memory: a record may name any source event, in any order.
+ * One source event, kept small: an index holds every event of the source streams (a class, not
+ * an object literal, for one shape and one `event` getter shared by all). It is its own `event`
+ * (it has the fields a record repeats), so no second object is kept per event.
  */
-export function sourceIndex(opts: { store: EventStore; checker: CommitChecker; streams: readonly string[]; from?: readonly SavedSources[] }): SourceIndex {
-  const byId = new Map<string, IndexedSource>();
+class Entry implements IndexedSource {
+  constructor(
+    readonly stream: string,
+    readonly seq: number,
+    readonly id: string,
+    readonly type: string,
+    readonly subject: string,
+    readonly signer: string,
+    readonly time: string,
+    readonly hash: string,
+    readonly signatureOk: boolean,
+    readonly ordinal: number,
+  ) {}
+  get event() {
+    return this;
+  }
+}
+
+/**
+ * Every event of the source streams, signature checked and hashed on the checker's threads,
+ * indexed by id. Kept whole in memory: a record may name any source event, in any order. The
+ * strings that repeat across events (types, signers, subjects) are kept once.
+ */
+export function sourceIndex(opts: { store: AuditSource; checker: CommitChecker; streams: readonly string[]; from?: readonly SavedSources[] }): SourceIndex {
+  const byId = new Map<string, Entry>();
   const streams = opts.streams.map((name) => {
     const saved = opts.from?.find((s) => s.stream === name);
     return { name, created: saved?.created, lastRead: 0, events: 0, chained: saved ? Buffer.from(saved.chained, "base64") : Buffer.alloc(0) };
   });
-  let messages = 0;
+  type Stream = (typeof streams)[number];
+  const strings = new Map<string, string>();
+  const once = (s: string) => {
+    const kept = strings.get(s);
+    if (kept !== undefined) return kept;
+    if (strings.size < 100_000) strings.set(s, s);
+    return s;
+  };
   let tail: Promise<void> = Promise.resolve();
 
   const streamOf = (name: string) => streams.find((s) => s.name === name)!;
-  const bit = (s: (typeof streams)[number], ordinal: number) => ((s.chained[ordinal >> 3] ?? 0) & (1 << (ordinal & 7))) !== 0;
+  const bit = (s: Stream, ordinal: number) => ((s.chained[ordinal >> 3] ?? 0) & (1 << (ordinal & 7))) !== 0;
 
-  async function readStream(s: (typeof streams)[number], onProgress?: (messages: number) => void) {
+  function index(s: Stream, commits: RawCommit[], checked: CheckedSources) {
+    let k = 0;
+    for (const [i, commit] of commits.entries()) {
+      for (let n = checked.counts[i] ?? 0; n > 0; n--, k++) {
+        const fields = checked.fields[k];
+        // A message that is not an event (or a second event with an id already seen) never counts as a source.
+        if (!fields || byId.has(fields[0])) continue;
+        const [id, type, subject, signer, time] = fields;
+        byId.set(id, new Entry(s.name, commit.seq, id, once(type), once(subject), once(signer), time, checked.hashes[k]!, checked.valid[k]!, s.events));
+        s.events += 1;
+      }
+      s.lastRead = commit.seq;
+    }
+  }
+
+  async function readStream(s: Stream, onProgress?: (messages: number) => void) {
     const state = await opts.store.streamState(s.name);
     if (s.created !== undefined && s.created !== state.created) {
       throw new Error(`stream ${s.name} was created again (${state.created}, was ${s.created}) since the audit state was saved: audit from the start`);
     }
     s.created = state.created;
     if (state.lastSeq <= s.lastRead) return;
-    await checkedInBatches(opts.store.read(s.name, { fromSeq: s.lastRead + 1, toSeq: state.lastSeq }), opts.checker, (commits, checked) => {
-      let k = 0;
-      for (const { commit, text } of commits) {
-        for (const e of eventsOf(text) ?? []) {
-          const ok = checked.valid[k] ?? false;
-          const hash = checked.hashes[k++] ?? "";
-          const event = e as EventEnvelope;
-          // A message that is not an event (or a second event with an id already seen) never counts as a source.
-          if (e === null || typeof e !== "object" || typeof event.id !== "string" || byId.has(event.id)) continue;
-          byId.set(event.id, { stream: s.name, seq: commit.seq, event, hash, signatureOk: ok, ordinal: s.events });
-          s.events += 1;
-        }
-        s.lastRead = commit.seq;
-      }
-      messages += commits.length;
-      onProgress?.(commits.length);
-      return true;
+    await checkedInBatches(opts.store.read(s.name, { fromSeq: s.lastRead + 1, toSeq: state.lastSeq }), {
+      prepare: (commit) => commit,
+      check: (commits) => opts.checker.checkSources(commits.map((c) => c.data)),
+      take: (commits, checked) => {
+        index(s, commits, checked);
+        onProgress?.(commits.length);
+        return true;
+      },
     });
   }
 
@@ -107,9 +141,6 @@ export function sourceIndex(opts: { store: EventStore; checker: CommitChecker; s
       const next = tail.then(run, run);
       tail = next.catch(() => undefined);
       return next;
-    },
-    get messages() {
-      return messages;
     },
     save: () =>
       streams.map((s) => {

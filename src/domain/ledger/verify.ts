@@ -1,14 +1,22 @@
 import type { EventEnvelope } from "../events/envelope.js";
-import { Checkpoint, eventHash, GENESIS_HASH, LedgerRecord, recordFor } from "./record.js";
+import { Checkpoint, eventHash, GENESIS_HASH, LedgerRecord, recordFor, SourceRef, type SourceFields } from "./record.js";
 
 /** A source event as it stands in its stream. */
 export interface SourceEvent {
   readonly stream: string;
   readonly seq: number;
   readonly event: EventEnvelope;
-  /** eventHash(event), when the caller computed it already. */
-  readonly hash?: string;
 }
+
+/** A source event whose eventHash() is known already: the fields a record repeats suffice (an auditor keeps only these). */
+export interface HashedSource {
+  readonly stream: string;
+  readonly seq: number;
+  readonly event: SourceFields;
+  readonly hash: string;
+}
+
+const isHashed = (s: SourceEvent | HashedSource): s is HashedSource => typeof (s as HashedSource).hash === "string";
 
 /** The source events chained so far, by event id. */
 export interface ChainedSources {
@@ -34,7 +42,7 @@ export interface ChainProgress {
 
 export interface ChainVerifierOptions {
   /** The source event with this id, if its stream has it. */
-  readonly source: (eventId: string) => SourceEvent | undefined;
+  readonly source: (eventId: string) => SourceEvent | HashedSource | undefined;
   /** Coordinator keys allowed to sign records; any key when absent. */
   readonly trustedKeys?: ReadonlySet<string>;
   /** Where an earlier verification stopped (a restarted auditor resumes there). */
@@ -71,7 +79,7 @@ export function chainVerifier(opts: ChainVerifierOptions) {
     if (record.prevHash !== headHash) return issue(`broken link: prevHash ${record.prevHash} is not the hash of record ${count - 1} (${headHash})`);
     const source = opts.source(record.source.eventId);
     if (!source) return issue(`its source event ${record.source.eventId} is not in ${record.source.stream}`);
-    const expected = recordFor(source.event, { stream: source.stream, seq: source.seq, hash: source.hash ?? eventHash(source.event) }, record.index, record.prevHash);
+    const expected = recordFor(source.event, { stream: source.stream, seq: source.seq, hash: isHashed(source) ? source.hash : eventHash(source.event) }, record.index, record.prevHash);
     const mismatch = differingField(expected, record);
     if (mismatch) return issue(`does not match its source event ${record.source.eventId}: ${mismatch} differs`);
     if (chained.has(record.source.eventId)) return issue(`chains source event ${record.source.eventId} a second time`);
@@ -88,11 +96,15 @@ export function chainVerifier(opts: ChainVerifierOptions) {
   };
 }
 
+// Every field of a record and of its source reference, in schema order. Parsed records hold no
+// other keys (zod drops unknown ones), so comparing these compares all. No objects are built per
+// record: an auditor compares hundreds of thousands.
+const RECORD_KEYS = Object.keys(LedgerRecord.shape).filter((k) => k !== "source") as (keyof Omit<LedgerRecord, "source">)[];
+const SOURCE_KEYS = Object.keys(SourceRef.shape) as (keyof LedgerRecord["source"])[];
+
 function differingField(expected: LedgerRecord, actual: LedgerRecord): string | undefined {
-  const flat = (r: LedgerRecord): Record<string, unknown> => ({ ...r, ...Object.fromEntries(Object.entries(r.source).map(([k, v]) => [`source.${k}`, v])), source: undefined });
-  const e = flat(expected);
-  const a = flat(actual);
-  for (const key of new Set([...Object.keys(e), ...Object.keys(a)])) if (e[key] !== a[key]) return key;
+  for (const key of RECORD_KEYS) if (expected[key] !== actual[key]) return key;
+  for (const key of SOURCE_KEYS) if (expected.source[key] !== actual.source[key]) return `source.${key}`;
   return undefined;
 }
 
