@@ -1,4 +1,5 @@
 import { createPublicKey, verify, type KeyObject } from "node:crypto";
+import { Worker } from "node:worker_threads";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { generatePrivateKeyPem, signerFromPrivateKeyPem } from "../src/adapters/crypto/ed25519.js";
 import { sealEvent } from "../src/adapters/crypto/eventSigning.js";
@@ -14,7 +15,7 @@ import { signingBytes } from "../src/domain/events/canonical.js";
 import type { EventEnvelope } from "../src/domain/events/envelope.js";
 import { merkleAccumulator, toHex } from "../src/domain/ledger/merkle.js";
 import { CHAIN_SUBJECT, CHECKPOINT_SUBJECT, eventHash, GENESIS_HASH, recordOf } from "../src/domain/ledger/record.js";
-import { benchNats, pooled, report } from "./support.js";
+import { benchNats, pooled, report, round } from "./support.js";
 
 const ACCOUNTS = 1000;
 const CHUNK = 10_000;
@@ -112,6 +113,40 @@ export function singleCoreVerifyRate(sample: readonly EventEnvelope[], rounds = 
   return best;
 }
 
+/**
+ * Both cores' raw limit: the same loop in two worker threads at once (the payloads prepared in
+ * each before the clock starts). On a shared VM two cores rarely give twice one.
+ */
+export async function twoCoreVerifyRate(sample: readonly EventEnvelope[]): Promise<number> {
+  const payloads = sample.map((e) => ({ signer: e.signer, signature: e.signature, bytes: Buffer.from(signingBytes(e)).toString("base64") }));
+  const source = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { createPublicKey, verify } = require("node:crypto");
+const keys = new Map();
+const items = workerData.map((e) => {
+  let key = keys.get(e.signer);
+  if (!key) keys.set(e.signer, (key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: e.signer }, format: "jwk" })));
+  return { bytes: Buffer.from(e.bytes, "base64"), key, sig: Buffer.from(e.signature, "base64url") };
+});
+parentPort.postMessage("ready");
+parentPort.once("message", () => {
+  for (const it of items) verify(null, it.bytes, it.key, it.sig);
+  parentPort.postMessage("done");
+});`;
+  const workers = [0, 1].map(() => new Worker(source, { eval: true, workerData: payloads }));
+  try {
+    const next = (w: Worker) => new Promise<void>((resolve, reject) => (w.once("message", () => resolve()), w.once("error", reject)));
+    await Promise.all(workers.map(next));
+    const started = performance.now();
+    const done = Promise.all(workers.map(next));
+    for (const w of workers) w.postMessage("go");
+    await done;
+    return (2 * payloads.length) / ((performance.now() - started) / 1000);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
 /** The audit as `edgecoder audit` runs it: both cores' worker threads, from the first message. */
 export async function auditRate(nc: NatsConnection, coordinator: string) {
   const store = await auditReader(nc);
@@ -137,26 +172,33 @@ export async function auditBench(count = 200_000): Promise<void> {
     const { coordinator, sample } = await writeLedger(store, count);
     store.close();
     const before = singleCoreVerifyRate(sample);
+    const twoBefore = await twoCoreVerifyRate(sample);
     const audit = await auditRate(nc, coordinator);
     // The better of two baselines, around the audit: the machine is shared and its speed drifts.
     const baseline = Math.max(before, singleCoreVerifyRate(sample));
+    const twoCores = Math.max(twoBefore, await twoCoreVerifyRate(sample));
     const signatures = audit.records * 2 + audit.checkpoints;
+    const rate = signatures / audit.seconds;
     const about = {
       records: audit.records,
       checkpoints: audit.checkpoints,
-      seconds: Math.round(audit.seconds * 10) / 10,
+      seconds: round(audit.seconds),
       threads: 2,
-      baseline_is: "node:crypto Ed25519 verify of the same kind of payloads (records and credit events, canonical bytes made beforehand) in a loop on one core",
+      ledger: "one record per ledger message and one credit event per source commit (the chainer's shape when events come one at a time: the most messages per record)",
+      baseline_is: "node:crypto Ed25519 verify of the same payloads (records and credit events, canonical bytes made beforehand, keys parsed once) in a loop on one core",
+      two_core_raw_per_s: round(twoCores),
+      two_core_raw_ratio: round(twoCores / baseline, 3),
     };
-    report(`audit_${count / 1000}k_signatures_per_s`, signatures / audit.seconds, "signatures/s", baseline, {
+    report(`audit_${count / 1000}k_signatures_per_s`, rate, "signatures/s", baseline, {
       ...about,
       target_ratio: 1.6,
+      of_two_core_raw: round(rate / twoCores, 3),
       fair_comparison:
-        "each record comes with its source event and both are Ed25519-signed, so an audit verifies two signatures per record (plus one per checkpoint), besides canonical JSON, SHA-256 hashes, links, source matches and the Merkle tree; both cores' raw limit is a ratio of 2",
+        "each record comes with its source event and both are Ed25519-signed, so the audit verifies two signatures per record (plus one per checkpoint), besides canonical JSON, SHA-256 hashes, links, source matches and the Merkle tree, while reading both streams from nats-server on the same two cores",
     });
     report(`audit_${count / 1000}k_records_per_s`, audit.records / audit.seconds, "records/s", baseline, {
       ...about,
-      note: "records against single signatures: with two verifies per record, both cores' raw limit is a ratio of 1",
+      note: "records against single signatures: with two verifies per record, both cores' raw limit is two_core_raw_ratio / 2",
     });
     await nc.close();
   } finally {

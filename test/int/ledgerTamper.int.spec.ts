@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
+import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sealEvent } from "../../src/adapters/crypto/eventSigning.js";
@@ -14,8 +15,8 @@ import { NatsServerProcess } from "../../src/adapters/nats/natsServerProcess.js"
 import { applyStreams } from "../../src/adapters/nats/streams.js";
 import { packageRoot } from "../../src/adapters/packageRoot.js";
 import type { EventEnvelope } from "../../src/domain/events/envelope.js";
-import { eventHash } from "../../src/domain/ledger/record.js";
-import { newSigner } from "../support/events.js";
+import { eventHash, recordOf } from "../../src/domain/ledger/record.js";
+import { creditEarned, newSigner } from "../support/events.js";
 import { copyLedger, readLedgerMessages, startLedgerWriter, type LedgerMessage, type LedgerWriter } from "../support/ledger.js";
 import { startTestNats, type TestNats } from "../support/nats.js";
 
@@ -204,6 +205,24 @@ describe("tampering with a copy of the ledger is caught at the exact record", ()
     const at = m.text.indexOf('"root":"') + 8;
     const unsigned = await audit(await copy(messages.map((x, i) => (i === j ? { ...m, text: m.text.slice(0, at) + (m.text[at] === "0" ? "1" : "0") + m.text.slice(at + 1) } : x))));
     expect(unsigned.issue).toMatchObject({ kind: "checkpoint", position: 2, seq: j + 1, recordId: real.id, reason: expect.stringMatching(/^bad signature/) });
+  });
+
+  it("names a record, trusted and well linked, whose source event carries a forged signature", async () => {
+    // A credit event whose signature is not its signer's, stored in the source stream itself.
+    const forgedSource = { ...creditEarned(newSigner(), "ec.credits.forged", 1_000_000), signer: newSigner().publicKey };
+    const ack = await jetstream(tamperer).publish("ec.credits.forged", new TextEncoder().encode(JSON.stringify([forgedSource])));
+    const last = locate(messages, RECORDS - 1).record;
+    const record = sealEvent(writer.coordinator, {
+      id: crypto.randomUUID(),
+      type: "ledger.recorded",
+      subject: "ec.ledger.chain",
+      data: recordOf(forgedSource, { stream: "EC_CREDITS", seq: ack.seq }, RECORDS, eventHash(last)),
+      time: new Date().toISOString(),
+      schemaVersion: 1,
+    });
+    const extended = [...messages, { kind: "chain" as const, text: JSON.stringify([record]), events: [record] }];
+    const { issue } = await audit(await copy(extended));
+    expect(issue).toEqual({ ...named(extended, RECORDS), reason: `its source event ${forgedSource.id} (EC_CREDITS sequence ${ack.seq}) has a bad signature` });
   });
 
   it("names a checkpoint that names more records than the ledger holds, once the ledger ends", async () => {
