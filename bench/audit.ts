@@ -5,10 +5,9 @@ import { generatePrivateKeyPem, signerFromPrivateKeyPem } from "../src/adapters/
 import { sealEvent } from "../src/adapters/crypto/eventSigning.js";
 import { signingPool } from "../src/adapters/crypto/signingPool.js";
 import { auditLedger } from "../src/adapters/ledger/audit.js";
-import { auditReader } from "../src/adapters/ledger/auditReader.js";
 import { commitCheckerPool } from "../src/adapters/ledger/commitChecker.js";
 import { connectNats } from "../src/adapters/nats/connection.js";
-import { createEventStore, type EventStore } from "../src/adapters/nats/eventStore.js";
+import { createEventReader, createEventStore, type EventStore } from "../src/adapters/nats/eventStore.js";
 import { applyStreams } from "../src/adapters/nats/streams.js";
 import { creditSubject } from "../src/domain/credits/commands.js";
 import { signingBytes } from "../src/domain/events/canonical.js";
@@ -149,7 +148,7 @@ parentPort.once("message", () => {
 
 /** The audit as `edgecoder audit` runs it: both cores' worker threads, from the first message. */
 export async function auditRate(nc: NatsConnection, coordinator: string) {
-  const store = await auditReader(nc);
+  const store = await createEventReader(nc, { readAhead: 256 });
   const checker = commitCheckerPool(2);
   try {
     const started = performance.now();

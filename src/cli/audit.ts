@@ -4,11 +4,11 @@ import cliProgress from "cli-progress";
 import { Command, Option } from "commander";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { verifyEventSignature } from "../adapters/crypto/eventSigning.js";
-import { auditLedger, type AuditIssue, type LedgerLocation, type VerifiedCheckpoint } from "../adapters/ledger/audit.js";
+import { auditLedger, type AuditIssue, type AuditSource, type LedgerLocation, type VerifiedCheckpoint } from "../adapters/ledger/audit.js";
 import { followLedger } from "../adapters/ledger/auditFollow.js";
-import { auditReader, type AuditSource } from "../adapters/ledger/auditReader.js";
 import { commitCheckerPool, type CommitChecker } from "../adapters/ledger/commitChecker.js";
 import { connectNats } from "../adapters/nats/connection.js";
+import { createEventReader } from "../adapters/nats/eventStore.js";
 import { PublicKey, type EventEnvelope } from "../domain/events/envelope.js";
 import { fromHex, merkleLevels } from "../domain/ledger/merkle.js";
 import { inclusionProofDocument, verifyInclusionProofDocument } from "../domain/ledger/proof.js";
@@ -74,7 +74,8 @@ async function runAudit(flags: AuditFlags, globals: ReturnType<Globals>): Promis
   const nc = await connect(await resolveNatsUrl(cfg.natsUrl, cfg.dataDir));
   const checker = commitCheckerPool();
   try {
-    const store = await auditReader(nc);
+    // A shallow read-ahead: the audit is slower than the stream (see createEventReader).
+    const store = await createEventReader(nc, { readAhead: 256 });
     await store.streamState(ledger.stream).catch((err: unknown) => {
       throw new UsageError(`cannot read stream ${ledger.stream} (${err instanceof Error ? err.message : String(err)}): is this a node's NATS server?`);
     });

@@ -3,12 +3,14 @@ import { merkleAccumulator, toHex, type MerkleFrontier } from "../../domain/ledg
 import { CHAIN_SUBJECT, CHECKPOINT_SUBJECT, Checkpoint, GENESIS_HASH, LEDGER_STREAM } from "../../domain/ledger/record.js";
 import { chainVerifier, checkpointIssue, type ChainIssue, type ChainProgress } from "../../domain/ledger/verify.js";
 import type { SignatureVerifier } from "../crypto/verificationPool.js";
-import type { RawCommit } from "../nats/eventStore.js";
-import type { AuditSource } from "./auditReader.js";
+import type { EventReader, RawCommit } from "../nats/eventStore.js";
 import { CHAINED_STREAMS } from "./chainer.js";
 import { checkedInBatches, ledgerSteps } from "./checkedBatches.js";
 import { commitCheckerOf, eventsOf, type CheckedEvents, type CommitChecker } from "./commitChecker.js";
 import { sourceIndex, type SourceIndex } from "./ledgerSources.js";
+
+/** What an audit reads: the streams, through a reader with read-only credentials. */
+export type AuditSource = Pick<EventReader, "read" | "follow" | "lastSeq" | "streamState">;
 
 /** Where a ledger lives: the node's, or a copy an auditor made (tests tamper with copies). */
 export interface LedgerLocation {

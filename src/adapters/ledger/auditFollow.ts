@@ -1,4 +1,4 @@
-import type { AuditSource } from "./auditReader.js";
+import type { AuditSource } from "./audit.js";
 import { ledgerAuditor, nodeLedger, startOfLedger, type AuditIssue, type AuditPosition, type LedgerLocation, type VerifiedCheckpoint } from "./audit.js";
 import { auditStateOf, loadAuditState, positionOf, saveAuditState } from "./auditState.js";
 import { CHAINED_STREAMS } from "./chainer.js";

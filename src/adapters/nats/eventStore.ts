@@ -91,21 +91,38 @@ export function encodeCommit(events: readonly EventEnvelope[]): Uint8Array {
   return utf8.encode(JSON.stringify(events));
 }
 
-export async function createEventStore(nc: NatsConnection): Promise<EventStore> {
+/** The read side of the store: what an auditor with read-only credentials needs, and no publisher. */
+export type EventReader = Omit<EventStore, "append" | "close">;
+
+/**
+ * `readAhead`: messages the client buffers per read. A reader slower than the stream (an auditor
+ * verifying every signature) keeps a deep buffer full, and each message waits in it long enough
+ * to reach the old generation of the heap: with 2048 that was half of an audit's garbage
+ * collection time, so such readers ask for less.
+ */
+export async function createEventReader(nc: NatsConnection, opts: { readAhead?: number } = {}): Promise<EventReader> {
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
-  const publisher = jetStreamPublisher(nc);
+  const readAhead = opts.readAhead ?? 2048;
   return {
-    append: (subject, events, expectedVersion) => append(publisher, subject, events, expectedVersion),
-    readAggregate: (subject) => readAggregate(js, jsm, subject),
-    read: (stream, opts) => read(js, jsm, stream, opts),
-    follow: (stream, opts) => follow(js, stream, opts),
+    readAggregate: (subject) => readAggregate(js, jsm, subject, readAhead),
+    read: (stream, o) => read(js, jsm, stream, readAhead, o),
+    follow: (stream, o) => follow(js, stream, readAhead, o),
     lastSeq: async (stream) => (await jsm.streams.info(stream)).state.last_seq,
     lastSeqOf: async (stream, subject) => (await jsm.streams.getMessage(stream, { last_by_subj: subject }).catch(() => null))?.seq ?? 0,
     streamState: async (stream) => {
       const info = await jsm.streams.info(stream);
       return { lastSeq: info.state.last_seq, created: info.created };
     },
+  };
+}
+
+export async function createEventStore(nc: NatsConnection): Promise<EventStore> {
+  const reader = await createEventReader(nc);
+  const publisher = jetStreamPublisher(nc);
+  return {
+    ...reader,
+    append: (subject, events, expectedVersion) => append(publisher, subject, events, expectedVersion),
     close: () => publisher.close(),
   };
 }
@@ -140,16 +157,16 @@ async function append(
   }
 }
 
-async function readAggregate(js: JetStreamClient, jsm: JetStreamManager, subject: string) {
+async function readAggregate(js: JetStreamClient, jsm: JetStreamManager, subject: string, readAhead: number) {
   const stream = streamForSubject(subject);
   const last = await jsm.streams.getMessage(stream, { last_by_subj: subject });
   if (!last) return { commits: [], version: 0 };
   const commits: RawCommit[] = [];
-  for await (const c of read(js, jsm, stream, { subjects: subject, toSeq: last.seq })) commits.push(c);
+  for await (const c of read(js, jsm, stream, readAhead, { subjects: subject, toSeq: last.seq })) commits.push(c);
   return { commits, version: last.seq };
 }
 
-async function* read(js: JetStreamClient, jsm: JetStreamManager, stream: string, opts: ReadOptions = {}): AsyncGenerator<RawCommit> {
+async function* read(js: JetStreamClient, jsm: JetStreamManager, stream: string, readAhead: number, opts: ReadOptions = {}): AsyncGenerator<RawCommit> {
   const fromSeq = Math.max(1, opts.fromSeq ?? 1);
   const toSeq = opts.toSeq ?? (await jsm.streams.info(stream)).state.last_seq;
   if (fromSeq > toSeq) return;
@@ -158,7 +175,7 @@ async function* read(js: JetStreamClient, jsm: JetStreamManager, stream: string,
     opt_start_seq: fromSeq,
     ...(opts.subjects ? { filter_subjects: opts.subjects } : {}),
   });
-  const messages = await consumer.consume({ max_messages: 2048 });
+  const messages = await consumer.consume({ max_messages: readAhead });
   try {
     for await (const m of messages) {
       if (m.seq > toSeq) break;
@@ -174,6 +191,7 @@ async function* read(js: JetStreamClient, jsm: JetStreamManager, stream: string,
 async function* follow(
   js: JetStreamClient,
   stream: string,
+  readAhead: number,
   opts: { fromSeq: number; subjects?: string | string[]; signal: AbortSignal },
 ): AsyncGenerator<RawCommit> {
   if (opts.signal.aborted) return;
@@ -182,7 +200,7 @@ async function* follow(
     opt_start_seq: Math.max(1, opts.fromSeq),
     ...(opts.subjects ? { filter_subjects: opts.subjects } : {}),
   });
-  const messages = await consumer.consume({ max_messages: 2048 });
+  const messages = await consumer.consume({ max_messages: readAhead });
   const stop = () => void messages.close().catch(() => undefined);
   opts.signal.addEventListener("abort", stop, { once: true });
   // An abort that came while the consumer was being created fired before the listener existed.
