@@ -4,6 +4,7 @@ import { z } from "zod";
 import { SIGNED_FIELDS } from "../events/canonical.js";
 import { AggregateId, aggregateIdOf, type EventEnvelope } from "../events/envelope.js";
 import { eventRegistry, eventSpec } from "../events/registry.js";
+import { taskIdOfSubtask } from "../tasks/subtask.js";
 import { CheckpointAnchored, CheckpointAnchorFailed } from "./anchor.js";
 
 /** The ledger is one subject: appends conditional on its last sequence keep it a single line. */
@@ -69,7 +70,7 @@ export function taskRefs(subject: string, type: string): { taskId?: string; subt
   const id = aggregateIdOf(subject);
   if (type.startsWith("task.")) return { taskId: id };
   if (type.startsWith("subtask.")) {
-    const taskId = /^(.+)-\d$/.exec(id)?.[1];
+    const taskId = taskIdOfSubtask(id);
     return { subtaskId: id, ...(taskId ? { taskId } : {}) };
   }
   return {};
