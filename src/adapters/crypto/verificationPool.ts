@@ -15,10 +15,11 @@ export const inlineVerifier: SignatureVerifier = {
   close: async () => undefined,
 };
 
-// Same canonical form as signingText(); malformed keys or signatures are simply invalid.
-const VERIFIER_SOURCE = `
-const { createPublicKey, verify } = require("node:crypto");
-let canonicalize;
+/**
+ * Worker-thread source of keyOf(x): a public key parsed once per signer, for every verifying
+ * worker. It needs createPublicKey from node:crypto in scope.
+ */
+export const PUBLIC_KEY_CACHE_SOURCE = `
 const keys = new Map();
 function keyOf(x) {
   let k = keys.get(x);
@@ -29,7 +30,13 @@ function keyOf(x) {
   }
   return k;
 }
-async function handle(events, { canonicalizeUrl, fields }) {
+`;
+
+// Same canonical form as signingText(); malformed keys or signatures are simply invalid.
+const VERIFIER_SOURCE = `
+const { createPublicKey, verify } = require("node:crypto");
+let canonicalize;
+${PUBLIC_KEY_CACHE_SOURCE}async function handle(events, { canonicalizeUrl, fields }) {
   canonicalize ??= (await import(canonicalizeUrl)).default;
   return events.map((e) => {
     try {

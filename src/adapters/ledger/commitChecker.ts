@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import { SIGNED_FIELDS, signingText } from "../../domain/events/canonical.js";
 import type { EventEnvelope } from "../../domain/events/envelope.js";
 import { eventHash } from "../../domain/ledger/record.js";
-import type { SignatureVerifier } from "../crypto/verificationPool.js";
+import { PUBLIC_KEY_CACHE_SOURCE, type SignatureVerifier } from "../crypto/verificationPool.js";
 import { workerPool } from "../threads/workerPool.js";
 
 /** What an auditor needs of every event of some commits: is it signed right, and its eventHash(). */
@@ -60,7 +60,6 @@ export function eventsOf(text: string): unknown[] | undefined {
  */
 const CHECKER_SOURCE = `
 const { createPublicKey, verify, createHash } = require("node:crypto");
-const keys = new Map();
 function canonical(v) {
   if (v === null) return "null";
   switch (typeof v) {
@@ -91,16 +90,7 @@ function canonical(v) {
       throw new Error("not JSON");
   }
 }
-function keyOf(x) {
-  let k = keys.get(x);
-  if (!k) {
-    if (keys.size > 10000) keys.clear();
-    k = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x }, format: "jwk" });
-    keys.set(x, k);
-  }
-  return k;
-}
-const plainString = (v) => v === undefined || typeof v === "string";
+${PUBLIC_KEY_CACHE_SOURCE}const plainString = (v) => v === undefined || typeof v === "string";
 function hashedText(e, covered, signed) {
   if (typeof e.signature === "string" && typeof e.signer === "string" && plainString(e.subject) && plainString(e.time) && plainString(e.type)) {
     const at = signed.lastIndexOf(',"signer":');
