@@ -8,7 +8,7 @@ import { createSandbox, SandboxRefusedError } from "../adapters/executor/sandbox
 import { ollamaProvider } from "../adapters/models/ollamaProvider.js";
 import { readPowerTelemetry } from "../adapters/power/telemetry.js";
 import { PowerTelemetry } from "../domain/agents/powerPolicy.js";
-import { SandboxMode } from "../gateways/coordinator/schemas.js";
+import { SandboxMode } from "../domain/agents/capabilities.js";
 import { startWorker } from "./workerLoop.js";
 
 const HttpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });

@@ -3,7 +3,7 @@ import { constants } from "node:fs";
 import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import type { SandboxMode } from "../../gateways/coordinator/schemas.js";
+import type { SandboxMode } from "../../domain/agents/capabilities.js";
 import type { Language } from "../../domain/tasks/decomposition.js";
 import { defaultSandboxLimits, runInBwrap, type SandboxLimits, type SandboxResult } from "./bwrapSandbox.js";
 import { dockerSandbox, type DockerSandboxOptions } from "./dockerSandbox.js";

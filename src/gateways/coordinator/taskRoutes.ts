@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
 import type { CommandMeta, HandledCommand } from "../../adapters/events/commandHandler.js";
+import { DomainRuleViolation } from "../../domain/decider.js";
 import { AggregateId } from "../../domain/events/envelope.js";
 import { taskSubject, type TaskCommand } from "../../domain/tasks/task.js";
 import { TaskRequest } from "../../domain/tasks/taskEvents.js";
@@ -88,7 +89,7 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesDeps> = async (app, dep
       const key = req.headers["idempotency-key"];
       const taskId = key ?? randomUUID();
       await deps.handleTask(taskSubject(taskId), { kind: "submit", request: req.body }, { now: now(), commandId: `submit:${taskId}` }).catch((err: unknown) => {
-        if (key && err instanceof Error && "code" in err && err.code === "already_submitted") return;
+        if (key && err instanceof DomainRuleViolation && err.code === "already_submitted") return;
         throw err;
       });
       return reply.code(202).send({ taskId, status: "submitted" as const });
