@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { verifyEventSignature } from "../adapters/crypto/eventSigning.js";
 import { auditLedger, type AuditIssue, type AuditSource, type LedgerLocation, type VerifiedCheckpoint } from "../adapters/ledger/audit.js";
@@ -11,7 +11,7 @@ import { connectNats } from "../adapters/nats/connection.js";
 import { createEventReader } from "../adapters/nats/eventStore.js";
 import { PublicKey, type EventEnvelope } from "../domain/events/envelope.js";
 import { fromHex, merkleLevels } from "../domain/ledger/merkle.js";
-import { inclusionProofDocument, verifyInclusionProofDocument } from "../domain/ledger/proof.js";
+import { consistencyProofDocument, inclusionProofDocument, proofKindOf, verifyConsistencyProofDocument, verifyInclusionProofDocument } from "../domain/ledger/proof.js";
 import { LEDGER_STREAM } from "../domain/ledger/record.js";
 import { nodeConfigFrom } from "../node/config.js";
 import { resolveNatsUrl } from "./replay.js";
@@ -28,6 +28,7 @@ interface AuditFlags {
   follow?: boolean;
   state?: string;
   prove?: string;
+  proveConsistency?: number;
   verifyProof?: string;
   trustedKeys?: string;
   progress: boolean;
@@ -44,7 +45,8 @@ export function auditCommand(globals: Globals): Command {
     .option("--follow", "after the full check, verify each new record and checkpoint as it arrives; resumes from --state")
     .option("--state <file>", "where --follow keeps its last verified state [default <data-dir>/audit-state.json]")
     .option("--prove <eventId>", "print an inclusion proof (JSON) of that source event's record against the latest checkpoint")
-    .option("--verify-proof <file>", "check a proof printed by --prove, offline (- reads standard input)")
+    .option("--prove-consistency <size>", "print a consistency proof (JSON) that the latest checkpoint extends the checkpoint of <size> records", checkpointSize)
+    .option("--verify-proof <file>", "check a proof printed by --prove or --prove-consistency, offline (- reads standard input)")
     .option("--trusted-keys <keys>", "coordinator public keys allowed to sign records and checkpoints: a file (one per line) or a comma list")
     .option("--no-progress", "no progress bar")
     .addOption(new Option("--ledger-stream <name>", "stream holding the ledger").default(LEDGER_STREAM).hideHelp())
@@ -60,7 +62,12 @@ export function auditCommand(globals: Globals): Command {
 }
 
 async function runAudit(flags: AuditFlags, globals: ReturnType<Globals>): Promise<number> {
-  const modes = [flags.follow && "--follow", flags.prove !== undefined && "--prove", flags.verifyProof !== undefined && "--verify-proof"].filter(Boolean);
+  const modes = [
+    flags.follow && "--follow",
+    flags.prove !== undefined && "--prove",
+    flags.proveConsistency !== undefined && "--prove-consistency",
+    flags.verifyProof !== undefined && "--verify-proof",
+  ].filter(Boolean);
   if (modes.length > 1) throw new UsageError(`${modes.join(" and ")} cannot be used together`);
   const trustedKeys = flags.trustedKeys === undefined ? undefined : await trustedKeysFrom(flags.trustedKeys);
   if (flags.verifyProof !== undefined) return verifyProofFile(flags.verifyProof, trustedKeys);
@@ -82,6 +89,7 @@ async function runAudit(flags: AuditFlags, globals: ReturnType<Globals>): Promis
     const common = { store, checker, ledger, ...(trustedKeys ? { trustedKeys } : {}) };
     if (flags.follow) return await follow(common, flags.state ?? join(cfg.dataDir, "audit-state.json"), flags.progress);
     if (flags.prove !== undefined) return await prove(common, flags.prove, flags.progress);
+    if (flags.proveConsistency !== undefined) return await proveConsistency(common, flags.proveConsistency, flags.progress);
     return await fullAudit(common, flags.progress);
   } finally {
     await checker.close();
@@ -217,6 +225,30 @@ async function prove(common: Common, eventId: string, showProgress: boolean): Pr
   return SOUND;
 }
 
+async function proveConsistency(common: Common, size: number, showProgress: boolean): Promise<number> {
+  const bar = progressBar(showProgress, "messages");
+  const bySize = new Map<number, EventEnvelope>();
+  const result = await auditLedger({ ...common, onProgress: (p) => bar.update(p.done, p.total, p.records), onCheckpoint: (c) => bySize.set(c.size, c.envelope) }).finally(() =>
+    bar.stop(),
+  );
+  if (result.issue) {
+    printIssue(common.ledger, result.issue, result);
+    console.error("edgecoder audit: no proof is given from a ledger that fails its audit");
+    return UNSOUND;
+  }
+  const from = bySize.get(size);
+  const to = result.latestCheckpoint;
+  if (!from || !to) {
+    const sizes = [...bySize.keys()];
+    const known = sizes.length === 0 ? "it has none" : `sizes ${sizes.length > 8 ? `${sizes.slice(0, 4).join(", ")}, ..., ${sizes.slice(-4).join(", ")}` : sizes.join(", ")}`;
+    console.error(`edgecoder audit: the ledger has no checkpoint of ${size} records (${known})`);
+    return UNSOUND;
+  }
+  const tree = merkleLevels(result.leaves.slice(0, to.size).map(fromHex));
+  say(JSON.stringify(consistencyProofDocument({ from, to: to.envelope, tree }), null, 2));
+  return SOUND;
+}
+
 async function verifyProofFile(file: string, trustedKeys: ReadonlySet<string> | undefined): Promise<number> {
   let text: string;
   try {
@@ -231,7 +263,18 @@ async function verifyProofFile(file: string, trustedKeys: ReadonlySet<string> | 
     say("proof refused: not JSON");
     return UNSOUND;
   }
-  const verdict = verifyInclusionProofDocument(document, { signatureOk: verifyEventSignature, ...(trustedKeys ? { trustedKeys } : {}) });
+  const keys = { signatureOk: verifyEventSignature, ...(trustedKeys ? { trustedKeys } : {}) };
+  if (proofKindOf(document) === "consistency") {
+    const verdict = verifyConsistencyProofDocument(document, keys);
+    if (!verdict.ok) {
+      say(`proof refused: ${verdict.reason}`);
+      return UNSOUND;
+    }
+    say(`ok: the checkpoint of ${verdict.to.size} records (root ${verdict.to.root}) extends the checkpoint of ${verdict.from.size} records (root ${verdict.from.root})`);
+    if (!trustedKeys) say("  (no --trusted-keys given: the checkpoints' signers were not checked against trusted coordinators)");
+    return SOUND;
+  }
+  const verdict = verifyInclusionProofDocument(document, keys);
   if (!verdict.ok) {
     say(`proof refused: ${verdict.reason}`);
     return UNSOUND;
@@ -270,4 +313,10 @@ async function trustedKeysFrom(arg: string): Promise<Set<string>> {
     }
   }
   return new Set(keys);
+}
+
+function checkpointSize(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError("a checkpoint's size: a whole number of records, at least 1");
+  return n;
 }

@@ -273,6 +273,29 @@ describe("edgecoder audit", () => {
     }
   }, 60_000);
 
+  it("proves the latest checkpoint extends an earlier one, and verifies that proof offline", async () => {
+    const sizes = messages.filter((m) => m.kind === "checkpoints").flatMap((m) => m.events.map((e) => (e.data as { size: number }).size));
+    const earlier = sizes[1]!;
+    const proved = await cli(["audit", "--nats-url", nats.url, "--no-progress", "--prove-consistency", String(earlier)]);
+    expect(proved).toMatchObject({ code: 0, stderr: "" });
+    const doc = JSON.parse(proved.stdout) as { from: { data: { size: number } }; to: { data: { size: number } }; proof: string[] };
+    expect(doc).toMatchObject({ from: { data: { size: earlier } }, to: { data: { size: RECORDS } } });
+    expect(doc.proof.length).toBeGreaterThan(0);
+
+    const ok = await cli(["audit", "--verify-proof", "-", "--trusted-keys", writer.coordinator.publicKey], proved.stdout);
+    expect(ok).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`^ok: the checkpoint of ${RECORDS} records \\(root [0-9a-f]{64}\\) extends the checkpoint of ${earlier} records`)) });
+    const forged = JSON.stringify({ ...doc, proof: ["00".repeat(32), ...doc.proof.slice(1)] });
+    expect(await cli(["audit", "--verify-proof", "-"], forged)).toMatchObject({ code: 1, stdout: expect.stringMatching(new RegExp(`^proof refused: the tree of ${RECORDS} records .* does not extend the tree of ${earlier} records`)) });
+
+    const missing = sizes[0]! + 1;
+    expect(await cli(["audit", "--nats-url", nats.url, "--no-progress", "--prove-consistency", String(missing)])).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(new RegExp(`the ledger has no checkpoint of ${missing} records \\(sizes ${sizes[0]}, ${sizes[1]}`)),
+    });
+    expect(await cli(["audit", "--prove-consistency", "0"])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--prove-consistency.*a whole number of records/) });
+    expect(await cli(["audit", "--prove-consistency", "10", "--prove", "x"])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--prove and --prove-consistency cannot be used together/) });
+  }, 60_000);
+
   it("exits 2 with a clear message when it cannot run", async () => {
     expect(await cli(["audit", "--nats-url", "nats://127.0.0.1:1"])).toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot connect to NATS at nats:\/\/127\.0\.0\.1:1/) });
     expect(await cli(["audit", "--nats-url", nats.url, "--ledger-stream", "NOPE"])).toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot read stream NOPE/) });

@@ -3,7 +3,14 @@ import { describe, expect, it } from "vitest";
 import { sealEvent, verifyEventSignature } from "../../src/adapters/crypto/eventSigning.js";
 import type { EventEnvelope } from "../../src/domain/events/envelope.js";
 import { fromHex, merkleLevels, rootOf, toHex } from "../../src/domain/ledger/merkle.js";
-import { inclusionProofDocument, verifyInclusionProofDocument, type InclusionProofDocument } from "../../src/domain/ledger/proof.js";
+import {
+  consistencyProofDocument,
+  inclusionProofDocument,
+  proofKindOf,
+  verifyConsistencyProofDocument,
+  verifyInclusionProofDocument,
+  type InclusionProofDocument,
+} from "../../src/domain/ledger/proof.js";
 import { eventHash, GENESIS_HASH, recordOf } from "../../src/domain/ledger/record.js";
 import { creditEarned, newSigner } from "../support/events.js";
 
@@ -120,6 +127,62 @@ describe("inclusion proofs of ledger records", () => {
           const changed = element.slice(0, digit) + (element[digit] === "0" ? "1" : "0") + element.slice(digit + 1);
           const proof = doc.proof.map((p, i) => (i === Math.floor(at / 64) ? changed : p));
           expect(check({ ...doc, proof }, trustedKeys).ok).toBe(false);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe("consistency proofs between checkpoints", () => {
+  const { records } = ledgerOf(13);
+  const tree = merkleLevels(records.map((r) => fromHex(eventHash(r))));
+  const consistent = (doc: unknown, keys?: ReadonlySet<string>) => verifyConsistencyProofDocument(doc, { signatureOk: verifyEventSignature, ...(keys ? { trustedKeys: keys } : {}) });
+  const earlier = checkpointOf(records, 6);
+  const later = checkpointOf(records, 13);
+  const good = consistencyProofDocument({ from: earlier, to: later, tree });
+
+  it("given two checkpoints of one ledger, when the proof is checked offline, then the later one extends the earlier", () => {
+    expect(consistent(JSON.parse(JSON.stringify(good)), trustedKeys)).toMatchObject({ ok: true, from: { size: 6 }, to: { size: 13 } });
+    expect(good.proof.length).toBeLessThanOrEqual(2 * Math.ceil(Math.log2(13)));
+    expect(proofKindOf(good)).toBe("consistency");
+    expect(proofKindOf(proofFor(records, ledgerOf(13).sources, 0, later))).toBe("inclusion");
+  });
+
+  it("given a later checkpoint of a ledger whose early records were rewritten (and re-signed), then the proof is refused", () => {
+    const other = ledgerOf(13);
+    const rewritten = checkpointOf(other.records, 13);
+    const otherTree = merkleLevels(other.records.map((r) => fromHex(eventHash(r))));
+    // Each proof the writer of the rewritten ledger could make is refused against the auditor's earlier checkpoint.
+    const forged = consistencyProofDocument({ from: checkpointOf(other.records, 6), to: rewritten, tree: otherTree });
+    expect(consistent({ ...forged, from: earlier }, trustedKeys)).toEqual({ ok: false, reason: expect.stringMatching(/does not extend the tree of 6 records/) });
+    expect(consistent({ ...good, to: rewritten }, trustedKeys)).toEqual({ ok: false, reason: expect.stringMatching(/does not extend/) });
+  });
+
+  it("given checkpoints swapped, signed by an unknown key, or changed after signing, then it says which and why", () => {
+    expect(consistent({ ...good, from: later, to: earlier })).toEqual({ ok: false, reason: "the earlier checkpoint names 13 records, more than the later one (6)" });
+    expect(consistent({ ...good, to: checkpointOf(records, 13, stranger) }, trustedKeys)).toEqual({ ok: false, reason: expect.stringMatching(/^the later checkpoint is signed by an unknown key/) });
+    expect(consistent({ ...good, from: { ...earlier, data: { ...earlier.data, size: 5 } } })).toEqual({ ok: false, reason: expect.stringMatching(/^the earlier checkpoint's signature is invalid/) });
+    expect(consistent({ ...good, proof: 7 })).toEqual({ ok: false, reason: expect.stringMatching(/^malformed proof: proof: /) });
+  });
+
+  it("property: for any two sizes m <= n a proof holds, and no longer once any hex digit of it changes", () => {
+    const big = ledgerOf(20);
+    const bigTree = merkleLevels(big.records.map((r) => fromHex(eventHash(r))));
+    const points = Array.from({ length: 20 }, (_, i) => checkpointOf(big.records, i + 1));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 20 }).chain((n) => fc.tuple(fc.integer({ min: 1, max: n }), fc.constant(n))),
+        fc.nat(),
+        ([m, n], flip) => {
+          const doc = consistencyProofDocument({ from: points[m - 1]!, to: points[n - 1]!, tree: bigTree });
+          expect(consistent(doc, trustedKeys).ok).toBe(true);
+          if (doc.proof.length === 0) return;
+          const at = flip % (doc.proof.length * 64);
+          const element = doc.proof[Math.floor(at / 64)]!;
+          const digit = at % 64;
+          const changed = element.slice(0, digit) + (element[digit] === "0" ? "1" : "0") + element.slice(digit + 1);
+          expect(consistent({ ...doc, proof: doc.proof.map((p, i) => (i === Math.floor(at / 64) ? changed : p)) }, trustedKeys).ok).toBe(false);
         },
       ),
       { numRuns: 60 },

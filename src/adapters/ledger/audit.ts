@@ -280,6 +280,7 @@ export interface AuditOptions {
   readonly keepLeaves?: boolean;
   readonly onProgress?: (p: { done: number; total: number; records: number }) => void;
   readonly onRecord?: (record: EventEnvelope, index: number, seq: number) => void;
+  readonly onCheckpoint?: (checkpoint: VerifiedCheckpoint) => void;
 }
 
 export interface AuditResult {
@@ -324,6 +325,7 @@ export async function auditLedger(opts: AuditOptions): Promise<AuditResult> {
     ...(opts.keepLeaves === false ? {} : { leaves }),
     ...(opts.trustedKeys ? { trustedKeys: opts.trustedKeys } : {}),
     ...(opts.onRecord ? { onRecord: opts.onRecord } : {}),
+    ...(opts.onCheckpoint ? { onCheckpoint: opts.onCheckpoint } : {}),
   });
   let done = 0;
   const report = (messages: number) => {
