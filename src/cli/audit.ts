@@ -3,8 +3,11 @@ import { join } from "node:path";
 import cliProgress from "cli-progress";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { bitcoinRpc, type BitcoinRpc } from "../adapters/bitcoin/rpc.js";
+import { bitcoinRpcConfigFrom } from "../adapters/bitcoin/rpcConfig.js";
 import { verifyEventSignature } from "../adapters/crypto/eventSigning.js";
 import { auditLedger, type AuditIssue, type AuditSource, type LedgerLocation, type VerifiedCheckpoint } from "../adapters/ledger/audit.js";
+import { auditAnchors, type AnchorAudit } from "../adapters/ledger/auditAnchors.js";
 import { followLedger } from "../adapters/ledger/auditFollow.js";
 import { commitCheckerPool, type CommitChecker } from "../adapters/ledger/commitChecker.js";
 import { connectNats } from "../adapters/nats/connection.js";
@@ -31,6 +34,7 @@ interface AuditFlags {
   proveConsistency?: number;
   verifyProof?: string;
   trustedKeys?: string;
+  bitcoinRpc?: string;
   progress: boolean;
   ledgerStream: string;
   ledgerSubjectPrefix: string;
@@ -48,6 +52,11 @@ export function auditCommand(globals: Globals): Command {
     .option("--prove-consistency <size>", "print a consistency proof (JSON) that the latest checkpoint extends the checkpoint of <size> records", checkpointSize)
     .option("--verify-proof <file>", "check a proof printed by --prove or --prove-consistency, offline (- reads standard input)")
     .option("--trusted-keys <keys>", "coordinator public keys allowed to sign records and checkpoints: a file (one per line) or a comma list")
+    .addOption(
+      new Option("--bitcoin-rpc <url>", "bitcoind's RPC (credentials from BITCOIN_RPC_USER/BITCOIN_RPC_PASSWORD or BITCOIN_RPC_COOKIE_FILE): the anchors' transactions are checked there").env(
+        "BITCOIN_RPC_URL",
+      ),
+    )
     .option("--no-progress", "no progress bar")
     .addOption(new Option("--ledger-stream <name>", "stream holding the ledger").default(LEDGER_STREAM).hideHelp())
     .addOption(new Option("--ledger-subject-prefix <prefix>", "the ledger's subjects are <prefix>.chain and <prefix>.checkpoints").default("ec.ledger").hideHelp())
@@ -77,7 +86,14 @@ async function runAudit(flags: AuditFlags, globals: ReturnType<Globals>): Promis
     stream: flags.ledgerStream,
     chainSubject: `${flags.ledgerSubjectPrefix}.chain`,
     checkpointSubject: `${flags.ledgerSubjectPrefix}.checkpoints`,
+    anchorSubject: `${flags.ledgerSubjectPrefix}.anchors`,
   };
+  let rpc: BitcoinRpc | undefined;
+  try {
+    if (flags.bitcoinRpc) rpc = bitcoinRpc({ ...bitcoinRpcConfigFrom(process.env, flags.bitcoinRpc), timeoutMs: 10_000 });
+  } catch (err) {
+    throw new UsageError(`--bitcoin-rpc: ${err instanceof Error ? err.message : String(err)}`);
+  }
   const nc = await connect(await resolveNatsUrl(cfg.natsUrl, cfg.dataDir));
   const checker = commitCheckerPool();
   try {
@@ -90,7 +106,7 @@ async function runAudit(flags: AuditFlags, globals: ReturnType<Globals>): Promis
     if (flags.follow) return await follow(common, flags.state ?? join(cfg.dataDir, "audit-state.json"), flags.progress);
     if (flags.prove !== undefined) return await prove(common, flags.prove, flags.progress);
     if (flags.proveConsistency !== undefined) return await proveConsistency(common, flags.proveConsistency, flags.progress);
-    return await fullAudit(common, flags.progress);
+    return await fullAudit(common, flags.progress, rpc);
   } finally {
     await checker.close();
     await nc.close().catch(() => undefined);
@@ -150,7 +166,7 @@ function printIssue(ledger: LedgerLocation, issue: AuditIssue, verified: { recor
   say(`first bad ${what}, ledger sequence ${issue.seq}, ${issue.kind} id ${issue.recordId}: ${issue.reason}`);
 }
 
-async function fullAudit(common: Common, showProgress: boolean): Promise<number> {
+async function fullAudit(common: Common, showProgress: boolean, rpc: BitcoinRpc | undefined): Promise<number> {
   const bar = progressBar(showProgress, "messages");
   const result = await auditLedger({ ...common, keepLeaves: false, onProgress: (p) => bar.update(p.done, p.total, p.records) }).finally(() => bar.stop());
   if (result.issue) {
@@ -158,6 +174,19 @@ async function fullAudit(common: Common, showProgress: boolean): Promise<number>
     return UNSOUND;
   }
   printSound(common.ledger, { ...result, ...(result.latestCheckpoint ? { latest: result.latestCheckpoint } : {}) });
+  const anchors = await auditAnchors({ ...common, ...(rpc ? { rpc } : {}) });
+  return printAnchors(anchors, rpc);
+}
+
+function printAnchors(a: AnchorAudit, rpc: BitcoinRpc | undefined): number {
+  const failures = a.failuresReported === 0 ? "" : `; ${a.failuresReported} anchoring failure${a.failuresReported === 1 ? "" : "s"} reported (retried)`;
+  if (a.issue) {
+    say(`anchors: FAILED${failures}`);
+    say(`first bad anchor: ledger sequence ${a.issue.seq}, anchor id ${a.issue.recordId}: ${a.issue.reason}`);
+    return UNSOUND;
+  }
+  const checked = a.unchecked ?? `${a.confirmed} of ${a.anchors} transactions found carrying their checkpoint's hash (${a.networks.join(", ") || "no network"}, bitcoind at ${rpc?.endpoint})`;
+  say(`anchors: ${a.anchors} checkpoint${a.anchors === 1 ? "" : "s"} anchored, each naming a checkpoint of the ledger; ${checked}${failures}`);
   return SOUND;
 }
 

@@ -2,10 +2,11 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bitcoinRpc, type BitcoinRpc } from "../../src/adapters/bitcoin/rpc.js";
 import { sealEvent } from "../../src/adapters/crypto/eventSigning.js";
-import { verificationPool, type SignatureVerifier } from "../../src/adapters/crypto/verificationPool.js";
 import type { EventEnvelope } from "../../src/domain/events/envelope.js";
+import { cli } from "../support/cli.js";
 import { newSigner } from "../support/events.js";
 import { auditAnchors } from "../../src/adapters/ledger/auditAnchors.js";
+import { commitCheckerPool, type CommitChecker } from "../../src/adapters/ledger/commitChecker.js";
 import { createEventStore, type EventStore } from "../../src/adapters/nats/eventStore.js";
 import { buildAnchorProxy } from "../../src/gateways/anchor/app.js";
 import { startFakeBitcoind, type FakeBitcoind } from "../support/fakeBitcoind.js";
@@ -20,7 +21,7 @@ describe("checkpoints anchored to Bitcoin", () => {
   let proxy: FastifyInstance;
   let t: TestNode;
   let store: EventStore;
-  let verifier: SignatureVerifier;
+  let checker: CommitChecker;
   beforeAll(async () => {
     bitcoind = await startFakeBitcoind();
     rpc = bitcoinRpc({ url: bitcoind.url, auth: { user: bitcoind.user, password: bitcoind.password }, wallet: bitcoind.wallet });
@@ -28,10 +29,10 @@ describe("checkpoints anchored to Bitcoin", () => {
     const proxyUrl = await proxy.listen({ host: "127.0.0.1", port: 0 });
     t = await startTestNode({ worker: false, checkpointIntervalMs: 300, anchorProxyUrl: proxyUrl, anchorProxyToken: proxyToken, anchorIntervalMs: 500 });
     store = await createEventStore(await t.nats.connect("anchor-auditor"));
-    verifier = verificationPool(2);
+    checker = commitCheckerPool(2);
   }, 120_000);
   afterAll(async () => {
-    await verifier?.close();
+    await checker?.close();
     await t?.close();
     await proxy?.close();
     await bitcoind?.close();
@@ -47,22 +48,33 @@ describe("checkpoints anchored to Bitcoin", () => {
   it("anchors each new checkpoint's hash in an OP_RETURN output, and the audit finds it on chain", async () => {
     expect((await faucet("alice")).status).toBe(201);
     const audit = await eventually("an anchor bitcoind confirms", async () => {
-      const a = await auditAnchors({ store, verifier, rpc });
+      const a = await auditAnchors({ store, checker, rpc });
       return a.confirmed > 0 ? a : undefined;
     });
     expect(audit.issue).toBeUndefined();
     expect(audit.unchecked).toBeUndefined();
     expect(bitcoind.requests.map((r) => r.method)).toContain("sendrawtransaction");
+
+    // The auditor's command checks the same, with bitcoind's address and credentials.
+    const credentials = { BITCOIN_RPC_USER: bitcoind.user, BITCOIN_RPC_PASSWORD: bitcoind.password };
+    const checked = await cli(["audit", "--nats-url", t.nats.url, "--no-progress", "--bitcoin-rpc", bitcoind.url], { env: credentials });
+    expect(checked).toMatchObject({ code: 0, stdout: expect.stringMatching(/\nanchors: [1-9]\d* checkpoints? anchored, each naming a checkpoint of the ledger; ([1-9]\d*) of \1 transactions found carrying their checkpoint's hash \(regtest, bitcoind at http/) });
+    const unchecked = await cli(["audit", "--nats-url", t.nats.url, "--no-progress"], { env: { BITCOIN_RPC_URL: "" } });
+    expect(unchecked).toMatchObject({ code: 0, stdout: expect.stringMatching(/\nanchors: [1-9]\d* checkpoints? anchored, .*; no bitcoind RPC given: transactions not checked/) });
+    expect(await cli(["audit", "--nats-url", t.nats.url, "--bitcoin-rpc", bitcoind.url], { env: { BITCOIN_RPC_USER: "only-a-user" } })).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/--bitcoin-rpc: bad bitcoind RPC configuration: .*BITCOIN_RPC_USER and BITCOIN_RPC_PASSWORD go together/s),
+    });
   }, 60_000);
 
   it("when bitcoind is down the failure is reported as an event and the checkpoint is anchored once it is back", async () => {
     await bitcoind.goOffline();
-    const before = (await auditAnchors({ store, verifier })).anchors;
+    const before = (await auditAnchors({ store, checker })).anchors;
     expect((await faucet("bob")).status).toBe(201);
-    await eventually("a reported failure", async () => ((await auditAnchors({ store, verifier })).failuresReported > 0 ? true : undefined));
+    await eventually("a reported failure", async () => ((await auditAnchors({ store, checker })).failuresReported > 0 ? true : undefined));
     await bitcoind.comeBack();
     const after = await eventually("the pending checkpoint anchored", async () => {
-      const a = await auditAnchors({ store, verifier, rpc });
+      const a = await auditAnchors({ store, checker, rpc });
       return a.anchors > before ? a : undefined;
     });
     expect(after.issue).toBeUndefined();
@@ -70,13 +82,15 @@ describe("checkpoints anchored to Bitcoin", () => {
   }, 60_000);
 
   it("an anchor record naming a transaction bitcoind never saw is caught (the seed's fault)", async () => {
-    const good = await auditAnchors({ store, verifier, rpc });
+    const good = await auditAnchors({ store, checker, rpc });
     expect(good.issue).toBeUndefined();
     const real = (await anchorsIn(store))[0]!;
     const forged = sealEvent(newSigner(), { ...real, id: "forged-anchor", data: { ...real.data, txid: "ab".repeat(32) } });
     await store.append("ec.ledger.anchors", [forged], "any");
-    const audit = await auditAnchors({ store, verifier, rpc });
+    const audit = await auditAnchors({ store, checker, rpc });
     expect(audit.issue).toMatchObject({ recordId: "forged-anchor", reason: expect.stringMatching(/^transaction abab.* is not on regtest/) });
+    const caught = await cli(["audit", "--nats-url", t.nats.url, "--no-progress", "--bitcoin-rpc", bitcoind.url], { env: { BITCOIN_RPC_USER: bitcoind.user, BITCOIN_RPC_PASSWORD: bitcoind.password } });
+    expect(caught).toMatchObject({ code: 1, stdout: expect.stringMatching(/\nanchors: FAILED.*\nfirst bad anchor: ledger sequence \d+, anchor id forged-anchor: transaction (ab)+ is not on regtest/s) });
   }, 60_000);
 });
 

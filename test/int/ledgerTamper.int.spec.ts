@@ -1,8 +1,6 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { promisify } from "node:util";
 import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,20 +15,9 @@ import { packageRoot } from "../../src/adapters/packageRoot.js";
 import type { EventEnvelope } from "../../src/domain/events/envelope.js";
 import { eventHash, recordOf } from "../../src/domain/ledger/record.js";
 import { creditEarned, newSigner } from "../support/events.js";
+import { cli } from "../support/cli.js";
 import { copyLedger, readLedgerMessages, startLedgerWriter, type LedgerMessage, type LedgerWriter } from "../support/ledger.js";
 import { startTestNats, type TestNats } from "../support/nats.js";
-
-const run = promisify(execFile);
-const cli = (args: string[], input?: string) => {
-  const child = run(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { env: { ...process.env, EC_DATA_DIR: "/nonexistent" } });
-  if (input !== undefined) {
-    child.child.stdin!.end(input);
-  }
-  return child.then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
-};
 
 const RECORDS = 60;
 /** The record every case tampers with (or next to). */
@@ -265,7 +252,7 @@ describe("edgecoder audit", () => {
       const ok = await cli(["audit", "--verify-proof", join(dir, "proof.json"), "--trusted-keys", join(dir, "keys")]);
       expect(ok).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`^ok: event ${eventId} is record ${K} of the ledger whose checkpoint of ${RECORDS} records`)) });
       const forged = JSON.stringify({ ...proof, proof: [...proof.proof.slice(0, 5), "00".repeat(32)] });
-      expect(await cli(["audit", "--verify-proof", "-"], forged)).toMatchObject({ code: 1, stdout: expect.stringMatching(/^proof refused: the audit path does not lead/) });
+      expect(await cli(["audit", "--verify-proof", "-"], { input: forged })).toMatchObject({ code: 1, stdout: expect.stringMatching(/^proof refused: the audit path does not lead/) });
       const untrusted = await cli(["audit", "--verify-proof", join(dir, "proof.json"), "--trusted-keys", newSigner().publicKey]);
       expect(untrusted).toMatchObject({ code: 1, stdout: expect.stringMatching(/^proof refused: the checkpoint is signed by an unknown key/) });
     } finally {
@@ -282,10 +269,10 @@ describe("edgecoder audit", () => {
     expect(doc).toMatchObject({ from: { data: { size: earlier } }, to: { data: { size: RECORDS } } });
     expect(doc.proof.length).toBeGreaterThan(0);
 
-    const ok = await cli(["audit", "--verify-proof", "-", "--trusted-keys", writer.coordinator.publicKey], proved.stdout);
+    const ok = await cli(["audit", "--verify-proof", "-", "--trusted-keys", writer.coordinator.publicKey], { input: proved.stdout });
     expect(ok).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`^ok: the checkpoint of ${RECORDS} records \\(root [0-9a-f]{64}\\) extends the checkpoint of ${earlier} records`)) });
     const forged = JSON.stringify({ ...doc, proof: ["00".repeat(32), ...doc.proof.slice(1)] });
-    expect(await cli(["audit", "--verify-proof", "-"], forged)).toMatchObject({ code: 1, stdout: expect.stringMatching(new RegExp(`^proof refused: the tree of ${RECORDS} records .* does not extend the tree of ${earlier} records`)) });
+    expect(await cli(["audit", "--verify-proof", "-"], { input: forged })).toMatchObject({ code: 1, stdout: expect.stringMatching(new RegExp(`^proof refused: the tree of ${RECORDS} records .* does not extend the tree of ${earlier} records`)) });
 
     const missing = sizes[0]! + 1;
     expect(await cli(["audit", "--nats-url", nats.url, "--no-progress", "--prove-consistency", String(missing)])).toMatchObject({
@@ -299,7 +286,7 @@ describe("edgecoder audit", () => {
   it("exits 2 with a clear message when it cannot run", async () => {
     expect(await cli(["audit", "--nats-url", "nats://127.0.0.1:1"])).toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot connect to NATS at nats:\/\/127\.0\.0\.1:1/) });
     expect(await cli(["audit", "--nats-url", nats.url, "--ledger-stream", "NOPE"])).toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot read stream NOPE/) });
-    expect(await cli(["audit", "--trusted-keys", "not-a-key", "--verify-proof", "-"], "{}")).toMatchObject({ code: 2, stderr: expect.stringMatching(/--trusted-keys: not-a-key is neither/) });
+    expect(await cli(["audit", "--trusted-keys", "not-a-key", "--verify-proof", "-"], { input: "{}" })).toMatchObject({ code: 2, stderr: expect.stringMatching(/--trusted-keys: not-a-key is neither/) });
     expect(await cli(["audit", "--frobnicate"])).toMatchObject({ code: 2, stderr: expect.stringMatching(/unknown option '--frobnicate'/) });
   }, 60_000);
 });

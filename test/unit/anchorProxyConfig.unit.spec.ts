@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { bitcoinRpcConfigFrom } from "../../src/adapters/bitcoin/rpcConfig.js";
 import { anchorProxyConfigFrom } from "../../src/gateways/anchor/config.js";
 
 const token = "t".repeat(24);
@@ -45,5 +46,14 @@ describe("anchor proxy configuration from the environment", () => {
     ] as const) {
       expect(() => anchorProxyConfigFrom(env)).toThrow(names);
     }
+  });
+
+  it("given only bitcoind's variables, the auditor's RPC config is read the same way, the URL given on the command line first", () => {
+    expect(bitcoinRpcConfigFrom({ BITCOIN_RPC_COOKIE_FILE: "/b/.cookie", BITCOIN_RPC_URL: "http://10.0.0.2:8332" }, "http://10.0.0.9:18443")).toEqual({
+      url: "http://10.0.0.9:18443",
+      auth: { cookieFile: "/b/.cookie" },
+    });
+    expect(() => bitcoinRpcConfigFrom({}, "http://10.0.0.9:18443")).toThrow(/bad bitcoind RPC configuration: .*BITCOIN_RPC_COOKIE_FILE/s);
+    expect(() => bitcoinRpcConfigFrom({ BITCOIN_RPC_USER: "u", BITCOIN_RPC_PASSWORD: "p" }, "ftp://x")).toThrow(/BITCOIN_RPC_URL/);
   });
 });
