@@ -6,7 +6,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { bitcoinRpc, type BitcoinRpc } from "../adapters/bitcoin/rpc.js";
 import { bitcoinRpcConfigFrom } from "../adapters/bitcoin/rpcConfig.js";
 import { verifyEventSignature } from "../adapters/crypto/eventSigning.js";
-import { auditLedger, type AuditIssue, type AuditSource, type LedgerLocation, type VerifiedCheckpoint } from "../adapters/ledger/audit.js";
+import { auditLedger, DEFAULT_UNCHAINED_GRACE_MS, type AuditIssue, type AuditSource, type LedgerLocation, type VerifiedCheckpoint } from "../adapters/ledger/audit.js";
 import { auditAnchors, type AnchorAudit } from "../adapters/ledger/auditAnchors.js";
 import { followLedger } from "../adapters/ledger/auditFollow.js";
 import { commitCheckerPool, type CommitChecker } from "../adapters/ledger/commitChecker.js";
@@ -35,6 +35,7 @@ interface AuditFlags {
   verifyProof?: string;
   trustedKeys?: string;
   bitcoinRpc?: string;
+  unchainedGrace: number;
   progress: boolean;
   ledgerStream: string;
   ledgerSubjectPrefix: string;
@@ -57,6 +58,7 @@ export function auditCommand(globals: Globals): Command {
         "BITCOIN_RPC_URL",
       ),
     )
+    .option("--unchained-grace <seconds>", "a source event missing from the ledger is a fault once the ledger holds records stored this long after it", seconds, DEFAULT_UNCHAINED_GRACE_MS / 1000)
     .option("--no-progress", "no progress bar")
     .addOption(new Option("--ledger-stream <name>", "stream holding the ledger").default(LEDGER_STREAM).hideHelp())
     .addOption(new Option("--ledger-subject-prefix <prefix>", "the ledger's subjects are <prefix>.chain and <prefix>.checkpoints").default("ec.ledger").hideHelp())
@@ -106,7 +108,7 @@ async function runAudit(flags: AuditFlags, globals: ReturnType<Globals>): Promis
     if (flags.follow) return await follow(common, flags.state ?? join(cfg.dataDir, "audit-state.json"), flags.progress);
     if (flags.prove !== undefined) return await prove(common, flags.prove, flags.progress);
     if (flags.proveConsistency !== undefined) return await proveConsistency(common, flags.proveConsistency, flags.progress);
-    return await fullAudit(common, flags.progress, rpc);
+    return await fullAudit(common, flags.progress, rpc, flags.unchainedGrace * 1000);
   } finally {
     await checker.close();
     await nc.close().catch(() => undefined);
@@ -161,19 +163,27 @@ function printSound(ledger: LedgerLocation, r: { records: number; checkpoints: n
 }
 
 function printIssue(ledger: LedgerLocation, issue: AuditIssue, verified: { records: number; checkpoints: number }) {
+  if (issue.kind === "source") {
+    say(`ledger ${ledger.stream}: FAILED: ${verified.records} records and ${verified.checkpoints} checkpoints are sound, but a source event is missing from the ledger`);
+    say(`first unchained source event: ${issue.stream} sequence ${issue.seq}, event id ${issue.recordId}: ${issue.reason}`);
+    return;
+  }
   say(`ledger ${ledger.stream}: FAILED after ${verified.records} good records and ${verified.checkpoints} good checkpoints`);
   const what = issue.kind === "record" ? `record: position ${issue.position}` : `checkpoint: checkpoint ${issue.position}`;
   say(`first bad ${what}, ledger sequence ${issue.seq}, ${issue.kind} id ${issue.recordId}: ${issue.reason}`);
 }
 
-async function fullAudit(common: Common, showProgress: boolean, rpc: BitcoinRpc | undefined): Promise<number> {
+async function fullAudit(common: Common, showProgress: boolean, rpc: BitcoinRpc | undefined, graceMs: number): Promise<number> {
   const bar = progressBar(showProgress, "messages");
-  const result = await auditLedger({ ...common, keepLeaves: false, onProgress: (p) => bar.update(p.done, p.total, p.records) }).finally(() => bar.stop());
+  const result = await auditLedger({ ...common, keepLeaves: false, unchainedGraceMs: graceMs, onProgress: (p) => bar.update(p.done, p.total, p.records) }).finally(() => bar.stop());
   if (result.issue) {
     printIssue(common.ledger, result.issue, result);
     return UNSOUND;
   }
   printSound(common.ledger, { ...result, ...(result.latestCheckpoint ? { latest: result.latestCheckpoint } : {}) });
+  const u = result.unchained;
+  if (u && u.pending > 0) say(`  not chained yet    ${u.pending} source event${u.pending === 1 ? "" : "s"}, stored less than ${graceMs / 1000} s before the last record`);
+  if (u && u.refused > 0) say(`  refused            ${u.refused} source event${u.refused === 1 ? "" : "s"} that admission refuses (bad signature or schema), rightly not chained`);
   const anchors = await auditAnchors({ ...common, ...(rpc ? { rpc } : {}) });
   return printAnchors(anchors, rpc);
 }
@@ -347,5 +357,11 @@ async function trustedKeysFrom(arg: string): Promise<Set<string>> {
 function checkpointSize(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError("a checkpoint's size: a whole number of records, at least 1");
+  return n;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError("a whole number of seconds, 0 or more");
   return n;
 }

@@ -212,6 +212,40 @@ describe("tampering with a copy of the ledger is caught at the exact record", ()
     expect(issue).toEqual({ ...named(extended, RECORDS), reason: `its source event ${forgedSource.id} (EC_CREDITS sequence ${ack.seq}) has a bad signature` });
   });
 
+  it("names a source event a trusted chainer skipped, re-linking and re-signing every record after it, once the ledger has moved past it", async () => {
+    const records = messages.filter((m) => m.kind === "chain").flatMap((m) => m.events);
+    const skipped = records[K]!;
+    let prev = eventHash(records[K - 1]!);
+    const rechained = records.slice(K + 1).map((r, i) => {
+      const data = r.data as { index: number; prevHash: string };
+      const record = sealEvent(writer.coordinator, { ...r, data: { ...data, index: K + i, prevHash: prev } });
+      prev = eventHash(record);
+      return record;
+    });
+    const chain = [...records.slice(0, K), ...rechained].map((r) => ({ kind: "chain" as const, text: JSON.stringify([r]), events: [r] }));
+    const ledger = await copy(chain);
+    const source = (skipped.data as { source: { stream: string; seq: number; eventId: string } }).source;
+
+    // Within the grace the event may still be on its way: it is counted as not chained yet.
+    const recent = await audit(ledger);
+    expect(recent).toMatchObject({ ok: true, records: RECORDS - 1, unchained: { pending: 1 } });
+    // The ledger was stored after the event by more than a grace of 0 s: it moved past it.
+    const late = await auditLedger({ store, checker, ledger, trustedKeys: trusted(), unchainedGraceMs: 0 });
+    expect(late.issue).toEqual({
+      kind: "source",
+      stream: source.stream,
+      position: RECORDS - 1,
+      seq: source.seq,
+      recordId: source.eventId,
+      reason: "credits.earned event never chained: the ledger holds records stored 0 s and more after it, none for it",
+    });
+    const viaCli = await cli(["audit", "--nats-url", nats.url, "--no-progress", "--unchained-grace", "0", "--ledger-stream", ledger.stream, "--ledger-subject-prefix", ledger.chainSubject.replace(/\.chain$/, "")]);
+    expect(viaCli).toMatchObject({
+      code: 1,
+      stdout: expect.stringContaining(`first unchained source event: ${source.stream} sequence ${source.seq}, event id ${source.eventId}: credits.earned event never chained`),
+    });
+  });
+
   it("names a checkpoint that names more records than the ledger holds, once the ledger ends", async () => {
     const last = messages.length - 1;
     expect(messages[last]!.kind).toBe("checkpoints");
@@ -274,7 +308,7 @@ describe("edgecoder audit", () => {
     const forged = JSON.stringify({ ...doc, proof: ["00".repeat(32), ...doc.proof.slice(1)] });
     expect(await cli(["audit", "--verify-proof", "-"], { input: forged })).toMatchObject({ code: 1, stdout: expect.stringMatching(new RegExp(`^proof refused: the tree of ${RECORDS} records .* does not extend the tree of ${earlier} records`)) });
 
-    const missing = sizes[0]! + 1;
+    const missing = Array.from({ length: RECORDS }, (_, i) => i + 1).find((n) => !sizes.includes(n))!;
     expect(await cli(["audit", "--nats-url", nats.url, "--no-progress", "--prove-consistency", String(missing)])).toMatchObject({
       code: 1,
       stderr: expect.stringMatching(new RegExp(`the ledger has no checkpoint of ${missing} records \\(sizes ${sizes[0]}, ${sizes[1]}`)),

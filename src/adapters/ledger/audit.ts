@@ -8,9 +8,10 @@ import { CHAINED_STREAMS } from "./chainer.js";
 import { checkedInBatches, ledgerSteps } from "./checkedBatches.js";
 import { commitCheckerOf, eventsOf, type CheckedEvents, type CommitChecker } from "./commitChecker.js";
 import { sourceIndex, type SourceIndex } from "./ledgerSources.js";
+import { checkUnchained, type UnchainedReport } from "./unchainedSources.js";
 
 /** What an audit reads: the streams, through a reader with read-only credentials. */
-export type AuditSource = Pick<EventReader, "read" | "follow" | "lastSeq" | "lastSeqOf" | "streamState">;
+export type AuditSource = Pick<EventReader, "read" | "follow" | "lastSeq" | "lastSeqOf" | "streamState" | "commitAt">;
 
 /** Where a ledger lives: the node's, or a copy an auditor made (tests tamper with copies). */
 export interface LedgerLocation {
@@ -29,9 +30,13 @@ export interface VerifiedCheckpoint extends Checkpoint {
   readonly envelope: EventEnvelope;
 }
 
-/** The first bad record, or the first bad checkpoint (then `position` counts checkpoints). */
+/**
+ * The first bad record, or the first bad checkpoint (then `position` counts checkpoints), or a
+ * source event the ledger moved past without chaining (then `seq` is in `stream`, a source stream).
+ */
 export interface AuditIssue extends ChainIssue {
-  readonly kind: "record" | "checkpoint";
+  readonly kind: "record" | "checkpoint" | "source";
+  readonly stream?: string;
 }
 
 /** Where a verification stands: enough to go on later without reading what it covered again. */
@@ -283,7 +288,15 @@ export interface AuditOptions {
   readonly onProgress?: (p: { done: number; total: number; records: number }) => void;
   readonly onRecord?: (record: EventEnvelope, index: number, seq: number) => void;
   readonly onCheckpoint?: (checkpoint: VerifiedCheckpoint) => void;
+  /**
+   * Source events not chained yet are a fault once the ledger holds a record stored this long
+   * after them (default 5 minutes; see judgeUnchained). Negative: not checked.
+   */
+  readonly unchainedGraceMs?: number;
 }
+
+/** Five minutes: ten times a chainer's ack wait, after which another node chains what a dead one held. */
+export const DEFAULT_UNCHAINED_GRACE_MS = 300_000;
 
 export interface AuditResult {
   readonly ok: boolean;
@@ -298,6 +311,8 @@ export interface AuditResult {
   readonly progress: ChainProgress;
   /** Where the audit stopped, to go on from there. */
   readonly position: AuditPosition;
+  /** The source events no record chains, once the ledger was found sound. */
+  readonly unchained?: UnchainedReport;
 }
 
 /** The checker an audit uses: the one given, or one made of the signature verifier given. */
@@ -336,12 +351,14 @@ export async function auditLedger(opts: AuditOptions): Promise<AuditResult> {
   };
   const sourcesRead = sources.catchUp(report);
   sourcesRead.catch(() => undefined); // awaited below
+  let lastRecordSeq = 0;
   if (upTo > 0) {
     await checkedInBatches(
       opts.store.read(ledger.stream, { toSeq: upTo }),
       ledgerSteps(checker, async (batch, checked) => {
         await sourcesRead;
         const go = await auditor.take(batch, checked);
+        if (go) for (const c of batch) if (c.subject === ledger.chainSubject) lastRecordSeq = c.seq;
         report(batch.length);
         return go;
       }),
@@ -349,7 +366,17 @@ export async function auditLedger(opts: AuditOptions): Promise<AuditResult> {
     );
   }
   await sourcesRead;
-  const issue = auditor.finish();
+  let issue = auditor.finish();
+  const graceMs = opts.unchainedGraceMs ?? DEFAULT_UNCHAINED_GRACE_MS;
+  let unchained: UnchainedReport | undefined;
+  if (!issue && graceMs >= 0) {
+    unchained = await checkUnchained({ store: opts.store, sources, ledger, lastRecordSeq, graceMs });
+    const d = unchained.dropped;
+    if (d) {
+      const reason = `${d.type} event never chained: the ledger holds records stored ${Math.round(graceMs / 1000)} s and more after it, none for it`;
+      issue = { kind: "source", stream: d.stream, position: auditor.position().progress.count, seq: d.seq, recordId: d.eventId, reason };
+    }
+  }
   const position = auditor.position();
   return {
     ok: !issue,
@@ -361,5 +388,6 @@ export async function auditLedger(opts: AuditOptions): Promise<AuditResult> {
     leaves,
     progress: position.progress,
     position,
+    ...(unchained ? { unchained } : {}),
   };
 }

@@ -17,7 +17,8 @@ import { WrongExpectedVersionError, type EventStore, type RawCommit } from "../n
 /** The streams whose events are chained: every queue event, credit movement and agent decision. */
 export const CHAINED_STREAMS = ["EC_TASKS", "EC_AGENTS", "EC_CREDITS"] as const;
 
-const sourceRegistry = eventRegistry(...taskEventSpecs, ...subtaskEventSpecs, ...agentEventSpecs, ...creditEventSpecs);
+/** What the chainer admits: the events of the chained streams, by type and schema. */
+export const CHAINED_REGISTRY = eventRegistry(...taskEventSpecs, ...subtaskEventSpecs, ...agentEventSpecs, ...creditEventSpecs);
 const hexBytes = (hex: string) => Buffer.from(hex, "hex");
 /** Records in one ledger commit at most: ~0.7 KB each, well under a stream message's 1 MiB. */
 const MAX_BATCH_EVENTS = 256;
@@ -228,7 +229,7 @@ export async function startChainer(opts: {
         ...(opts.ackWaitMs ? { ackWaitMs: opts.ackWaitMs } : {}),
         ...(opts.onError ? { onError: opts.onError } : {}),
         async react(m) {
-          const [check] = await admitAll([m], sourceRegistry, opts.verifier);
+          const [check] = await admitAll([m], CHAINED_REGISTRY, opts.verifier);
           // Only admitted events are chained; a forged or malformed commit is the projections' quarantine's business.
           if (!check?.ok) return;
           await chain(m.stream, m.seq, check.events);

@@ -26,6 +26,8 @@ export interface SourceIndex {
   /** Any source event read, a forged one too (to say why a record's source is refused). */
   lookup(eventId: string): IndexedSource | undefined;
   readonly chained: ChainedSources;
+  /** Every event read that no record chains, in stream order. */
+  unchained(): IndexedSource[];
   /** Reads what the source streams hold now and was not read yet; one catch-up at a time. */
   catchUp(onProgress?: (messages: number) => void): Promise<void>;
   save(): SavedSources[];
@@ -134,6 +136,13 @@ export function sourceIndex(opts: { store: AuditSource; checker: CommitChecker; 
         }
         st.chained[byte]! |= 1 << (s.ordinal & 7);
       },
+    },
+    unchained() {
+      const out: Entry[] = [];
+      for (const e of byId.values()) if (!bit(streamOf(e.stream), e.ordinal)) out.push(e);
+      // Read in stream order per stream, streams one after another: sorting keeps that whatever the map's order.
+      const streamOrder = new Map(streams.map((s, i) => [s.name, i]));
+      return out.sort((a, b) => streamOrder.get(a.stream)! - streamOrder.get(b.stream)! || a.seq - b.seq);
     },
     catchUp(onProgress) {
       // One after another: each reads up to what the streams hold when it starts.

@@ -1,6 +1,7 @@
 import {
   DeliverPolicy,
   JetStreamApiCodes,
+  JetStreamApiError,
   jetstream,
   jetstreamManager,
   type JetStreamClient,
@@ -82,6 +83,8 @@ export interface EventStore {
   lastSeqOf(stream: string, subject: string): Promise<number>;
   /** Last sequence and creation time: a stream created again restarts at sequence 1. */
   streamState(stream: string): Promise<{ lastSeq: number; created: string }>;
+  /** One message, with the time the server stored it; undefined when the stream has none at `seq`. */
+  commitAt(stream: string, seq: number): Promise<(RawCommit & { storedAt: Date }) | undefined>;
   close(): void;
 }
 
@@ -113,6 +116,13 @@ export async function createEventReader(nc: NatsConnection, opts: { readAhead?: 
     streamState: async (stream) => {
       const info = await jsm.streams.info(stream);
       return { lastSeq: info.state.last_seq, created: info.created };
+    },
+    commitAt: async (stream, seq) => {
+      const m = await jsm.streams.getMessage(stream, { seq }).catch((err: unknown) => {
+        if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.NoMessageFound) return null;
+        throw err;
+      });
+      return m ? { stream, seq: m.seq, subject: m.subject, data: m.data, storedAt: m.time } : undefined;
     },
   };
 }
