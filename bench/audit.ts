@@ -4,7 +4,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { generatePrivateKeyPem, signerFromPrivateKeyPem } from "../src/adapters/crypto/ed25519.js";
 import { sealEvent } from "../src/adapters/crypto/eventSigning.js";
 import { signingPool } from "../src/adapters/crypto/signingPool.js";
-import { auditLedger } from "../src/adapters/ledger/audit.js";
+import { verifyOrderingChain } from "../src/adapters/ledger/verifyOrderingChain.js";
 import { commitCheckerPool } from "../src/adapters/ledger/commitChecker.js";
 import { connectNats } from "../src/adapters/nats/connection.js";
 import { createEventReader, createEventStore, type EventStore } from "../src/adapters/nats/eventStore.js";
@@ -152,7 +152,7 @@ export async function auditRate(nc: NatsConnection, coordinator: string) {
   const checker = commitCheckerPool(2);
   try {
     const started = performance.now();
-    const result = await auditLedger({ store, checker, keepLeaves: false, trustedKeys: new Set([coordinator]) });
+    const result = await verifyOrderingChain({ store, checker, keepLeaves: false, trustedKeys: new Set([coordinator]) });
     const seconds = (performance.now() - started) / 1000;
     if (!result.ok) throw new Error(`the bench ledger failed its audit: ${JSON.stringify(result.issue)}`);
     return { seconds, records: result.records, checkpoints: result.checkpoints };

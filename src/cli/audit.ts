@@ -7,9 +7,10 @@ import { bitcoinRpc, type BitcoinRpc } from "../adapters/bitcoin/rpc.js";
 import { bitcoinRpcConfigFrom } from "../adapters/bitcoin/rpcConfig.js";
 import { verifyEventSignature } from "../adapters/crypto/eventSigning.js";
 import { auditLedger, DEFAULT_UNCHAINED_GRACE_MS, type AuditIssue, type AuditSource, type LedgerLocation, type VerifiedCheckpoint } from "../adapters/ledger/audit.js";
-import { auditAnchors, type AnchorAudit } from "../adapters/ledger/auditAnchors.js";
+import type { AnchorAudit } from "../adapters/ledger/auditAnchors.js";
 import { followLedger } from "../adapters/ledger/auditFollow.js";
 import { commitCheckerPool, type CommitChecker } from "../adapters/ledger/commitChecker.js";
+import { verifyOrderingChain } from "../adapters/ledger/verifyOrderingChain.js";
 import { connectNats } from "../adapters/nats/connection.js";
 import { createEventReader } from "../adapters/nats/eventStore.js";
 import { PublicKey, type EventEnvelope } from "../domain/events/envelope.js";
@@ -175,7 +176,13 @@ function printIssue(ledger: LedgerLocation, issue: AuditIssue, verified: { recor
 
 async function fullAudit(common: Common, showProgress: boolean, rpc: BitcoinRpc | undefined, graceMs: number): Promise<number> {
   const bar = progressBar(showProgress, "messages");
-  const result = await auditLedger({ ...common, keepLeaves: false, unchainedGraceMs: graceMs, onProgress: (p) => bar.update(p.done, p.total, p.records) }).finally(() => bar.stop());
+  const result = await verifyOrderingChain({
+    ...common,
+    ...(rpc ? { rpc } : {}),
+    keepLeaves: false,
+    unchainedGraceMs: graceMs,
+    onProgress: (p) => bar.update(p.done, p.total, p.records),
+  }).finally(() => bar.stop());
   if (result.issue) {
     printIssue(common.ledger, result.issue, result);
     return UNSOUND;
@@ -184,8 +191,7 @@ async function fullAudit(common: Common, showProgress: boolean, rpc: BitcoinRpc 
   const u = result.unchained;
   if (u && u.pending > 0) say(`  not chained yet    ${u.pending} source event${u.pending === 1 ? "" : "s"}, stored less than ${graceMs / 1000} s before the last record`);
   if (u && u.refused > 0) say(`  refused            ${u.refused} source event${u.refused === 1 ? "" : "s"} that admission refuses (bad signature or schema), rightly not chained`);
-  const anchors = await auditAnchors({ ...common, ...(rpc ? { rpc } : {}) });
-  return printAnchors(anchors, rpc);
+  return result.anchors ? printAnchors(result.anchors, rpc) : SOUND;
 }
 
 function printAnchors(a: AnchorAudit, rpc: BitcoinRpc | undefined): number {

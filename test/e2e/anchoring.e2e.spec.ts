@@ -7,6 +7,7 @@ import { cli } from "../support/cli.js";
 import { newSigner } from "../support/events.js";
 import { auditAnchors } from "../../src/adapters/ledger/auditAnchors.js";
 import { commitCheckerPool, type CommitChecker } from "../../src/adapters/ledger/commitChecker.js";
+import { verifyOrderingChain } from "../../src/adapters/ledger/verifyOrderingChain.js";
 import { createEventStore, type EventStore } from "../../src/adapters/nats/eventStore.js";
 import { buildAnchorProxy } from "../../src/gateways/anchor/app.js";
 import { startFakeBitcoind, type FakeBitcoind } from "../support/fakeBitcoind.js";
@@ -55,6 +56,11 @@ describe("checkpoints anchored to Bitcoin", () => {
     expect(audit.unchecked).toBeUndefined();
     expect(bitcoind.requests.map((r) => r.method)).toContain("sendrawtransaction");
 
+    // The auditor's one call checks the ledger, then its anchors against bitcoind.
+    const verdict = await verifyOrderingChain({ store, checker, rpc });
+    expect(verdict).toMatchObject({ ok: true, anchors: { confirmed: audit.confirmed, networks: ["regtest"] } });
+    expect(verdict.records).toBeGreaterThan(0);
+
     // The auditor's command checks the same, with bitcoind's address and credentials.
     const credentials = { BITCOIN_RPC_USER: bitcoind.user, BITCOIN_RPC_PASSWORD: bitcoind.password };
     const checked = await cli(["audit", "--nats-url", t.nats.url, "--no-progress", "--bitcoin-rpc", bitcoind.url], { env: credentials });
@@ -89,6 +95,7 @@ describe("checkpoints anchored to Bitcoin", () => {
     await store.append("ec.ledger.anchors", [forged], "any");
     const audit = await auditAnchors({ store, checker, rpc });
     expect(audit.issue).toMatchObject({ recordId: "forged-anchor", reason: expect.stringMatching(/^transaction abab.* is not on regtest/) });
+    expect(await verifyOrderingChain({ store, checker, rpc })).toMatchObject({ ok: false, anchors: { issue: { recordId: "forged-anchor" } } });
     const caught = await cli(["audit", "--nats-url", t.nats.url, "--no-progress", "--bitcoin-rpc", bitcoind.url], { env: { BITCOIN_RPC_USER: bitcoind.user, BITCOIN_RPC_PASSWORD: bitcoind.password } });
     expect(caught).toMatchObject({ code: 1, stdout: expect.stringMatching(/\nanchors: FAILED.*\nfirst bad anchor: ledger sequence \d+, anchor id forged-anchor: transaction (ab)+ is not on regtest/s) });
   }, 60_000);
