@@ -67,6 +67,21 @@ describe("checking commits on worker threads", () => {
     );
   });
 
+  it("given data whose key order JSON.stringify would not keep (index keys, __proto__, unsorted keys in arrays), then verdicts and hashes are still canonical", async () => {
+    const shapes = [
+      JSON.parse('{"10":1,"9":2,"a":{"2":[{"z":1,"y":2}],"b":3}}') as Record<string, unknown>,
+      JSON.parse('{"__proto__":{"b":1,"a":2},"z":[3,{"d":4,"c":5}],"4294967295":0,"4294967294":1}') as Record<string, unknown>,
+      JSON.parse('{"b":[[{"y":1,"x":[{"k":2,"j":3}]}]],"a":"\u00e9\ud83d\ude00"}') as Record<string, unknown>,
+      JSON.parse('{"z":1,"__proto__":{"b":1,"a":2}}') as Record<string, unknown>,
+    ];
+    const events = shapes.map((data) => sealEvent(signer, { id: crypto.randomUUID(), type: "credits.earned", subject: "ec.credits.a", data, time: "2026-11-23T12:00:00.000Z", schemaVersion: 1 }));
+    // The text a reader gets back: the same objects, parsed again from the stream's bytes.
+    const bytes = events.map((e) => utf8(JSON.stringify([e])));
+    const reread = bytes.map((b) => (JSON.parse(new TextDecoder().decode(b)) as EventEnvelope[])[0]!);
+    expect(reread.map(safeVerify)).toEqual([true, true, true, true]);
+    expect(await pool.check(bytes)).toEqual({ valid: [true, true, true, true], hashes: reread.map(eventHash) });
+  });
+
   it("gives no events for a message that is not a JSON array, and keeps the others in line", async () => {
     const a = creditEarned(signer, "ec.credits.a", 1);
     const b = creditEarned(signer, "ec.credits.b", 2);

@@ -46,11 +46,12 @@ export function eventsOf(text: string): unknown[] | undefined {
  * Per event: RFC 8785 canonical JSON of the signed fields, the Ed25519 check, and the event hash
  * (SHA-256 of the same canonical JSON with the signature in it).
  *
- * The events here come out of JSON.parse, so canonical JSON is written directly: no toJSON, no
- * cycles, no undefined or NaN can occur. It is the canonicalize package's output exactly: keys
- * sorted by UTF-16 code units, strings and numbers as JSON.stringify writes them, and a string
- * with a lone surrogate refused (the package throws; here the event is then invalid), checked
- * natively with isWellFormed instead of a loop over every character. The property test in
+ * The events here come out of JSON.parse: no toJSON, no cycles, no undefined, no NaN. So their
+ * canonical JSON is JSON.stringify of the same value with every object's keys sorted (by UTF-16
+ * code units; JSON.stringify writes strings and numbers as RFC 8785 does), one native call
+ * instead of a string built here piece by piece; only objects whose keys are out of order are
+ * copied. A string with a lone surrogate is refused (the canonicalize package throws; here the
+ * event is then invalid), checked natively with isWellFormed. The property test in
  * test/unit/commitChecker.unit.spec.ts holds it to eventHash() and verifyEventSignature().
  *
  * Canonical JSON sorts keys, and "signature" sorts right before "signer", whose value and those
@@ -59,8 +60,9 @@ export function eventsOf(text: string): unknown[] | undefined {
  * signature spliced in there.
  */
 const CHECKER_SOURCE = `
-const { createPublicKey, verify, createHash } = require("node:crypto");
-function canonical(v) {
+const { createPublicKey, verify, hash: digest } = require("node:crypto");
+// The canonical form written piece by piece: always right, but slow.
+function canonicalByHand(v) {
   if (v === null) return "null";
   switch (typeof v) {
     case "string":
@@ -72,7 +74,7 @@ function canonical(v) {
     case "object": {
       if (Array.isArray(v)) {
         let out = "[";
-        for (let i = 0; i < v.length; i++) out += (i === 0 ? "" : ",") + canonical(v[i]);
+        for (let i = 0; i < v.length; i++) out += (i === 0 ? "" : ",") + canonicalByHand(v[i]);
         return out + "]";
       }
       const names = Object.keys(v).sort();
@@ -81,13 +83,59 @@ function canonical(v) {
       for (const name of names) {
         const value = v[name];
         if (value === undefined) continue;
-        out += (first ? "" : ",") + canonical(name) + ":" + canonical(value);
+        out += (first ? "" : ",") + canonicalByHand(name) + ":" + canonicalByHand(value);
         first = false;
       }
       return out + "}";
     }
     default:
       throw new Error("not JSON");
+  }
+}
+// Keys that are array indices come first in any object, in numeric order: no key order can be imposed on them.
+const INDEX_KEY = /^(?:0|[1-9][0-9]{0,9})$/;
+const HAS_INDEX_KEYS = new Error("index keys");
+// The value with every object's keys in sorted order, sharing what is in order already; throws on a lone surrogate.
+function sortedKeys(v) {
+  if (typeof v === "string") {
+    if (!v.isWellFormed()) throw new Error("lone surrogate");
+    return v;
+  }
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) {
+    let out = v;
+    for (let i = 0; i < v.length; i++) {
+      const c = sortedKeys(v[i]);
+      if (c !== v[i]) (out === v ? (out = v.slice()) : out)[i] = c;
+    }
+    return out;
+  }
+  const names = Object.keys(v);
+  if (names.length > 0 && INDEX_KEY.test(names[0]) && Number(names[0]) < 4294967295) throw HAS_INDEX_KEYS;
+  let inOrder = true;
+  for (let i = 0; i < names.length; i++) {
+    if (!names[i].isWellFormed()) throw new Error("lone surrogate");
+    if (i > 0 && inOrder) inOrder = names[i - 1] < names[i];
+  }
+  if (!inOrder) names.sort();
+  // A null prototype: a key "__proto__" (JSON.parse makes it an own property) stays a key.
+  let out = inOrder ? v : Object.create(null);
+  for (const name of names) {
+    const c = sortedKeys(v[name]);
+    if (out === v && c !== v[name]) {
+      out = Object.create(null);
+      for (const n of names) out[n] = v[n];
+    }
+    if (out !== v) out[name] = c;
+  }
+  return out;
+}
+function canonical(v) {
+  try {
+    return JSON.stringify(sortedKeys(v));
+  } catch (err) {
+    if (err === HAS_INDEX_KEYS) return canonicalByHand(v);
+    throw err;
   }
 }
 ${PUBLIC_KEY_CACHE_SOURCE}const plainString = (v) => v === undefined || typeof v === "string";
@@ -100,6 +148,7 @@ function hashedText(e, covered, signed) {
 }
 function checkEvent(e, fields) {
   if (e === null || typeof e !== "object") return [false, "0".repeat(64)];
+  // Built in key order, so that it is not copied to be sorted.
   const covered = {};
   for (const f of fields) covered[f] = e[f];
   let signed;
@@ -117,7 +166,7 @@ function checkEvent(e, fields) {
   }
   let hash;
   try {
-    hash = createHash("sha256").update(hashedText(e, covered, signed), "utf8").digest("hex");
+    hash = digest("sha256", hashedText(e, covered, signed), "hex");
   } catch {
     hash = "0".repeat(64);
   }
@@ -125,7 +174,9 @@ function checkEvent(e, fields) {
 }
 const decoder = new TextDecoder();
 const FIELDS = ["id", "type", "subject", "signer", "time"];
+let sortedFields;
 function handle([job], { fields }) {
+  sortedFields ??= [...fields].sort();
   const valid = [];
   const hashes = [];
   const counts = [];
@@ -144,7 +195,7 @@ function handle([job], { fields }) {
     }
     counts.push(events.length);
     for (const e of events) {
-      const [ok, hash] = checkEvent(e, fields);
+      const [ok, hash] = checkEvent(e, sortedFields);
       valid.push(ok);
       hashes.push(hash);
       if (job.sources) repeated.push(e !== null && typeof e === "object" && FIELDS.every((f) => typeof e[f] === "string") ? FIELDS.map((f) => e[f]) : undefined);

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import canonicalize from "canonicalize";
 import { z } from "zod";
 import { SIGNED_FIELDS } from "../events/canonical.js";
@@ -61,7 +61,7 @@ export const ledgerEvents = eventRegistry(...ledgerEventSpecs);
 export function eventHash(event: EventEnvelope): string {
   const covered: Record<string, unknown> = { signature: event.signature };
   for (const field of SIGNED_FIELDS) covered[field] = event[field];
-  return createHash("sha256").update(canonicalize(covered)!, "utf8").digest("hex");
+  return hash("sha256", canonicalize(covered)!, "hex");
 }
 
 /** The task and subtask an event is about, read from its subject and type. */
