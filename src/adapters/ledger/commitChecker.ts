@@ -146,8 +146,9 @@ function hashedText(e, covered, signed) {
   }
   return canonical({ ...covered, signature: e.signature });
 }
-function checkEvent(e, fields) {
-  if (e === null || typeof e !== "object") return [false, "0".repeat(64)];
+// What to verify of one event (its signed bytes, key and signature; null when it cannot be valid) and its hash.
+function prepareEvent(e, fields) {
+  if (e === null || typeof e !== "object") return [null, "0".repeat(64)];
   // Built in key order, so that it is not copied to be sorted.
   const covered = {};
   for (const f of fields) covered[f] = e[f];
@@ -155,14 +156,14 @@ function checkEvent(e, fields) {
   try {
     signed = canonical(covered);
   } catch {
-    return [false, "0".repeat(64)];
+    return [null, "0".repeat(64)];
   }
-  let ok = false;
+  let check = null;
   try {
     const sig = Buffer.from(e.signature, "base64url");
-    ok = sig.length === 64 && verify(null, Buffer.from(signed, "utf8"), keyOf(e.signer), sig);
+    if (sig.length === 64) check = [Buffer.from(signed, "utf8"), keyOf(e.signer), sig];
   } catch {
-    ok = false;
+    check = null;
   }
   let hash;
   try {
@@ -170,7 +171,14 @@ function checkEvent(e, fields) {
   } catch {
     hash = "0".repeat(64);
   }
-  return [ok, hash];
+  return [check, hash];
+}
+function verified(check) {
+  try {
+    return check !== null && verify(null, check[0], check[1], check[2]);
+  } catch {
+    return false;
+  }
 }
 const decoder = new TextDecoder();
 const FIELDS = ["id", "type", "subject", "signer", "time"];
@@ -178,6 +186,7 @@ let sortedFields;
 function handle([job], { fields }) {
   sortedFields ??= [...fields].sort();
   const valid = [];
+  const checks = [];
   const hashes = [];
   const counts = [];
   const repeated = [];
@@ -195,12 +204,14 @@ function handle([job], { fields }) {
     }
     counts.push(events.length);
     for (const e of events) {
-      const [ok, hash] = checkEvent(e, sortedFields);
-      valid.push(ok);
+      const [check, hash] = prepareEvent(e, sortedFields);
+      checks.push(check);
       hashes.push(hash);
       if (job.sources) repeated.push(e !== null && typeof e === "object" && FIELDS.every((f) => typeof e[f] === "string") ? FIELDS.map((f) => e[f]) : undefined);
     }
   }
+  // All signatures last, in one tight loop: Ed25519 runs faster with its tables still in the CPU's caches.
+  for (const check of checks) valid.push(verified(check));
   return [job.sources ? { valid, hashes, counts, fields: repeated } : { valid, hashes }];
 }
 `;
