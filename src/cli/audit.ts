@@ -106,7 +106,7 @@ async function runAudit(flags: AuditFlags, globals: ReturnType<Globals>): Promis
       throw new UsageError(`cannot read stream ${ledger.stream} (${err instanceof Error ? err.message : String(err)}): is this a node's NATS server?`);
     });
     const common = { store, checker, ledger, ...(trustedKeys ? { trustedKeys } : {}) };
-    if (flags.follow) return await follow(common, flags.state ?? join(cfg.dataDir, "audit-state.json"), flags.progress);
+    if (flags.follow) return await follow(common, flags.state ?? join(cfg.dataDir, "audit-state.json"), flags.progress, rpc);
     if (flags.prove !== undefined) return await prove(common, flags.prove, flags.progress);
     if (flags.proveConsistency !== undefined) return await proveConsistency(common, flags.proveConsistency, flags.progress);
     return await fullAudit(common, flags.progress, rpc, flags.unchainedGrace * 1000);
@@ -206,7 +206,7 @@ function printAnchors(a: AnchorAudit, rpc: BitcoinRpc | undefined): number {
   return SOUND;
 }
 
-async function follow(common: Common, stateFile: string, showProgress: boolean): Promise<number> {
+async function follow(common: Common, stateFile: string, showProgress: boolean, rpc: BitcoinRpc | undefined): Promise<number> {
   const stop = new AbortController();
   const signals = ["SIGINT", "SIGTERM"] as const;
   const onSignal = () => stop.abort();
@@ -225,12 +225,16 @@ async function follow(common: Common, stateFile: string, showProgress: boolean):
         say(`following ${common.ledger.stream} from sequence ${p.seq + 1}; state in ${stateFile}; Ctrl-C stops`);
       },
       onCheckpoint: (c, live) => live && say(`checkpoint verified: ${c.size} records, root ${c.root}, head ${c.headHash}, signed by ${c.signer} (ledger sequence ${c.seq})`),
+      ...(rpc ? { rpc } : {}),
+      onAnchor: ({ anchor, seq, confirmed }) =>
+        say(`anchor verified: checkpoint of ${anchor.checkpointSize} records in transaction ${anchor.txid} on ${anchor.network}${confirmed ? ", found there" : ""} (ledger sequence ${seq})`),
     });
     bar.stop();
     if (result.issue) {
       printIssue(common.ledger, result.issue, { records: result.position.progress.count, checkpoints: result.position.checkpoints });
       return UNSOUND;
     }
+    if (result.anchors?.issue) return printAnchors(result.anchors, rpc);
     const p = result.position;
     say(`stopped at ledger sequence ${p.seq}: ${p.progress.count} records and ${p.checkpoints} checkpoints verified (${result.recordsThisRun} records this run); state saved to ${stateFile}`);
     return SOUND;

@@ -5,7 +5,11 @@ import { sealEvent } from "../../src/adapters/crypto/eventSigning.js";
 import type { EventEnvelope } from "../../src/domain/events/envelope.js";
 import { cli } from "../support/cli.js";
 import { newSigner } from "../support/events.js";
-import { auditAnchors } from "../../src/adapters/ledger/auditAnchors.js";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { auditAnchors, type CheckedAnchor } from "../../src/adapters/ledger/auditAnchors.js";
+import { followLedger } from "../../src/adapters/ledger/auditFollow.js";
 import { commitCheckerPool, type CommitChecker } from "../../src/adapters/ledger/commitChecker.js";
 import { verifyOrderingChain } from "../../src/adapters/ledger/verifyOrderingChain.js";
 import { createEventStore, type EventStore } from "../../src/adapters/nats/eventStore.js";
@@ -87,6 +91,26 @@ describe("checkpoints anchored to Bitcoin", () => {
     expect(after.confirmed).toBe(after.anchors);
   }, 60_000);
 
+  it("a following auditor checks the anchors once caught up, then each new one as it arrives", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ec-follow-anchors-"));
+    const seen: CheckedAnchor[] = [];
+    const stop = new AbortController();
+    let caughtUp = false;
+    const done = followLedger({ store, checker, rpc, stateFile: join(dir, "state.json"), signal: stop.signal, onCaughtUp: () => (caughtUp = true), onAnchor: (a) => seen.push(a) });
+    try {
+      const before = (await auditAnchors({ store, checker })).anchors;
+      await eventually("the follower caught up, with the anchors so far", async () => (caughtUp && seen.length >= before ? true : undefined));
+      expect((await faucet("carol")).status).toBe(201);
+      const fresh = await eventually("a new anchor checked live", async () => seen.find((a) => a.seq > seen[before - 1]!.seq));
+      expect(fresh).toMatchObject({ confirmed: true, anchor: { network: "regtest" } });
+    } finally {
+      stop.abort();
+    }
+    const result = await done;
+    expect(result).toMatchObject({ ok: true, anchors: { anchors: seen.length, confirmed: seen.length } });
+    await rm(dir, { recursive: true, force: true });
+  }, 60_000);
+
   it("an anchor record naming a transaction bitcoind never saw is caught (the seed's fault)", async () => {
     const good = await auditAnchors({ store, checker, rpc });
     expect(good.issue).toBeUndefined();
@@ -96,6 +120,12 @@ describe("checkpoints anchored to Bitcoin", () => {
     const audit = await auditAnchors({ store, checker, rpc });
     expect(audit.issue).toMatchObject({ recordId: "forged-anchor", reason: expect.stringMatching(/^transaction abab.* is not on regtest/) });
     expect(await verifyOrderingChain({ store, checker, rpc })).toMatchObject({ ok: false, anchors: { issue: { recordId: "forged-anchor" } } });
+    const dir = await mkdtemp(join(tmpdir(), "ec-follow-anchors-"));
+    // A follower stops at it by itself: no signal is ever raised here.
+    const followed = await followLedger({ store, checker, rpc, stateFile: join(dir, "state.json"), signal: new AbortController().signal });
+    expect(followed).toMatchObject({ ok: false, anchors: { issue: { recordId: "forged-anchor", reason: expect.stringMatching(/is not on regtest/) } } });
+    expect(followed.issue).toBeUndefined();
+    await rm(dir, { recursive: true, force: true });
     const caught = await cli(["audit", "--nats-url", t.nats.url, "--no-progress", "--bitcoin-rpc", bitcoind.url], { env: { BITCOIN_RPC_USER: bitcoind.user, BITCOIN_RPC_PASSWORD: bitcoind.password } });
     expect(caught).toMatchObject({ code: 1, stdout: expect.stringMatching(/\nanchors: FAILED.*\nfirst bad anchor: ledger sequence \d+, anchor id forged-anchor: transaction (ab)+ is not on regtest/s) });
   }, 60_000);

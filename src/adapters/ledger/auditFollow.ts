@@ -5,6 +5,8 @@ import { CHAINED_STREAMS } from "./chainer.js";
 import { checkedInBatches, ledgerSteps } from "./checkedBatches.js";
 import type { CommitChecker } from "./commitChecker.js";
 import { sourceIndex } from "./ledgerSources.js";
+import { anchorAuditor, type AnchorAudit, type CheckedAnchor } from "./auditAnchors.js";
+import type { BitcoinRpc } from "../bitcoin/rpc.js";
 
 export interface FollowOptions {
   readonly store: AuditSource;
@@ -25,6 +27,10 @@ export interface FollowOptions {
   readonly onCaughtUp?: (position: AuditPosition) => void;
   /** Each checkpoint verified; `live` once caught up. */
   readonly onCheckpoint?: (checkpoint: VerifiedCheckpoint, live: boolean) => void;
+  /** Where anchors' transactions are checked, if anywhere. */
+  readonly rpc?: BitcoinRpc;
+  /** Each anchor found sound: checked once caught up, then as each arrives. */
+  readonly onAnchor?: (anchor: CheckedAnchor) => void;
 }
 
 export interface FollowResult {
@@ -36,6 +42,8 @@ export interface FollowResult {
   readonly resumedFrom: number;
   readonly recordsThisRun: number;
   readonly checkpointsThisRun: number;
+  /** The anchors checked this run (all of them: they are read again at each start). */
+  readonly anchors?: AnchorAudit;
 }
 
 /**
@@ -71,10 +79,29 @@ export async function followLedger(opts: FollowOptions): Promise<FollowResult> {
   let lastSave = Date.now();
   let checkpointsThisRun = 0;
 
+  // Anchors are checked once the ledger before them is, then as each arrives.
+  const anchorCheck =
+    ledger.anchorSubject === undefined
+      ? undefined
+      : anchorAuditor({
+          store: opts.store,
+          checker: opts.checker,
+          ledger,
+          ...(opts.rpc ? { rpc: opts.rpc } : {}),
+          ...(opts.trustedKeys ? { trustedKeys: opts.trustedKeys } : {}),
+          ...(opts.onAnchor ? { onAnchor: opts.onAnchor } : {}),
+        });
+  let anchors: AnchorAudit | undefined;
+  const anchorsHold = async () => {
+    if (anchorCheck) anchors = await anchorCheck.catchUp();
+    return !anchors?.issue;
+  };
+
   // Re-reading the sources is the one thing a resumed auditor does again: records name them by id.
   await sources.catchUp();
   let caughtUp = from.seq >= stream.lastSeq;
   if (caughtUp) opts.onCaughtUp?.(from);
+  if (caughtUp && !(await anchorsHold())) return result();
 
   const stop = new AbortController();
   const abort = () => stop.abort();
@@ -87,14 +114,16 @@ export async function followLedger(opts: FollowOptions): Promise<FollowResult> {
       const newly = verified.splice(0);
       checkpointsThisRun += newly.length;
       for (const c of newly) opts.onCheckpoint?.(c, caughtUp);
+      let anchorsDue = caughtUp && batch.some((c) => c.subject === ledger.anchorSubject);
       if (!caughtUp) {
         opts.onProgress?.({ seq: position.seq, lastSeq: stream.lastSeq, records: position.progress.count });
         if (go && position.seq >= stream.lastSeq) {
           caughtUp = true;
           opts.onCaughtUp?.(position);
+          anchorsDue = true;
         }
       }
-      if (!go) {
+      if (!go || (anchorsDue && !(await anchorsHold()))) {
         stop.abort();
         return false;
       }
@@ -107,15 +136,20 @@ export async function followLedger(opts: FollowOptions): Promise<FollowResult> {
   } finally {
     opts.signal.removeEventListener("abort", abort);
   }
-  await save();
-  const position = auditor.position();
-  const issue = auditor.issue();
-  return {
-    ok: !issue,
-    ...(issue ? { issue } : {}),
-    position,
-    resumedFrom: from.seq,
-    recordsThisRun: position.progress.count - from.progress.count,
-    checkpointsThisRun,
-  };
+  return result();
+
+  async function result(): Promise<FollowResult> {
+    await save();
+    const position = auditor.position();
+    const issue = auditor.issue();
+    return {
+      ok: !issue && !anchors?.issue,
+      ...(issue ? { issue } : {}),
+      position,
+      resumedFrom: from.seq,
+      recordsThisRun: position.progress.count - from.progress.count,
+      checkpointsThisRun,
+      ...(anchors ? { anchors } : {}),
+    };
+  }
 }
