@@ -20,6 +20,13 @@ const stranger = newSigner();
 const trustedKeys = new Set([coordinator.publicKey]);
 const check = (doc: unknown, keys?: ReadonlySet<string>) => verifyInclusionProofDocument(doc, { signatureOk: verifyEventSignature, ...(keys ? { trustedKeys: keys } : {}) });
 
+/** The proof with one hex digit changed: the `flip`-th of all its digits, counted round. */
+function withDigitFlipped(proof: readonly string[], flip: number): string[] {
+  const at = flip % (proof.length * 64);
+  const [element, digit] = [Math.floor(at / 64), at % 64];
+  return proof.map((p, i) => (i === element ? p.slice(0, digit) + (p[digit] === "0" ? "1" : "0") + p.slice(digit + 1) : p));
+}
+
 /** A ledger of n credit events, chained and signed by the coordinator. */
 function ledgerOf(n: number): { sources: EventEnvelope[]; records: EventEnvelope[] } {
   const sources = Array.from({ length: n }, (_, i) => creditEarned(writer, `ec.credits.acct-${i % 3}`, 1_000 + i));
@@ -121,12 +128,7 @@ describe("inclusion proofs of ledger records", () => {
           const doc = proofFor(big.records, big.sources, index, checkpointOf(big.records, size));
           expect(check(doc, trustedKeys).ok).toBe(true);
           if (doc.proof.length === 0) return;
-          const at = flip % (doc.proof.length * 64);
-          const element = doc.proof[Math.floor(at / 64)]!;
-          const digit = at % 64;
-          const changed = element.slice(0, digit) + (element[digit] === "0" ? "1" : "0") + element.slice(digit + 1);
-          const proof = doc.proof.map((p, i) => (i === Math.floor(at / 64) ? changed : p));
-          expect(check({ ...doc, proof }, trustedKeys).ok).toBe(false);
+          expect(check({ ...doc, proof: withDigitFlipped(doc.proof, flip) }, trustedKeys).ok).toBe(false);
         },
       ),
       { numRuns: 60 },
@@ -178,11 +180,7 @@ describe("consistency proofs between checkpoints", () => {
           const doc = consistencyProofDocument({ from: points[m - 1]!, to: points[n - 1]!, tree: bigTree });
           expect(consistent(doc, trustedKeys).ok).toBe(true);
           if (doc.proof.length === 0) return;
-          const at = flip % (doc.proof.length * 64);
-          const element = doc.proof[Math.floor(at / 64)]!;
-          const digit = at % 64;
-          const changed = element.slice(0, digit) + (element[digit] === "0" ? "1" : "0") + element.slice(digit + 1);
-          expect(consistent({ ...doc, proof: doc.proof.map((p, i) => (i === Math.floor(at / 64) ? changed : p)) }, trustedKeys).ok).toBe(false);
+          expect(consistent({ ...doc, proof: withDigitFlipped(doc.proof, flip) }, trustedKeys).ok).toBe(false);
         },
       ),
       { numRuns: 60 },
