@@ -3,14 +3,15 @@ import { agentEventSpecs } from "../domain/agents/agentEvents.js";
 import { CreditCommand } from "../domain/credits/commands.js";
 import { creditEventSpecs } from "../domain/credits/events.js";
 import { EventEnvelope } from "../domain/events/envelope.js";
+import { ConsistencyProofDocument, InclusionProofDocument } from "../domain/ledger/proof.js";
 import { ledgerEventSpecs } from "../domain/ledger/record.js";
 import { subtaskEventSpecs } from "../domain/tasks/subtaskEvents.js";
 import { taskEventSpecs } from "../domain/tasks/taskEvents.js";
 import { HeartbeatBody, PullBody, PullReply, RegisterBody, RegisterReply, ResultBody } from "../gateways/coordinator/schemas.js";
 
 /**
- * Every schema published under schemas/ as JSON Schema: the envelope, each event's data, and the
- * HTTP bodies. Generated from the zod schemas, checked in, and a test keeps the two in step.
+ * Every schema published under schemas/ as JSON Schema: the envelope, each event's data, the
+ * HTTP bodies, and the proof documents an auditor passes around. Generated from the zod schemas, checked in, and a test keeps the two in step.
  */
 export function schemaCatalog(): Record<string, unknown> {
   const out: Record<string, unknown> = {
@@ -22,6 +23,8 @@ export function schemaCatalog(): Record<string, unknown> {
     "http/coordinator-pull": z.toJSONSchema(PullBody),
     "http/coordinator-pull-reply": z.toJSONSchema(PullReply),
     "http/coordinator-result": z.toJSONSchema(ResultBody),
+    "ledger/inclusion-proof": z.toJSONSchema(InclusionProofDocument),
+    "ledger/consistency-proof": z.toJSONSchema(ConsistencyProofDocument),
   };
   for (const spec of [...creditEventSpecs, ...taskEventSpecs, ...subtaskEventSpecs, ...agentEventSpecs, ...ledgerEventSpecs]) {
     out[`events/${spec.type}.v${spec.schemaVersion}`] = z.toJSONSchema(spec.data);
