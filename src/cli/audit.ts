@@ -189,7 +189,10 @@ async function fullAudit(common: Common, showProgress: boolean, rpc: BitcoinRpc 
   }
   printSound(common.ledger, { ...result, ...(result.latestCheckpoint ? { latest: result.latestCheckpoint } : {}) });
   const u = result.unchained;
-  if (u && u.pending > 0) say(`  not chained yet    ${u.pending} source event${u.pending === 1 ? "" : "s"}, stored less than ${graceMs / 1000} s before the last record`);
+  if (u && u.pending > 0) {
+    const oldest = u.oldestPendingAt === undefined ? "" : `; the oldest stored ${new Date(u.oldestPendingAt).toISOString()}, ${Math.round((Date.now() - u.oldestPendingAt) / 1000)} s ago`;
+    say(`  not chained yet    ${u.pending} source event${u.pending === 1 ? "" : "s"}, stored less than ${graceMs / 1000} s before the last record${oldest}`);
+  }
   if (u && u.refused > 0) say(`  refused            ${u.refused} source event${u.refused === 1 ? "" : "s"} that admission refuses (bad signature or schema), rightly not chained`);
   return result.anchors ? printAnchors(result.anchors, rpc) : SOUND;
 }

@@ -239,7 +239,10 @@ describe("tampering with a copy of the ledger is caught at the exact record", ()
       recordId: source.eventId,
       reason: "credits.earned event never chained: the ledger holds records stored 0 s and more after it, none for it",
     });
-    const viaCli = await cli(["audit", "--nats-url", nats.url, "--no-progress", "--unchained-grace", "0", "--ledger-stream", ledger.stream, "--ledger-subject-prefix", ledger.chainSubject.replace(/\.chain$/, "")]);
+    const where = ["--ledger-stream", ledger.stream, "--ledger-subject-prefix", ledger.chainSubject.replace(/\.chain$/, "")];
+    const pending = await cli(["audit", "--nats-url", nats.url, "--no-progress", ...where]);
+    expect(pending).toMatchObject({ code: 0, stdout: expect.stringMatching(/\n  not chained yet    1 source event, stored less than 300 s before the last record; the oldest stored \S+Z, \d+ s ago\n/) });
+    const viaCli = await cli(["audit", "--nats-url", nats.url, "--no-progress", "--unchained-grace", "0", ...where]);
     expect(viaCli).toMatchObject({
       code: 1,
       stdout: expect.stringContaining(`first unchained source event: ${source.stream} sequence ${source.seq}, event id ${source.eventId}: credits.earned event never chained`),

@@ -17,15 +17,15 @@ describe("source events the ledger does not hold", () => {
   });
 
   it("given an admitted event stored within the grace before the last record, then it is not chained yet", () => {
-    expect(judgeUnchained([at(1, 9_500)], 10_000, 1_000)).toEqual({ pending: 1, refused: 0 });
+    expect(judgeUnchained([at(1, 9_500), at(2, 9_700)], 10_000, 1_000)).toEqual({ pending: 2, oldestPendingAt: 9_500, refused: 0 });
   });
 
   it("given admitted events the ledger moved past by the grace or more, then the earliest stored is named", () => {
-    expect(judgeUnchained([at(5, 8_000), at(3, 7_000), at(9, 9_900)], 10_000, 1_000)).toEqual({ dropped: at(3, 7_000), pending: 1, refused: 0 });
+    expect(judgeUnchained([at(5, 8_000), at(3, 7_000), at(9, 9_900)], 10_000, 1_000)).toEqual({ dropped: at(3, 7_000), pending: 1, oldestPendingAt: 9_900, refused: 0 });
   });
 
   it("given an empty ledger, then nothing is dropped: the chainer has not started", () => {
-    expect(judgeUnchained([at(1, 0)], undefined, 0)).toEqual({ pending: 1, refused: 0 });
+    expect(judgeUnchained([at(1, 0)], undefined, 0)).toEqual({ pending: 1, oldestPendingAt: 0, refused: 0 });
   });
 
   it("property: every candidate is counted once, and a longer grace never names more", () => {
@@ -38,6 +38,7 @@ describe("source events the ledger does not hold", () => {
         const droppedA = list.filter((c) => !c.refusedBecause && c.storedAt + short <= last).length;
         expect(a.pending + a.refused + droppedA).toBe(list.length);
         expect(a.dropped !== undefined).toBe(droppedA > 0);
+        expect(a.oldestPendingAt !== undefined).toBe(a.pending > 0);
         if (a.dropped) expect(list.every((c) => c.refusedBecause || c.storedAt + short > last || c.storedAt >= a.dropped!.storedAt)).toBe(true);
         if (b.dropped) expect(a.dropped).toBeDefined();
         expect(b.pending).toBeGreaterThanOrEqual(a.pending);

@@ -21,6 +21,8 @@ export interface UnchainedVerdict {
   readonly dropped?: UnchainedCandidate;
   /** Admitted events not chained yet, the ledger not past them by `graceMs`. */
   readonly pending: number;
+  /** When the earliest of those was stored: how far a stalled chainer is behind. */
+  readonly oldestPendingAt?: number;
   /** Events admission refuses, rightly not chained. */
   readonly refused: number;
 }
@@ -29,12 +31,16 @@ export interface UnchainedVerdict {
 export function judgeUnchained(candidates: readonly UnchainedCandidate[], ledgerStoredAt: number | undefined, graceMs: number): UnchainedVerdict {
   let dropped: UnchainedCandidate | undefined;
   let pending = 0;
+  let oldestPendingAt: number | undefined;
   let refused = 0;
   for (const c of candidates) {
     if (c.refusedBecause !== undefined) refused += 1;
     else if (ledgerStoredAt !== undefined && c.storedAt + graceMs <= ledgerStoredAt) {
       if (!dropped || c.storedAt < dropped.storedAt) dropped = c;
-    } else pending += 1;
+    } else {
+      pending += 1;
+      oldestPendingAt = Math.min(oldestPendingAt ?? c.storedAt, c.storedAt);
+    }
   }
-  return { ...(dropped ? { dropped } : {}), pending, refused };
+  return { ...(dropped ? { dropped } : {}), pending, ...(oldestPendingAt !== undefined ? { oldestPendingAt } : {}), refused };
 }
