@@ -10,7 +10,7 @@ import { auditLedger, DEFAULT_UNCHAINED_GRACE_MS, type AuditIssue, type AuditSou
 import type { AnchorAudit } from "../adapters/ledger/auditAnchors.js";
 import { followLedger } from "../adapters/ledger/auditFollow.js";
 import { commitCheckerPool, type CommitChecker } from "../adapters/ledger/commitChecker.js";
-import { verifyOrderingChain } from "../adapters/ledger/verifyOrderingChain.js";
+import { verifyOrderingChain, type OrderingChainVerdict } from "../adapters/ledger/verifyOrderingChain.js";
 import { connectNats } from "../adapters/nats/connection.js";
 import { createEventReader } from "../adapters/nats/eventStore.js";
 import { PublicKey, type EventEnvelope } from "../domain/events/envelope.js";
@@ -37,6 +37,7 @@ interface AuditFlags {
   trustedKeys?: string;
   bitcoinRpc?: string;
   unchainedGrace: number;
+  json?: boolean;
   progress: boolean;
   ledgerStream: string;
   ledgerSubjectPrefix: string;
@@ -60,6 +61,7 @@ export function auditCommand(globals: Globals): Command {
       ),
     )
     .option("--unchained-grace <seconds>", "a source event missing from the ledger is a fault once the ledger holds records stored this long after it", seconds, DEFAULT_UNCHAINED_GRACE_MS / 1000)
+    .option("--json", "print the full audit's verdict as one JSON object (same exit codes)")
     .option("--no-progress", "no progress bar")
     .addOption(new Option("--ledger-stream <name>", "stream holding the ledger").default(LEDGER_STREAM).hideHelp())
     .addOption(new Option("--ledger-subject-prefix <prefix>", "the ledger's subjects are <prefix>.chain and <prefix>.checkpoints").default("ec.ledger").hideHelp())
@@ -81,6 +83,7 @@ async function runAudit(flags: AuditFlags, globals: ReturnType<Globals>): Promis
     flags.verifyProof !== undefined && "--verify-proof",
   ].filter(Boolean);
   if (modes.length > 1) throw new UsageError(`${modes.join(" and ")} cannot be used together`);
+  if (flags.json && modes.length > 0) throw new UsageError(`--json is for the full audit, not with ${modes[0]}`);
   const trustedKeys = flags.trustedKeys === undefined ? undefined : await trustedKeysFrom(flags.trustedKeys);
   if (flags.verifyProof !== undefined) return verifyProofFile(flags.verifyProof, trustedKeys);
 
@@ -109,7 +112,7 @@ async function runAudit(flags: AuditFlags, globals: ReturnType<Globals>): Promis
     if (flags.follow) return await follow(common, flags.state ?? join(cfg.dataDir, "audit-state.json"), flags.progress, rpc);
     if (flags.prove !== undefined) return await prove(common, flags.prove, flags.progress);
     if (flags.proveConsistency !== undefined) return await proveConsistency(common, flags.proveConsistency, flags.progress);
-    return await fullAudit(common, flags.progress, rpc, flags.unchainedGrace * 1000);
+    return await fullAudit(common, flags.progress, rpc, flags.unchainedGrace * 1000, flags.json === true);
   } finally {
     await checker.close();
     await nc.close().catch(() => undefined);
@@ -174,7 +177,7 @@ function printIssue(ledger: LedgerLocation, issue: AuditIssue, verified: { recor
   say(`first bad ${what}, ledger sequence ${issue.seq}, ${issue.kind} id ${issue.recordId}: ${issue.reason}`);
 }
 
-async function fullAudit(common: Common, showProgress: boolean, rpc: BitcoinRpc | undefined, graceMs: number): Promise<number> {
+async function fullAudit(common: Common, showProgress: boolean, rpc: BitcoinRpc | undefined, graceMs: number, json: boolean): Promise<number> {
   const bar = progressBar(showProgress, "messages");
   const result = await verifyOrderingChain({
     ...common,
@@ -183,6 +186,10 @@ async function fullAudit(common: Common, showProgress: boolean, rpc: BitcoinRpc 
     unchainedGraceMs: graceMs,
     onProgress: (p) => bar.update(p.done, p.total, p.records),
   }).finally(() => bar.stop());
+  if (json) {
+    say(JSON.stringify(verdictDocument(common.ledger, result), null, 2));
+    return result.ok ? SOUND : UNSOUND;
+  }
   if (result.issue) {
     printIssue(common.ledger, result.issue, result);
     return UNSOUND;
@@ -195,6 +202,22 @@ async function fullAudit(common: Common, showProgress: boolean, rpc: BitcoinRpc 
   }
   if (u && u.refused > 0) say(`  refused            ${u.refused} source event${u.refused === 1 ? "" : "s"} that admission refuses (bad signature or schema), rightly not chained`);
   return result.anchors ? printAnchors(result.anchors, rpc) : SOUND;
+}
+
+/** What `--json` prints: the verdict without the in-memory parts (leaves, Merkle frontier, envelopes). */
+function verdictDocument(ledger: LedgerLocation, r: OrderingChainVerdict) {
+  const c = r.latestCheckpoint;
+  return {
+    ok: r.ok,
+    ledger: ledger.stream,
+    records: r.records,
+    checkpoints: r.checkpoints,
+    headHash: r.headHash,
+    latestCheckpoint: c ? { size: c.size, headHash: c.headHash, root: c.root, signer: c.signer, seq: c.seq } : null,
+    issue: r.issue ?? null,
+    unchained: r.unchained ?? null,
+    anchors: r.anchors ?? null,
+  };
 }
 
 function printAnchors(a: AnchorAudit, rpc: BitcoinRpc | undefined): number {

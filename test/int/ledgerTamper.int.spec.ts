@@ -272,6 +272,15 @@ describe("edgecoder audit", () => {
     const { seq, recordId } = named(messages, K);
     expect(bad.stdout).toContain(`first bad record: position ${K}, ledger sequence ${seq}, record id ${recordId}: bad signature`);
     expect(bad.stderr).toBe("");
+
+    // The same verdicts for machines.
+    const goodJson = await cli(["audit", "--nats-url", nats.url, "--no-progress", "--json"]);
+    expect(goodJson.code).toBe(0);
+    expect(JSON.parse(goodJson.stdout)).toMatchObject({ ok: true, ledger: "EC_LEDGER", records: RECORDS, latestCheckpoint: { size: RECORDS }, issue: null, anchors: { anchors: 0 } });
+    const badJson = await cli(["audit", "--nats-url", nats.url, "--no-progress", "--json", "--ledger-stream", tampered.stream, "--ledger-subject-prefix", tampered.chainSubject.replace(/\.chain$/, "")]);
+    expect(badJson.code).toBe(1);
+    expect(JSON.parse(badJson.stdout)).toMatchObject({ ok: false, records: K, issue: { kind: "record", position: K, seq, recordId, reason: expect.stringMatching(/^bad signature/) } });
+    expect(await cli(["audit", "--json", "--follow"])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--json is for the full audit, not with --follow/) });
   }, 60_000);
 
   it("proves a source event's record against the latest checkpoint, and verifies the proof offline", async () => {
