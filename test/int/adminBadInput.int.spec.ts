@@ -2,9 +2,10 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Ed25519Signer } from "../../src/adapters/crypto/ed25519.js";
 import { signRequest } from "../../src/adapters/security/signedRequests.js";
+import { splitsIntoTwoPrints } from "../support/fakeOllama.js";
 import { appendedEvents, expectRefused as refused, replyOf, type AppendedEvents, type Reply } from "../support/appendedEvents.js";
 import { newSigner } from "../support/events.js";
-import { eventually, startTestNode, type TestNode } from "../support/node.js";
+import { eventually, startTestNode, submitTwoPrints, type TestNode } from "../support/node.js";
 
 /**
  * The operator's routes, on the coordinator (tasks, escalations) and the control plane (agents),
@@ -56,13 +57,7 @@ async function signedPost(signer: Ed25519Signer, path: string, body: unknown): P
 beforeAll(async () => {
   // One try per subtask: a failed result escalates at once.
   t = await startTestNode({ worker: false, maxAttempts: 1, heartbeatMs: 10_000 });
-  t.model.answer = (prompt) =>
-    prompt.includes("JSON array")
-      ? JSON.stringify([
-          { input: "print 1", language: "python" },
-          { input: "print 2", language: "python" },
-        ])
-      : "";
+  t.model.answer = splitsIntoTwoPrints("");
   events = await appendedEvents(await t.nats.connect("bad-input-reader"));
 
   expect(await signedPost(agent, "/register", { capabilities })).toMatchObject({ status: 200, body: { status: "approved" } });
@@ -70,13 +65,7 @@ beforeAll(async () => {
     const r = await t.db.pool.query("SELECT 1 FROM agents WHERE agent_id = $1 AND status = 'approved'", [agent.publicKey]);
     return r.rowCount ? true : undefined;
   });
-  const submitted = await t.admin("POST", "/submit", { prompt: "print 1 and then 2", language: "python" });
-  expect(submitted.status).toBe(202);
-  taskId = submitted.body.taskId as string;
-  await eventually("both subtasks queued", async () => {
-    const r = await t.db.pool.query("SELECT 1 FROM subtasks WHERE task_id = $1 AND status = 'queued'", [taskId]);
-    return r.rowCount === 2 ? true : undefined;
-  });
+  taskId = await submitTwoPrints(t);
   const pulled = await signedPost(agent, "/pull", { power });
   const lease = pulled.body.subtask as { subtaskId: string; leaseId: string };
   expect(pulled.body, JSON.stringify(pulled.body)).toMatchObject({ assigned: true });

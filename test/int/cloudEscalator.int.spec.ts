@@ -3,6 +3,7 @@ import { cloudEscalator } from "../../src/adapters/escalation/cloudEscalator.js"
 import { freePort } from "../../src/adapters/nats/natsServerProcess.js";
 import { EscalationFailedError, EscalationUnavailableError } from "../../src/domain/escalation/escalator.js";
 import type { EscalationRequest } from "../../src/domain/escalation/request.js";
+import { failureOf } from "../support/escalation.js";
 import { startFakeOpenAi, type FakeOpenAi } from "../support/fakeOpenAi.js";
 
 const model = "gpt-4o-mini";
@@ -18,14 +19,6 @@ const request: EscalationRequest = {
   ],
 };
 
-async function failureOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected the escalation to fail");
-}
 
 let cloud: FakeOpenAi;
 beforeAll(async () => {

@@ -2,9 +2,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Ed25519Signer } from "../../src/adapters/crypto/ed25519.js";
 import { signRequest } from "../../src/adapters/security/signedRequests.js";
+import { splitsIntoTwoPrints } from "../support/fakeOllama.js";
 import { appendedEvents, expectRefused as refused, replyOf, type AppendedEvents, type Reply } from "../support/appendedEvents.js";
 import { newSigner } from "../support/events.js";
-import { eventually, startTestNode, type TestNode } from "../support/node.js";
+import { eventually, startTestNode, submitTwoPrints, type TestNode } from "../support/node.js";
 
 /**
  * The coordinator's signed worker routes (register, heartbeat, pull, result) refuse bad input with
@@ -82,22 +83,10 @@ beforeAll(async () => {
   // input). Beats every 10 s keep the reaper from ending leases of agents that beat rarely, and ten
   // tries keep a reaped subtask in the queue.
   t = await startTestNode({ worker: false, leaseMs: 1_000, heartbeatMs: 10_000, maxAttempts: 10 });
-  t.model.answer = (prompt) =>
-    prompt.includes("JSON array")
-      ? JSON.stringify([
-          { input: "print 1", language: "python" },
-          { input: "print 2", language: "python" },
-        ])
-      : "```python\nprint(1)\n```";
+  t.model.answer = splitsIntoTwoPrints("```python\nprint(1)\n```");
   events = await appendedEvents(await t.nats.connect("bad-input-reader"));
   for (const signer of [worker, other, outcast]) await registerApproved(signer);
-  const submitted = await t.admin("POST", "/submit", { prompt: "print 1 and then 2", language: "python" });
-  expect(submitted.status).toBe(202);
-  taskId = submitted.body.taskId as string;
-  await eventually("both subtasks queued", async () => {
-    const r = await t.db.pool.query("SELECT 1 FROM subtasks WHERE task_id = $1 AND status = 'queued'", [taskId]);
-    return r.rowCount === 2 ? true : undefined;
-  });
+  taskId = await submitTwoPrints(t);
   await events.settle();
 }, 120_000);
 afterAll(async () => t?.close());

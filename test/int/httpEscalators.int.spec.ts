@@ -12,6 +12,7 @@ import { EscalatedCode } from "../../src/domain/escalation/reply.js";
 import { ESCALATION_LIMITS, EscalationRequest } from "../../src/domain/escalation/request.js";
 import { buildInference } from "../../src/gateways/inference/app.js";
 import { installErrorReplies } from "../../src/gateways/errors.js";
+import { failureOf } from "../support/escalation.js";
 import { startFakeOllama, type FakeOllama } from "../support/fakeOllama.js";
 
 const model = "qwen2.5-coder:1.5b";
@@ -25,15 +26,6 @@ const request: EscalationRequest = {
 
 const urlOf = (app: FastifyInstance) => `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 
-/** Resolves with the error a promise rejects with, so its class and message can be checked. */
-async function failureOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error("expected the escalation to fail");
-}
 
 let ollama: FakeOllama;
 let inference: FastifyInstance;

@@ -1,29 +1,17 @@
-import type { FastifyInstance } from "fastify";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { freePort } from "../../src/adapters/nats/natsServerProcess.js";
 import { ollamaProvider } from "../../src/adapters/models/ollamaProvider.js";
 import { buildInference } from "../../src/gateways/inference/app.js";
-import { startFakeOllama, type FakeOllama } from "../support/fakeOllama.js";
+import { postJson, useInferenceService } from "../support/inference.js";
 
 const model = "qwen2.5-coder:1.5b";
-let ollama: FakeOllama;
-let app: FastifyInstance;
+const service = useInferenceService(model);
 
-beforeAll(async () => {
-  ollama = await startFakeOllama([model]);
-  app = await buildInference({ provider: ollamaProvider(ollama.url, model) });
-});
-afterAll(async () => {
-  await app?.close();
-  await ollama?.close();
-});
-
-const decompose = (payload: unknown) =>
-  app.inject({ method: "POST", url: "/decompose", headers: { "content-type": "application/json" }, payload: typeof payload === "string" ? payload : JSON.stringify(payload) });
+const decompose = (payload: unknown) => postJson(service.app, "/decompose", payload);
 
 describe("inference service: POST /decompose through the ollama client", () => {
   it("asks the model with the decomposition template and returns its subtasks", async () => {
-    ollama.answer = () => 'Plan:\n```json\n[{"input": "write add(a, b)", "language": "python"}, {"input": "print add(2, 3)"}]\n```';
+    service.ollama.answer = () => 'Plan:\n```json\n[{"input": "write add(a, b)", "language": "python"}, {"input": "print add(2, 3)"}]\n```';
     const r = await decompose({ prompt: "add two numbers and show the result", language: "python" });
     expect(r.statusCode).toBe(200);
     expect(r.json()).toEqual({
@@ -34,7 +22,7 @@ describe("inference service: POST /decompose through the ollama client", () => {
         { index: 1, input: "print add(2, 3)", language: "python", timeoutMs: 5_000 },
       ],
     });
-    const sent = ollama.requests.at(-1)!;
+    const sent = service.ollama.requests.at(-1)!;
     expect(sent.path).toBe("/api/generate");
     expect(sent.body).toMatchObject({ model, stream: false });
     expect(String(sent.body.prompt)).toContain("add two numbers and show the result");
@@ -42,7 +30,7 @@ describe("inference service: POST /decompose through the ollama client", () => {
   });
 
   it("falls back to one subtask with the whole prompt when the answer is unusable", async () => {
-    ollama.answer = () => "Sorry, I can only chat.";
+    service.ollama.answer = () => "Sorry, I can only chat.";
     const r = await decompose({ prompt: "reverse a string", language: "javascript" });
     expect(r.json()).toMatchObject({ parsed: false, subtasks: [{ index: 0, input: "reverse a string", language: "javascript", timeoutMs: 30_000 }] });
   });
@@ -55,7 +43,7 @@ describe("inference service: POST /decompose through the ollama client", () => {
     expect((await offline.inject({ url: "/health" })).json()).toEqual({ ok: false, model, reachable: false });
     await offline.close();
 
-    const missingModel = await buildInference({ provider: ollamaProvider(ollama.url, "no-such-model") });
+    const missingModel = await buildInference({ provider: ollamaProvider(service.ollama.url, "no-such-model") });
     expect((await missingModel.inject({ method: "POST", url: "/decompose", headers: { "content-type": "application/json" }, payload: '{"prompt":"x"}' })).statusCode).toBe(503);
     await missingModel.close();
 
@@ -70,6 +58,6 @@ describe("inference service: POST /decompose through the ollama client", () => {
       expect({ payload: String(JSON.stringify(payload)).slice(0, 40), status: bad.statusCode }).toEqual({ payload: String(JSON.stringify(payload)).slice(0, 40), status });
       expect((bad.json() as { message: string }).message.length).toBeGreaterThan(0);
     }
-    expect((await app.inject({ url: "/health" })).json()).toEqual({ ok: true, model, reachable: true });
+    expect((await service.app.inject({ url: "/health" })).json()).toEqual({ ok: true, model, reachable: true });
   });
 });

@@ -1,23 +1,13 @@
 import type { FastifyInstance } from "fastify";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ollamaProvider } from "../../src/adapters/models/ollamaProvider.js";
 import { freePort } from "../../src/adapters/nats/natsServerProcess.js";
 import { ESCALATION_LIMITS, type EscalationRequest } from "../../src/domain/escalation/request.js";
 import { buildInference } from "../../src/gateways/inference/app.js";
-import { startFakeOllama, type FakeOllama } from "../support/fakeOllama.js";
+import { postJson, useInferenceService } from "../support/inference.js";
 
 const model = "qwen2.5-coder:1.5b";
-let ollama: FakeOllama;
-let app: FastifyInstance;
-
-beforeAll(async () => {
-  ollama = await startFakeOllama([model]);
-  app = await buildInference({ provider: ollamaProvider(ollama.url, model) });
-});
-afterAll(async () => {
-  await app?.close();
-  await ollama?.close();
-});
+const service = useInferenceService(model);
 
 const request: EscalationRequest = {
   subtaskId: "t1-0",
@@ -30,17 +20,16 @@ const request: EscalationRequest = {
   ],
 };
 
-const escalate = (target: FastifyInstance, payload: unknown) =>
-  target.inject({ method: "POST", url: "/escalate", headers: { "content-type": "application/json" }, payload: typeof payload === "string" ? payload : JSON.stringify(payload) });
+const escalate = (target: FastifyInstance, payload: unknown) => postJson(target, "/escalate", payload);
 
 describe("inference service: POST /escalate through the ollama client", () => {
   it("asks the model with every failed try and its error, and answers the fixed code without fences", async () => {
-    ollama.answer = () => "Here is the corrected program:\n```python\ndef add(a, b):\n    return a + b\nprint(add(2, 3))\n```";
-    const r = await escalate(app, request);
+    service.ollama.answer = () => "Here is the corrected program:\n```python\ndef add(a, b):\n    return a + b\nprint(add(2, 3))\n```";
+    const r = await escalate(service.app, request);
     expect(r.statusCode).toBe(200);
     expect(r.json()).toEqual({ code: "def add(a, b):\n    return a + b\nprint(add(2, 3))", model });
 
-    const sent = ollama.requests.at(-1)!;
+    const sent = service.ollama.requests.at(-1)!;
     expect(sent.path).toBe("/api/generate");
     expect(sent.body).toMatchObject({ model, stream: false });
     const prompt = String(sent.body.prompt);
@@ -54,22 +43,22 @@ describe("inference service: POST /escalate through the ollama client", () => {
   });
 
   it("takes ten tries at their caps, which a prompt-sized body limit would refuse", async () => {
-    ollama.answer = () => "print(5)";
+    service.ollama.answer = () => "print(5)";
     const full = { ...request, history: Array.from({ length: ESCALATION_LIMITS.tries }, () => ({ code: "x".repeat(ESCALATION_LIMITS.code), stderr: "e".repeat(ESCALATION_LIMITS.stderr), output: "o".repeat(ESCALATION_LIMITS.output) })) };
-    const r = await escalate(app, full);
+    const r = await escalate(service.app, full);
     expect(r.statusCode).toBe(200);
     expect(r.json()).toEqual({ code: "print(5)", model });
   });
 
   it("answers 502 no_code when the model answers without code", async () => {
-    ollama.answer = () => "```python\n```";
-    const r = await escalate(app, request);
+    service.ollama.answer = () => "```python\n```";
+    const r = await escalate(service.app, request);
     expect(r.statusCode).toBe(502);
     expect(r.json()).toMatchObject({ error: "no_code", message: expect.stringContaining(model) });
   });
 
   it("answers 400 with the reason for bad input, and 413 for a body too large, without asking the model", async () => {
-    const asked = ollama.requests.length;
+    const asked = service.ollama.requests.length;
     for (const [payload, status, reason] of [
       [{ ...request, history: [] }, 400, /history/],
       [{ ...request, history: Array.from({ length: 11 }, () => request.history[0]) }, 400, /history/],
@@ -80,12 +69,12 @@ describe("inference service: POST /escalate through the ollama client", () => {
       ["{not json", 400, /./],
       [{ ...request, input: "x".repeat(3 * 1024 * 1024) }, 413, /./],
     ] as const) {
-      const bad = await escalate(app, payload);
+      const bad = await escalate(service.app, payload);
       const label = String(JSON.stringify(payload)).slice(0, 60);
       expect({ label, status: bad.statusCode }).toEqual({ label, status });
       expect((bad.json() as { message: string }).message).toMatch(reason);
     }
-    expect(ollama.requests.length).toBe(asked);
+    expect(service.ollama.requests.length).toBe(asked);
   });
 
   it("answers 503 model_unavailable when no model is reachable or the model is missing; there is no fallback", async () => {
@@ -95,7 +84,7 @@ describe("inference service: POST /escalate through the ollama client", () => {
     expect(r.json()).toMatchObject({ error: "model_unavailable", message: expect.stringContaining(model) });
     await offline.close();
 
-    const missingModel = await buildInference({ provider: ollamaProvider(ollama.url, "no-such-model") });
+    const missingModel = await buildInference({ provider: ollamaProvider(service.ollama.url, "no-such-model") });
     const m = await escalate(missingModel, request);
     expect(m.statusCode).toBe(503);
     expect(m.json()).toMatchObject({ error: "model_unavailable", message: expect.stringContaining("no-such-model") });

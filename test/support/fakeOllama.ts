@@ -56,3 +56,14 @@ export async function startFakeOllama(models: string[] = ["qwen2.5-coder:1.5b"])
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   });
 }
+
+/** A model that splits every task into two python subtasks, "print 1" and "print 2", and answers code prompts with `code`. */
+export const splitsIntoTwoPrints =
+  (code: string) =>
+  (prompt: string): string =>
+    prompt.includes("JSON array")
+      ? JSON.stringify([
+          { input: "print 1", language: "python" },
+          { input: "print 2", language: "python" },
+        ])
+      : code;

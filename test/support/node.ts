@@ -89,3 +89,15 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Submits "print 1 and then 2" in python (split in two by splitsIntoTwoPrints) and waits until both subtasks are queued; its task id. */
+export async function submitTwoPrints(t: TestNode): Promise<string> {
+  const submitted = await t.admin("POST", "/submit", { prompt: "print 1 and then 2", language: "python" });
+  if (submitted.status !== 202) throw new Error(`submit answered ${submitted.status}: ${JSON.stringify(submitted.body)}`);
+  const taskId = submitted.body.taskId as string;
+  await eventually("both subtasks queued", async () => {
+    const r = await t.db.pool.query("SELECT 1 FROM subtasks WHERE task_id = $1 AND status = 'queued'", [taskId]);
+    return r.rowCount === 2 ? true : undefined;
+  });
+  return taskId;
+}
