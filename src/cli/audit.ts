@@ -49,7 +49,7 @@ type Globals = () => { dataDir?: string; natsUrl?: string };
 export function auditCommand(globals: Globals): Command {
   return new Command("audit")
     .description("verify the ordering ledger with nothing but the streams and public keys; names the first bad record (exit 1)")
-    .option("--follow", "after the full check, verify each new record and checkpoint as it arrives; resumes from --state")
+    .option("--follow", "after the full check, verify each new record, checkpoint and anchor as it arrives; resumes from --state")
     .option("--state <file>", "where --follow keeps its last verified state [default <data-dir>/audit-state.json]")
     .option("--prove <eventId>", "print an inclusion proof (JSON) of that source event's record against the latest checkpoint")
     .option("--prove-consistency <size>", "print a consistency proof (JSON) that the latest checkpoint extends the checkpoint of <size> records", checkpointSize)
