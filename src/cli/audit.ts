@@ -6,7 +6,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { bitcoinRpc, type BitcoinRpc } from "../adapters/bitcoin/rpc.js";
 import { bitcoinRpcConfigFrom } from "../adapters/bitcoin/rpcConfig.js";
 import { verifyEventSignature } from "../adapters/crypto/eventSigning.js";
-import { auditLedger, DEFAULT_UNCHAINED_GRACE_MS, type AuditIssue, type AuditSource, type LedgerLocation, type VerifiedCheckpoint } from "../adapters/ledger/audit.js";
+import { auditLedger, DEFAULT_UNCHAINED_GRACE_MS, type AuditIssue, type AuditOptions, type AuditResult, type AuditSource, type LedgerLocation, type VerifiedCheckpoint } from "../adapters/ledger/audit.js";
 import type { AnchorAudit } from "../adapters/ledger/auditAnchors.js";
 import { followLedger } from "../adapters/ledger/auditFollow.js";
 import { commitCheckerPool, type CommitChecker } from "../adapters/ledger/commitChecker.js";
@@ -269,22 +269,25 @@ async function follow(common: Common, stateFile: string, showProgress: boolean, 
   }
 }
 
-async function prove(common: Common, eventId: string, showProgress: boolean): Promise<number> {
+/** The full audit a proof is made from, keeping the record hashes; undefined (the issue printed) when the ledger fails it. */
+async function auditForProof(common: Common, showProgress: boolean, hooks: Pick<AuditOptions, "onRecord" | "onCheckpoint">): Promise<AuditResult | undefined> {
   const bar = progressBar(showProgress, "messages");
+  const result = await auditLedger({ ...common, ...hooks, onProgress: (p) => bar.update(p.done, p.total, p.records) }).finally(() => bar.stop());
+  if (!result.issue) return result;
+  printIssue(common.ledger, result.issue, result);
+  console.error("edgecoder audit: no proof is given from a ledger that fails its audit");
+  return undefined;
+}
+
+async function prove(common: Common, eventId: string, showProgress: boolean): Promise<number> {
   let found: { record: EventEnvelope; index: number } | undefined;
-  const result = await auditLedger({
-    ...common,
-    onProgress: (p) => bar.update(p.done, p.total, p.records),
+  const result = await auditForProof(common, showProgress, {
     onRecord: (record, index) => {
       const source = (record.data as { source?: { eventId?: string } }).source;
       if (!found && (source?.eventId === eventId || record.id === eventId)) found = { record, index };
     },
-  }).finally(() => bar.stop());
-  if (result.issue) {
-    printIssue(common.ledger, result.issue, result);
-    console.error("edgecoder audit: no proof is given from a ledger that fails its audit");
-    return UNSOUND;
-  }
+  });
+  if (!result) return UNSOUND;
   const checkpoint = result.latestCheckpoint;
   if (!found) {
     console.error(`edgecoder audit: event ${eventId} is not in the ledger (${result.records} records)`);
@@ -301,16 +304,9 @@ async function prove(common: Common, eventId: string, showProgress: boolean): Pr
 }
 
 async function proveConsistency(common: Common, size: number, showProgress: boolean): Promise<number> {
-  const bar = progressBar(showProgress, "messages");
   const bySize = new Map<number, EventEnvelope>();
-  const result = await auditLedger({ ...common, onProgress: (p) => bar.update(p.done, p.total, p.records), onCheckpoint: (c) => bySize.set(c.size, c.envelope) }).finally(() =>
-    bar.stop(),
-  );
-  if (result.issue) {
-    printIssue(common.ledger, result.issue, result);
-    console.error("edgecoder audit: no proof is given from a ledger that fails its audit");
-    return UNSOUND;
-  }
+  const result = await auditForProof(common, showProgress, { onCheckpoint: (c) => bySize.set(c.size, c.envelope) });
+  if (!result) return UNSOUND;
   const from = bySize.get(size);
   const to = result.latestCheckpoint;
   if (!from || !to) {
@@ -390,14 +386,11 @@ async function trustedKeysFrom(arg: string): Promise<Set<string>> {
   return new Set(keys);
 }
 
-function checkpointSize(value: string): number {
+/** An option's parser for a whole number of at least `min`, refused with `what` it should be. */
+const wholeNumber = (min: number, what: string) => (value: string) => {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError("a checkpoint's size: a whole number of records, at least 1");
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(what);
   return n;
-}
-
-function seconds(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError("a whole number of seconds, 0 or more");
-  return n;
-}
+};
+const checkpointSize = wholeNumber(1, "a checkpoint's size: a whole number of records, at least 1");
+const seconds = wholeNumber(0, "a whole number of seconds, 0 or more");
