@@ -42,6 +42,7 @@ import { startLiveProjection, type LiveProjection } from "../projections/live.js
 import { migrate } from "../projections/migrate.js";
 import { loadOrCreateAdminToken } from "./adminToken.js";
 import type { NodeConfig } from "./config.js";
+import { workerEnvironment } from "./workerEnvironment.js";
 import { superviseWorker, type SupervisedWorker } from "./workerProcess.js";
 
 export const NATS_URL_FILE = "nats.url";
@@ -215,8 +216,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log): Pro
     if (config.worker) {
       worker = superviseWorker({
         log: (line) => log(line.startsWith("worker") ? line : `worker: ${line}`),
-        env: {
-          ...process.env,
+        env: workerEnvironment(process.env, {
           EC_COORDINATOR_URL: coordinatorUrl,
           OLLAMA_HOST: config.ollamaHost,
           EC_WORKER_MODEL: config.model,
@@ -225,7 +225,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log): Pro
           SANDBOX_REQUIRED: String(config.sandboxRequired),
           EC_WORKER_DATA_DIR: join(config.dataDir, "worker"),
           ...(config.deviceType ? { EC_DEVICE_TYPE: config.deviceType } : {}),
-        },
+        }),
       });
       cleanups.push(() => worker!.stop());
     }

@@ -67,6 +67,7 @@ export async function runWorker(cfg: WorkerConfig, log: (line: string) => void):
   const sandbox = await createSandbox({ mode: cfg.sandbox, agentMode: cfg.agentMode, sandboxRequired: cfg.sandboxRequired });
   const identity = await loadOrCreateIdentity(cfg.dataDir);
   log(`identity ${identity.publicKey} (${identity.created ? "created" : "loaded"} ${identity.file}); coordinator ${cfg.coordinatorUrl}; model ${cfg.model} at ${cfg.ollamaHost}; sandbox ${sandbox.mode}`);
+  if (sandbox.warning) log(`sandbox warning: ${sandbox.warning}`);
   const worker = startWorker({
     coordinatorUrl: cfg.coordinatorUrl,
     signer: identity,

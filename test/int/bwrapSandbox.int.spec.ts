@@ -1,11 +1,14 @@
 import { execSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadOrCreateIdentity } from "../../src/adapters/crypto/nodeIdentity.js";
-import { defaultSandboxLimits, runInBwrap } from "../../src/adapters/executor/bwrapSandbox.js";
+import { defaultSandboxLimits, detectCgroupHostOnce, runInBwrap, runMemoryBytes } from "../../src/adapters/executor/bwrapSandbox.js";
+import { removeOrphanedRunCgroups, runCgroupName } from "../../src/adapters/executor/cgroups.js";
+import { createSandbox } from "../../src/adapters/executor/sandbox.js";
+import { describeSandboxEscapes } from "../support/sandboxEscapes.js";
 
 const quick = { ...defaultSandboxLimits, wallMs: 3_000 };
 let dataDir: string;
@@ -106,5 +109,56 @@ describe("bubblewrap sandbox", () => {
     const r = await runInBwrap("python", "while True: print('x' * 1000)", { ...quick, outputBytes: 100_000 });
     expect(r.killedFor).toBe("output");
     expect(r.stdout.length).toBeLessThanOrEqual(100_000);
+  });
+});
+
+describeSandboxEscapes(
+  "bubblewrap sandbox",
+  async () => {
+    const sandbox = await createSandbox({ mode: "bwrap", agentMode: "worker", sandboxRequired: true });
+    expect(sandbox.warning).toBeUndefined();
+    return sandbox;
+  },
+  { limits: { ...defaultSandboxLimits, wallMs: 5_000 }, writableMb: 2 * defaultSandboxLimits.scratchMb + defaultSandboxLimits.shmMb, runMemoryMb: runMemoryBytes(defaultSandboxLimits) / (1024 * 1024) },
+);
+
+describe("bubblewrap sandbox: one bound for all of a run's processes", () => {
+  it("stops processes that stay under the per-process limit but together exceed the run's, and says so", async () => {
+    const r = await runInBwrap(
+      "python",
+      [
+        "import os, time",
+        "for i in range(6):",
+        "    if os.fork() == 0:",
+        "        b = bytearray(180 << 20)",
+        "        for j in range(0, len(b), 4096): b[j] = 1",
+        "        print('child filled', i, flush=True)",
+        "        time.sleep(3)",
+        "        os._exit(0)",
+        "for i in range(6): os.wait()",
+      ].join("\n"),
+      { ...defaultSandboxLimits, wallMs: 20_000, cpuSeconds: 20 },
+    );
+    expect(r.killedFor).toBe("memory");
+    expect((r.stdout.match(/child filled/g) ?? []).length).toBeLessThan(6);
+  });
+
+  it("leaves no cgroup of its runs behind, and removes those of a node that died mid-run", async () => {
+    const host = await detectCgroupHostOnce();
+    expect(host).toBeDefined();
+    const mine = async () => (await Promise.all(host!.parents.map((p) => readdir(p)))).flat().filter((d) => d.startsWith(`ec-sandbox-${process.pid}-`));
+    await runInBwrap("python", "print(1)");
+    expect(await mine()).toEqual([]);
+    // A dead node's: a pid that cannot be alive (above pid_max).
+    const dead = await host!.create(runCgroupName(4_194_305, 1), { memoryBytes: 64 << 20, pids: 4 });
+    const live = await host!.create(runCgroupName(process.pid, 999_999), { memoryBytes: 64 << 20, pids: 4 });
+    try {
+      expect(await removeOrphanedRunCgroups(host!)).toBe(1);
+      const left = (await Promise.all(host!.parents.map((p) => readdir(p)))).flat();
+      expect(left).not.toContain(runCgroupName(4_194_305, 1));
+      expect(left).toContain(runCgroupName(process.pid, 999_999));
+    } finally {
+      await Promise.all([dead.remove(), live.remove()]);
+    }
   });
 });

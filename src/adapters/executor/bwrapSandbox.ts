@@ -1,18 +1,33 @@
-import { chmod, chown, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { constants } from "node:fs";
+import { access } from "node:fs/promises";
+import { delimiter, join } from "node:path";
 import type { Language } from "../../domain/tasks/decomposition.js";
+import type { KillReason } from "../../domain/worker/iteration.js";
+import { detectCgroupHost, removeOrphanedRunCgroups, runCgroupName, type CgroupHost, type RunCgroup } from "./cgroups.js";
 import { runLimited } from "./limitedProcess.js";
 
 export interface SandboxLimits {
   readonly wallMs: number;
   readonly cpuSeconds: number;
+  /** Memory of one process; all of a run's memory together is bounded by runMemoryBytes(). */
   readonly memoryMb: number;
   readonly maxProcesses: number;
   readonly outputBytes: number;
+  /** Size of each writable folder (/work and /tmp), RAM-backed and gone with the run. */
+  readonly scratchMb: number;
+  /** Size of /dev/shm. */
+  readonly shmMb: number;
 }
 
-export const defaultSandboxLimits: SandboxLimits = { wallMs: 10_000, cpuSeconds: 10, memoryMb: 256, maxProcesses: 32, outputBytes: 1 << 20 };
+export const defaultSandboxLimits: SandboxLimits = {
+  wallMs: 10_000,
+  cpuSeconds: 10,
+  memoryMb: 256,
+  maxProcesses: 32,
+  outputBytes: 1 << 20,
+  scratchMb: 64,
+  shmMb: 8,
+};
 
 export interface SandboxResult {
   readonly exitCode: number | null;
@@ -20,9 +35,20 @@ export interface SandboxResult {
   readonly stdout: string;
   readonly stderr: string;
   readonly durationMs: number;
-  /** Set when the sandbox was killed from outside for running too long or printing too much. */
-  readonly killedFor?: "wall-time" | "output";
+  /** Set when the sandbox was stopped from outside: too long, too much output, too much memory. */
+  readonly killedFor?: KillReason;
 }
+
+const MiB = 1024 * 1024;
+/** What the interpreter itself and bwrap's two processes need beside the program's own memory. */
+const RUN_OVERHEAD_MB = 64;
+
+/**
+ * Everything one run may hold in memory at once, all its processes together: their memory,
+ * and every byte written to its RAM-backed folders (/work, /tmp, /dev/shm) or SysV/POSIX
+ * shared memory. Enforced by a memory cgroup where one can be made.
+ */
+export const runMemoryBytes = (l: SandboxLimits) => (l.memoryMb + RUN_OVERHEAD_MB + 2 * l.scratchMb + l.shmMb) * MiB;
 
 const interpreters: Record<Language, { bin: () => string; file: string; args: (l: SandboxLimits) => string[]; addressSpaceMb: (l: SandboxLimits) => number }> = {
   python: {
@@ -41,42 +67,136 @@ const interpreters: Record<Language, { bin: () => string; file: string; args: (l
   },
 };
 
-let nextUid = 0;
+/** File descriptors the run's inputs arrive on: bwrap's options, then the code. */
+const OPTIONS_FD = 3;
+const CODE_FD = 4;
+
+/**
+ * bwrap's options for one run. Every namespace is unshared (no network, own pids, uts, ipc,
+ * cgroup) and no further user namespace may be made inside (one would allow tmpfs mounts of
+ * any size). The root is an empty read-only tmpfs holding only /usr; /work, /tmp and /dev/shm
+ * are sized tmpfs mounts that vanish with the run, so nothing of the host's disk is written and
+ * nothing is left to clean up. The code is copied in from a file descriptor: no host path
+ * appears inside. They travel on a file descriptor too (`--args`), so the command line that
+ * every process in the sandbox can read in /proc/1/cmdline names nothing of the host.
+ */
+export function bwrapOptions(language: Language, limits: SandboxLimits): string[] {
+  const interpreter = interpreters[language];
+  return [
+    "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session", "--hostname", "sandbox",
+    "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin",
+    "--proc", "/proc",
+    // /dev is read-only once /dev/shm is mounted over it (the remount does not recurse), so
+    // only the sized /dev/shm is writable there.
+    "--dev", "/dev", "--size", String(limits.shmMb * MiB), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
+    "--size", String(limits.scratchMb * MiB), "--tmpfs", "/work",
+    "--size", String(limits.scratchMb * MiB), "--tmpfs", "/tmp",
+    "--perms", "0644", "--file", String(CODE_FD), `/work/${interpreter.file}`,
+    "--remount-ro", "/", "--chdir", "/work",
+    "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/work", "--setenv", "LANG", "C.UTF-8",
+  ];
+}
+
+/** The tools a bwrap run needs, found once by absolute path: the run itself gets no PATH. */
+export interface BwrapTools {
+  readonly setpriv: string;
+  readonly prlimit: string;
+  readonly bwrap: string;
+  readonly sh: string;
+}
+
+export async function findOnPath(bin: string, searchPath: string): Promise<string | undefined> {
+  for (const dir of searchPath.split(delimiter).filter(Boolean)) {
+    try {
+      await access(join(dir, bin), constants.X_OK);
+      return join(dir, bin);
+    } catch {
+      // not in this folder
+    }
+  }
+  return undefined;
+}
+
+export async function findBwrapTools(searchPath = process.env.PATH ?? ""): Promise<BwrapTools | { missing: string[] }> {
+  const names = ["setpriv", "prlimit", "bwrap", "sh"] as const;
+  const found = await Promise.all(names.map((n) => findOnPath(n, `${searchPath}${delimiter}/usr/bin${delimiter}/bin`)));
+  const missing = names.filter((_, i) => !found[i]);
+  if (missing.length > 0) return { missing };
+  return { setpriv: found[0]!, prlimit: found[1]!, bwrap: found[2]!, sh: found[3]! };
+}
+
+// Joins the run's cgroups before anything else runs, so no process of the run is ever outside them.
+const JOIN_CGROUPS = 'while [ "$1" != "--" ]; do echo $$ > "$1" || { echo "ec-sandbox: cannot join cgroup $1" >&2; exit 125; }; shift; done; shift; exec "$@"';
+
+let nextRun = 0;
 /**
  * A uid of its own for every run. The process limit counts processes per uid, and root is
  * exempt from it, so each sandbox runs as an unprivileged uid that nothing else uses.
  */
-function sandboxUid(): number {
-  return 200_000 + ((process.pid * 7919 + nextUid++) % 100_000);
+function sandboxUid(run: number): number {
+  return 200_000 + ((process.pid * 7919 + run) % 100_000);
+}
+
+export interface BwrapSandboxOptions {
+  readonly tools: BwrapTools;
+  /** Where run cgroups are made; undefined where none can be (per-process limits only). */
+  readonly cgroups: CgroupHost | undefined;
 }
 
 /**
- * Runs code in bubblewrap: every namespace unshared (no network, own pids, own uts/ipc), a
- * read-only root holding only /usr, a private /tmp, and a private writable /work with the code. Limits:
- * CPU seconds, memory, processes and file size through prlimit; wall time by killing the whole
- * process group from here. Nothing of the host's folders (the node's data, its key) is visible.
+ * Runs code in bubblewrap as an unprivileged uid of its own, from an empty environment at every
+ * level (the setpriv, prlimit and bwrap processes get none, so bwrap's pid 1, readable in the
+ * sandbox, holds nothing of the node's). Limits: CPU seconds, per-process memory, processes and
+ * file size through prlimit; all processes' memory and tmpfs together and their number through
+ * the run's cgroup; wall time by killing the whole process group from here.
  */
-export async function runInBwrap(language: Language, code: string, limits: SandboxLimits = defaultSandboxLimits): Promise<SandboxResult> {
+export async function runInBwrapWith(opts: BwrapSandboxOptions, language: Language, code: string, limits: SandboxLimits): Promise<SandboxResult> {
   const interpreter = interpreters[language];
-  const uid = sandboxUid();
-  const work = await mkdtemp(join(tmpdir(), "ec-sandbox-"));
+  const run = nextRun++;
+  const uid = sandboxUid(run);
+  const { tools } = opts;
+  const argv = [
+    `--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--",
+    tools.prlimit, `--nproc=${limits.maxProcesses}`, `--cpu=${limits.cpuSeconds}`, `--as=${interpreter.addressSpaceMb(limits) * MiB}`,
+    `--fsize=${limits.scratchMb * MiB}`, "--nofile=64", "--core=0", "--msgqueue=0", "--",
+    tools.bwrap, "--args", String(OPTIONS_FD), "--", interpreter.bin(), ...interpreter.args(limits),
+  ];
+  const options = bwrapOptions(language, limits).map((o) => `${o}\0`).join("");
+  let cgroup: RunCgroup | undefined;
+  if (opts.cgroups) cgroup = await opts.cgroups.create(runCgroupName(process.pid, run), { memoryBytes: runMemoryBytes(limits), pids: limits.maxProcesses + 3 });
   try {
-    await writeFile(join(work, interpreter.file), code, { mode: 0o600 });
-    await chown(join(work, interpreter.file), uid, uid);
-    await chown(work, uid, uid);
-    await chmod(work, 0o700);
-    const argv = [
-      `--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--",
-      "prlimit", `--nproc=${limits.maxProcesses}`, `--cpu=${limits.cpuSeconds}`, `--as=${interpreter.addressSpaceMb(limits) * 1024 * 1024}`,
-      `--fsize=${64 * 1024 * 1024}`, "--nofile=64", "--core=0", "--",
-      "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
-      "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin",
-      "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", work, "/work", "--remount-ro", "/", "--chdir", "/work",
-      "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/work", "--setenv", "LANG", "C.UTF-8",
-      "--", interpreter.bin(), ...interpreter.args(limits),
-    ];
-    return await runLimited("setpriv", argv, {}, limits, "cannot start the sandbox (setpriv, prlimit and bwrap are needed)");
+    const [command, args] = cgroup ? [tools.sh, ["-c", JOIN_CGROUPS, "sh", ...cgroup.procsFiles, "--", tools.setpriv, ...argv]] : [tools.setpriv, argv];
+    const result = await runLimited(command, args, { env: {}, inputs: [options, code] }, limits, "cannot start the sandbox (setpriv, prlimit and bwrap are needed)");
+    if (result.exitCode === 125 && result.stderr.startsWith("ec-sandbox: cannot join cgroup")) throw new Error(result.stderr.trim());
+    // A process killed for memory usually explains the rest (a parent then waits until the wall time).
+    if (result.killedFor !== "output" && cgroup && (await cgroup.oomKilled())) return { ...result, killedFor: "memory" };
+    return result;
   } finally {
-    await rm(work, { recursive: true, force: true });
+    await cgroup?.remove();
   }
+}
+
+let cgroupHost: Promise<CgroupHost | undefined> | undefined;
+
+/** Where this process makes run cgroups, found once; leftover run cgroups of dead nodes are removed then. */
+export function detectCgroupHostOnce(): Promise<CgroupHost | undefined> {
+  return (cgroupHost ??= (async () => {
+    const host = await detectCgroupHost();
+    if (host) await removeOrphanedRunCgroups(host);
+    return host;
+  })());
+}
+
+let shared: Promise<BwrapSandboxOptions> | undefined;
+
+function bwrapSetup(): Promise<BwrapSandboxOptions> {
+  return (shared ??= (async () => {
+    const tools = await findBwrapTools();
+    if ("missing" in tools) throw new Error(`cannot start the sandbox: ${tools.missing.join(", ")} not found (install bubblewrap and util-linux)`);
+    return { tools, cgroups: await detectCgroupHostOnce() };
+  })());
+}
+
+export async function runInBwrap(language: Language, code: string, limits: SandboxLimits = defaultSandboxLimits): Promise<SandboxResult> {
+  return runInBwrapWith(await bwrapSetup(), language, code, limits);
 }

@@ -1,11 +1,10 @@
 import { runLimited } from "./limitedProcess.js";
-import { constants } from "node:fs";
-import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import type { SandboxMode } from "../../domain/agents/capabilities.js";
 import type { Language } from "../../domain/tasks/decomposition.js";
-import { defaultSandboxLimits, runInBwrap, type SandboxLimits, type SandboxResult } from "./bwrapSandbox.js";
+import { defaultSandboxLimits, detectCgroupHostOnce, findBwrapTools, runInBwrapWith, type SandboxLimits, type SandboxResult } from "./bwrapSandbox.js";
 import { dockerSandbox, type DockerSandboxOptions } from "./dockerSandbox.js";
 
 export type { SandboxLimits, SandboxResult };
@@ -14,6 +13,8 @@ export type { SandboxLimits, SandboxResult };
 export interface Sandbox {
   readonly mode: SandboxMode;
   run(language: Language, code: string, limits: SandboxLimits): Promise<SandboxResult>;
+  /** A weaker confinement than this sandbox normally gives, said once where it is chosen. */
+  readonly warning?: string;
 }
 
 export class SandboxRefusedError extends Error {
@@ -42,18 +43,6 @@ export interface SandboxChoice {
   readonly searchPath?: string;
 }
 
-async function onPath(bin: string, searchPath: string): Promise<boolean> {
-  for (const dir of searchPath.split(delimiter).filter(Boolean)) {
-    try {
-      await access(join(dir, bin), constants.X_OK);
-      return true;
-    } catch {
-      // not in this folder
-    }
-  }
-  return false;
-}
-
 /**
  * The sandbox a worker may use, or a refusal that says why: "none" only for an IDE agent and
  * never under SANDBOX_REQUIRED, "bwrap" only where bubblewrap and its helpers are installed,
@@ -70,15 +59,23 @@ export async function createSandbox(choice: SandboxChoice): Promise<Sandbox> {
       }
       return { mode: "none", run: runUnconfined };
     case "bwrap": {
-      const searchPath = choice.searchPath ?? process.env.PATH ?? "";
-      const missing: string[] = [];
-      for (const bin of ["bwrap", "setpriv", "prlimit"]) if (!(await onPath(bin, searchPath))) missing.push(bin);
-      if (missing.length > 0) {
+      const tools = await findBwrapTools(choice.searchPath ?? process.env.PATH ?? "");
+      if ("missing" in tools) {
         throw new SandboxRefusedError(
-          `sandbox "bwrap" is refused: ${missing.join(", ")} not found on PATH (install bubblewrap and util-linux: apt-get install bubblewrap util-linux), or set EC_SANDBOX=docker`,
+          `sandbox "bwrap" is refused: ${tools.missing.join(", ")} not found on PATH (install bubblewrap and util-linux: apt-get install bubblewrap util-linux), or set EC_SANDBOX=docker`,
         );
       }
-      return { mode: "bwrap", run: runInBwrap };
+      const cgroups = await detectCgroupHostOnce();
+      return {
+        mode: "bwrap",
+        run: (language, code, limits) => runInBwrapWith({ tools, cgroups }, language, code, limits),
+        ...(cgroups
+          ? {}
+          : {
+              warning:
+                "no cgroup can be made here (not root, or /sys/fs/cgroup is read-only): each sandboxed process is bounded, but not all of a run's processes together (their memory and shared memory)",
+            }),
+      };
     }
     case "docker": {
       const sandbox = dockerSandbox(choice.docker);

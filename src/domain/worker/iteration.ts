@@ -4,13 +4,16 @@ import { tail } from "./prompts.js";
 export const DEFAULT_MAX_ITERATIONS = 3;
 export const MAX_ITERATIONS_LIMIT = 10;
 
+/** Why the sandbox stopped a program from outside. */
+export type KillReason = "wall-time" | "output" | "memory";
+
 /** How one program ran, in the sandbox's words (a SandboxResult fits). */
 export interface RunReport {
   readonly exitCode: number | null;
   readonly signal: string | null;
   readonly stdout: string;
   readonly stderr: string;
-  readonly killedFor?: "wall-time" | "output";
+  readonly killedFor?: KillReason;
 }
 
 /** What became of one try: ran and passed, ran and failed, refused by the subset, or not a program at all. */
@@ -39,6 +42,7 @@ const violationLines = (violations: readonly SubsetViolation[]) =>
 function whyItFailed(run: RunReport, wallMs: number): string {
   if (run.killedFor === "wall-time") return `killed after ${wallMs} ms: the program ran longer than its time limit (an endless loop, or far too slow)`;
   if (run.killedFor === "output") return "killed: the program printed far too much output";
+  if (run.killedFor === "memory") return "killed: the program used more memory (or scratch space) than its limit";
   return run.signal !== null ? `killed by signal ${run.signal}` : `exit code ${run.exitCode}`;
 }
 
