@@ -1,54 +1,42 @@
 import { spawn } from "node:child_process";
+import { join } from "node:path";
+
 import { subsetResult, type SubsetCheck, type SubsetViolation } from "../../domain/tasks/subset.js";
+import { packageRoot } from "../packageRoot.js";
 
 /**
- * The seed's Python subset, checked with CPython's own parser: `ast.parse` in an isolated
- * interpreter (-I: no site, no user paths, no PYTHON* variables) reading the code from stdin.
- * Parsing never runs the code. Dunder attributes are refused as well, since
- * `().__class__.__bases__[0].__subclasses__()` is the usual way back to everything the list forbids.
+ * The seed's Python subset, checked with CPython's own parser by pythonSubsetCheck.py (its
+ * docstring gives the rules and why they are what they are). The file is found from the package
+ * folder, as the migrations are, so the built CLI in dist/ runs the same file as the tests.
+ * It runs in an isolated interpreter (-I: no user paths, no PYTHON* variables; -S: no site) that
+ * reads the code from stdin; parsing never runs the code.
+ *
+ * The subset is a filter that tells a model early what will not run, not the wall: the sandbox
+ * must hold for code this check never saw.
  */
-const CHECKER = String.raw`
-import ast, json, sys
-FORBIDDEN_CALLS = {"open", "exec", "eval", "compile", "__import__", "globals", "locals", "getattr", "setattr",
-                   "delattr", "vars", "dir", "input", "breakpoint", "memoryview", "bytearray"}
-NODES = {ast.Import: "import", ast.ImportFrom: "import", ast.ClassDef: "class", ast.Try: "try", ast.With: "with",
-         ast.AsyncWith: "async", ast.Raise: "raise", ast.Assert: "assert", ast.AsyncFunctionDef: "async",
-         ast.Await: "async", ast.AsyncFor: "async", ast.Global: "global", ast.Nonlocal: "nonlocal"}
-if hasattr(ast, "TryStar"):
-    NODES[ast.TryStar] = "try"
-out = []
-try:
-    tree = ast.parse(sys.stdin.read())
-except SyntaxError as e:
-    print(json.dumps({"syntax": f"{e.msg} (line {e.lineno})"}))
-    sys.exit(0)
-for node in ast.walk(tree):
-    rule = NODES.get(type(node))
-    if rule is None and isinstance(node, ast.Name) and node.id in FORBIDDEN_CALLS:
-        rule = node.id
-    if rule is None and isinstance(node, ast.Attribute) and node.attr.startswith("__"):
-        rule = node.attr
-    if rule is None and isinstance(node, ast.Name) and node.id.startswith("__"):
-        rule = node.id
-    if rule is not None:
-        out.append({"rule": rule, "line": getattr(node, "lineno", 0), "column": getattr(node, "col_offset", 0)})
-out.sort(key=lambda v: (v["line"], v["column"]))
-print(json.dumps({"violations": out}))
-`;
+export const pythonSubsetChecker = join(packageRoot, "src", "adapters", "executor", "pythonSubsetCheck.py");
 
 export const pythonBinary = () => process.env.PYTHON_BIN ?? "python3";
 
-export async function checkPythonSubset(code: string, timeoutMs = 10_000): Promise<SubsetCheck> {
+export interface PythonSubsetOptions {
+  /** The interpreter whose parser reads the code; tests pass others to check other grammars. */
+  readonly python?: string;
+  readonly timeoutMs?: number;
+}
+
+export async function checkPythonSubset(code: string, options: PythonSubsetOptions = {}): Promise<SubsetCheck> {
+  const python = options.python ?? pythonBinary();
   const answer = await new Promise<string>((resolve, reject) => {
-    const child = spawn(pythonBinary(), ["-I", "-c", CHECKER], { stdio: ["pipe", "pipe", "pipe"], timeout: timeoutMs });
+    const child = spawn(python, ["-I", "-S", pythonSubsetChecker], { stdio: ["pipe", "pipe", "pipe"], timeout: options.timeoutMs ?? 10_000 });
     let out = "";
     let err = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
     child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-    child.on("error", (e) => reject(new Error(`cannot run ${pythonBinary()} to check Python code: ${e.message}`)));
+    child.on("error", (e) => reject(new Error(`cannot run ${python} to check Python code: ${e.message}`)));
     child.on("close", (status, signal) =>
       status === 0 ? resolve(out) : reject(new Error(`the Python subset check failed (${signal ?? `exit ${status}`}): ${err.slice(0, 500)}`)),
     );
+    child.stdin.on("error", () => undefined); // an interpreter that died early is reported by "close"
     child.stdin.end(code);
   });
   const parsed = JSON.parse(answer) as { syntax?: string; violations?: SubsetViolation[] };
