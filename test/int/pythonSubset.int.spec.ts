@@ -61,6 +61,11 @@ describe("the executor's Python subset, checked by CPython's parser", () => {
     await expect(import("node:fs/promises").then((fs) => fs.access(marker))).rejects.toThrow();
   });
 
+  it("answers for code nested too deeply to parse or to check, rather than failing", async () => {
+    expect(await checkPythonSubset(`x = ${"-".repeat(100_000)}1`)).toMatchObject({ ok: false, reason: "not valid Python: too deeply nested to parse" });
+    expect(await rulesOf(`x = (${"'a' + ".repeat(1500)}'a').format(1)`)).toEqual(["an expression too deeply nested to check"]);
+  });
+
   it("does not mistake words in strings or comments for code", async () => {
     expect(await checkPythonSubset("# import os\nprint('class try eval open')")).toEqual({ ok: true });
   });

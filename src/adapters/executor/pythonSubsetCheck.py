@@ -129,6 +129,7 @@ NOT_IDENTIFIERS = frozenset({
 FORMAT_METHODS = frozenset({"format", "format_map"})
 RUNTIME_FORMAT = "format on a string built at run time (use an f-string)"
 BAD_FORMAT = "a format string that does not parse"
+TOO_DEEP = "an expression too deeply nested to check"
 
 # A dunder word inside a string: two underscores touching a letter or digit. "____" (a rule
 # line) and "a_b" are not; "__class__", "__cl" and "ss__" (halves of a built name) are.
@@ -254,9 +255,12 @@ def violations(tree):
         node, line, column = stack.pop()
         line = getattr(node, "lineno", line)
         column = getattr(node, "col_offset", column)
-        for rule in node_rules(node):
-            if rule is not None:
-                out.append({"rule": rule, "line": line, "column": column})
+        try:
+            for rule in node_rules(node):
+                if rule is not None:
+                    out.append({"rule": rule, "line": line, "column": column})
+        except RecursionError:
+            out.append({"rule": TOO_DEEP, "line": line, "column": column})
         stack.extend((child, line, column) for child in ast.iter_child_nodes(node))
     out.sort(key=lambda v: (v["line"], v["column"], v["rule"]))
     return out
@@ -270,6 +274,10 @@ def main():
     except (SyntaxError, ValueError) as e:
         where = f" (line {e.lineno})" if isinstance(e, SyntaxError) else ""
         print(json.dumps({"syntax": f"{getattr(e, 'msg', str(e))}{where}"}))
+        return
+    except (RecursionError, MemoryError):
+        # The interpreter that would run it cannot compile it either.
+        print(json.dumps({"syntax": "too deeply nested to parse"}))
         return
     print(json.dumps({"violations": violations(tree)}))
 
