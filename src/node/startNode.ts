@@ -108,7 +108,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log): Pro
     await ensureDatabase(databaseUrl);
     const applied = await migrate(databaseUrl);
     log(`postgres ${redact(databaseUrl)}: ${applied.length} migration(s) applied`);
-    const pool: pg.Pool = createPool(databaseUrl, poolSize);
+    const pool: pg.Pool = createPool(databaseUrl, poolSize, (err) => log(`postgres: an idle connection was lost (${err.message}); the next query opens another`));
     cleanups.push(() => pool.end());
 
     const store = await createEventStore(nc);

@@ -3,7 +3,8 @@ import type { Pool, PoolClient } from "pg";
 import type { SignatureVerifier } from "../adapters/crypto/verificationPool.js";
 import { admitAll } from "../adapters/events/admission.js";
 import type { EventStore, RawCommit } from "../adapters/nats/eventStore.js";
-import type { ProjectedCommit, ProjectionSession, Projector, Rejection } from "./projector.js";
+import { storableText } from "../adapters/postgres/storableText.js";
+import { DuplicateEventError, type ProjectedCommit, type ProjectionSession, type Projector, type Rejection, type SessionOptions } from "./projector.js";
 
 export interface ProjectionLog {
   quarantined(entry: { projection: string; stream: string; seq: number; eventId?: string; reason: string }): void;
@@ -95,6 +96,26 @@ export async function admitCommits(
   return { stream, lastSeq: raws.at(-1)?.seq ?? 0, admitted, refused, newlyVerified, payloads, events };
 }
 
+async function writeQuarantine(db: Queryable, projector: Projector, stream: string, refused: readonly Refusal[], log: ProjectionLog): Promise<void> {
+  if (refused.length === 0) return;
+  await db.query(
+    `INSERT INTO projection_quarantine (projection, stream, seq, event_id, reason, payload)
+     SELECT $1, $2, * FROM unnest($3::bigint[], $4::text[], $5::text[], $6::bytea[])
+     ON CONFLICT DO NOTHING`,
+    [
+      projector.name,
+      stream,
+      refused.map((r) => r.seq),
+      refused.map((r) => storableText(r.eventId ?? "")),
+      refused.map((r) => storableText(r.reason.slice(0, 4000))),
+      refused.map((r) => Buffer.from(r.payload)),
+    ],
+  );
+  for (const r of refused) {
+    log.quarantined({ projection: projector.name, stream, seq: r.seq, reason: r.reason, ...(r.eventId ? { eventId: r.eventId } : {}) });
+  }
+}
+
 /**
  * Writes an admitted batch through the projector's session on `db`, which the caller holds inside
  * a transaction: the projector's rows, quarantine entries for refused commits, the verification
@@ -109,24 +130,7 @@ export async function writeBatch(
 ): Promise<BatchOutcome> {
   const ruled = a.admitted.length > 0 ? await session.apply(a.admitted) : [];
   const refused = [...a.refused, ...ruled.map((r) => ({ ...r, payload: a.payloads.get(r.seq) ?? new Uint8Array() }))];
-  if (refused.length > 0) {
-    await db.query(
-      `INSERT INTO projection_quarantine (projection, stream, seq, event_id, reason, payload)
-       SELECT $1, $2, * FROM unnest($3::bigint[], $4::text[], $5::text[], $6::bytea[])
-       ON CONFLICT DO NOTHING`,
-      [
-        projector.name,
-        a.stream,
-        refused.map((r) => r.seq),
-        refused.map((r) => r.eventId ?? ""),
-        refused.map((r) => r.reason),
-        refused.map((r) => Buffer.from(r.payload)),
-      ],
-    );
-    for (const r of refused) {
-      log.quarantined({ projection: projector.name, stream: a.stream, seq: r.seq, reason: r.reason, ...(r.eventId ? { eventId: r.eventId } : {}) });
-    }
-  }
+  await writeQuarantine(db, projector, a.stream, refused, log);
   if (a.newlyVerified.length > 0) {
     await db.query(
       `INSERT INTO verified_commits (stream, seq, digest)
@@ -142,11 +146,82 @@ export async function writeBatch(
   return { applied: a.admitted.length - ruled.length, events: a.events, quarantined: refused.length };
 }
 
-/** Admits, projects and checkpoints one batch of one stream on `db` (inside the caller's transaction). */
-export async function projectBatch(
+/**
+ * Failures that say nothing about the data: the connection, the server, a lock or a conflict
+ * with another transaction. They are retried as they are; anything else a batch meets is taken
+ * to come from a commit in it.
+ */
+export function isTransientStorageError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (/^(08|40|53|57|58)/.test(code) || code === "55P03");
+}
+
+const describeFailure = (err: unknown) => {
+  const e = err as { code?: unknown; message?: unknown };
+  return `${typeof e?.code === "string" ? `${e.code} ` : ""}${typeof e?.message === "string" ? e.message : String(err)}`;
+};
+
+/**
+ * Writes a batch inside a savepoint. If it fails for a reason other than a transient one, the
+ * batch is written again one commit at a time, each in a savepoint of its own and with a fresh
+ * session (the failed one's memory may hold what was rolled back): a commit that still cannot
+ * be stored is quarantined with the database's reason and the others are applied, so one
+ * event can never stop a projection for good. Returns the session to go on with.
+ */
+export async function writeBatchSafely(
   db: PoolClient,
   projector: Projector,
   session: ProjectionSession,
+  a: Admission,
+  log: ProjectionLog,
+  reopen: () => ProjectionSession,
+): Promise<{ outcome: BatchOutcome; session: ProjectionSession }> {
+  await db.query("SAVEPOINT ec_batch");
+  try {
+    const outcome = await writeBatch(db, projector, session, a, log);
+    await session.flush();
+    await db.query("RELEASE SAVEPOINT ec_batch");
+    return { outcome, session };
+  } catch (err) {
+    if (err instanceof DuplicateEventError || isTransientStorageError(err)) throw err;
+    await db.query("ROLLBACK TO SAVEPOINT ec_batch");
+  }
+  let applied = 0;
+  let events = 0;
+  let ruledOut = 0;
+  const unstorable: Refusal[] = [];
+  for (const commit of a.admitted) {
+    await db.query("SAVEPOINT ec_commit");
+    try {
+      const one = projector.open(db, { careful: true });
+      const single: Admission = { ...a, lastSeq: commit.seq, admitted: [commit], refused: [], newlyVerified: [], events: commit.events.length };
+      const outcome = await writeBatch(db, projector, one, single, log);
+      await one.flush();
+      await db.query("RELEASE SAVEPOINT ec_commit");
+      applied += outcome.applied;
+      events += outcome.events;
+      ruledOut += outcome.quarantined;
+    } catch (err) {
+      if (isTransientStorageError(err)) throw err;
+      await db.query("ROLLBACK TO SAVEPOINT ec_commit");
+      const eventId = commit.events[0]?.id;
+      unstorable.push({ seq: commit.seq, reason: `cannot be stored: ${describeFailure(err)}`, payload: a.payloads.get(commit.seq) ?? new Uint8Array(), ...(eventId ? { eventId } : {}) });
+    }
+  }
+  // What admission refused, what could not be stored, the memo and the checkpoint.
+  const rest = await writeBatch(db, projector, session, { ...a, admitted: [], refused: [...a.refused, ...unstorable] }, log);
+  await db.query("RELEASE SAVEPOINT ec_batch");
+  return { outcome: { applied, events, quarantined: rest.quarantined + ruledOut }, session: reopen() };
+}
+
+/**
+ * Admits, projects, flushes and checkpoints one batch of one stream on `db` (inside the caller's
+ * transaction), in a session of its own.
+ */
+export async function projectBatch(
+  db: PoolClient,
+  projector: Projector,
+  opts: SessionOptions,
   stream: string,
   raws: readonly RawCommit[],
   log: ProjectionLog,
@@ -154,7 +229,9 @@ export async function projectBatch(
 ): Promise<BatchOutcome> {
   if (raws.length === 0) return { applied: 0, events: 0, quarantined: 0 };
   const verified = await loadVerifiedDigests(db, stream, raws[0]!.seq, raws.at(-1)!.seq);
-  return writeBatch(db, projector, session, await admitCommits(projector, stream, raws, verified, verifier), log);
+  const admission = await admitCommits(projector, stream, raws, verified, verifier);
+  const open = () => projector.open(db, opts);
+  return (await writeBatchSafely(db, projector, open(), admission, log, open)).outcome;
 }
 
 export interface CheckpointRow {

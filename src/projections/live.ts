@@ -62,9 +62,7 @@ export function startLiveProjection(projector: Projector, opts: LiveProjectionOp
         await db.query("ROLLBACK");
         return "gap";
       }
-      const session = projector.open(db, { careful });
-      await projectBatch(db, projector, session, stream, fresh, log, opts.verifier);
-      await session.flush();
+      await projectBatch(db, projector, { careful }, stream, fresh, log, opts.verifier);
       await db.query("COMMIT");
       advance(stream, Math.max(checkpoint, batch.at(-1)!.seq));
       return "ok";

@@ -1,6 +1,6 @@
 import type { PoolClient } from "pg";
 import type { RawCommit } from "../adapters/nats/eventStore.js";
-import { admitCommits, consoleProjectionLog, loadVerifiedDigests, lockProjection, stampCheckpoint, writeBatch, type ProjectionRunOptions } from "./batch.js";
+import { admitCommits, consoleProjectionLog, loadVerifiedDigests, lockProjection, stampCheckpoint, writeBatchSafely, type ProjectionRunOptions } from "./batch.js";
 import { DuplicateEventError, type Projector } from "./projector.js";
 
 export interface RebuildProgress {
@@ -78,7 +78,8 @@ async function replayInto(db: PoolClient, projector: Projector, opts: RebuildOpt
   await db.query("DELETE FROM projection_quarantine WHERE projection = $1", [projector.name]);
   await db.query("DELETE FROM projection_checkpoints WHERE projection = $1", [projector.name]);
   for (const stream of projector.streams) await stampCheckpoint(db, projector.name, stream, created[stream]!);
-  const session = projector.open(db, { careful });
+  const open = () => projector.open(db, { careful });
+  let session = open();
   for (const stream of projector.streams) {
     const lastSeq = lastSeqs[stream]!;
     // Two stages in flight: while Postgres writes batch N on the rebuild's transaction, this
@@ -92,7 +93,8 @@ async function replayInto(db: PoolClient, projector: Projector, opts: RebuildOpt
       const verified = await loadVerifiedDigests(opts.singleSession ? db : opts.pool, stream, raws[0]!.seq, raws.at(-1)!.seq);
       const admission = await admitCommits(projector, stream, raws, verified, opts.verifier);
       await writing;
-      writing = writeBatch(db, projector, session, admission, log).then((outcome) => {
+      writing = writeBatchSafely(db, projector, session, admission, log, open).then(({ outcome, session: next }) => {
+        session = next;
         commits += raws.length;
         events += outcome.events;
         quarantined += outcome.quarantined;

@@ -17,6 +17,8 @@ import { eventually, startTestNode, type TestNode } from "../support/node.js";
 
 /** Decomposition prompts ask for a JSON array; code prompts for one program. */
 function modelAnswers(prompt: string): string {
+  if (prompt.includes("JSON array") && prompt.includes("a NUL")) return JSON.stringify([{ input: "print a NUL between a and b", language: "python" }]);
+  if (prompt.includes("a NUL")) return '```python\nprint("a" + chr(0) + "b")\n```';
   if (prompt.includes("JSON array") && prompt.includes("count down")) return JSON.stringify([{ input: "count down from 3", language: "javascript" }]);
   if (prompt.includes("count down")) return "```javascript\nfor (let i = 3; i > 0; i--) console.log(i);\n```";
   if (prompt.includes("JSON array")) {
@@ -100,6 +102,23 @@ describe("one node runs a coding task end to end", () => {
 
     const list = await t.admin("GET", "/tasks");
     expect((list.body.tasks as { taskId: string; status: string }[]).find((x) => x.taskId === taskId)?.status).toBe("completed");
+  }, 120_000);
+
+  it("a program's output is data: a NUL it prints comes back exactly, and the projection goes on", async () => {
+    const taskId = (await t.admin("POST", "/submit", { prompt: "print a NUL between a and b", language: "python" })).body.taskId as string;
+    const result = await eventually("the task to finish", async () => {
+      const r = await t.admin("GET", `/tasks/${taskId}/result`);
+      return r.status === 200 && r.body.done ? r.body : undefined;
+    }, 40_000);
+    expect(result.status).toBe("completed");
+    expect(result.output).toContain("a\u0000b\n");
+    const next = (await t.admin("POST", "/submit", { prompt: "print 5 and then hello", language: "python" })).body.taskId as string;
+    const after = await eventually("the next task to finish", async () => {
+      const r = await t.admin("GET", `/tasks/${next}/result`);
+      return r.status === 200 && r.body.done ? r.body : undefined;
+    }, 40_000);
+    expect(after.status).toBe("completed");
+    expect((await t.db.pool.query("SELECT count(*)::int AS n FROM projection_quarantine")).rows[0].n).toBe(0);
   }, 120_000);
 });
 

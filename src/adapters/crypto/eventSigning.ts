@@ -8,8 +8,15 @@ export function sealEvent(signer: Ed25519Signer, event: Omit<UnsignedEvent, "sig
   return { ...unsigned, signature: signer.sign(signingBytes(unsigned)) };
 }
 
+/** An event with no canonical form (a lone surrogate in a string) cannot carry a valid signature. */
 export function verifyEventSignature(event: EventEnvelope): boolean {
-  return verifyEd25519(event.signer, signingBytes(event), event.signature);
+  let bytes: Uint8Array;
+  try {
+    bytes = signingBytes(event);
+  } catch {
+    return false;
+  }
+  return verifyEd25519(event.signer, bytes, event.signature);
 }
 
 /**

@@ -2,13 +2,16 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { PoolClient } from "pg";
 import { from as copyFrom } from "pg-copy-streams";
+import { storableText } from "./storableText.js";
 
 export type CopyValue = string | number | null;
 
-// COPY's text format: backslash, tab, newline and carriage return are escaped, NULL is \N.
+// COPY's text format: backslash, tab, newline and carriage return are escaped, NULL is \N; text
+// Postgres cannot hold at all (NUL, lone surrogates) is made storable first.
 function field(v: CopyValue): string {
   if (v === null) return "\\N";
   if (typeof v === "number") return String(v);
+  v = storableText(v);
   return /[\\\t\n\r]/.test(v) ? v.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r") : v;
 }
 

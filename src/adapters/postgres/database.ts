@@ -3,8 +3,15 @@ import pg from "pg";
 /** bigint columns hold millicredits and sequences, always below 2^53: read them as numbers. */
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
-export function createPool(databaseUrl: string, max = 10): pg.Pool {
-  return new pg.Pool({ connectionString: databaseUrl, max });
+/**
+ * A pool whose idle connections may die (the server restarts, an operator ends them): pg then
+ * emits "error" on the pool, which would end the process unheard. The pool drops that client
+ * and opens another on the next query; the error is only reported.
+ */
+export function createPool(databaseUrl: string, max = 10, onIdleError: (err: Error) => void = () => undefined): pg.Pool {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max });
+  pool.on("error", onIdleError);
+  return pool;
 }
 
 /** Creates the database named in `databaseUrl` when it does not exist yet. */

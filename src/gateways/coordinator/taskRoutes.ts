@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { CommandMeta, HandledCommand } from "../../adapters/events/commandHandler.js";
 import { DomainRuleViolation } from "../../domain/decider.js";
 import { AggregateId } from "../../domain/events/envelope.js";
-import { taskSubject, type TaskCommand } from "../../domain/tasks/task.js";
+import { taskSubject, type Task, type TaskCommand } from "../../domain/tasks/task.js";
 import { TaskRequest } from "../../domain/tasks/taskEvents.js";
 
 export interface TaskRoutesDeps {
@@ -56,9 +56,9 @@ interface TaskRow {
   subtask_count: number;
   finished_count: number;
   updated_at: Date;
-  code: string | null;
-  output: string | null;
   reason: string | null;
+  /** The task exactly as folded; its text columns are display copies (NULs shown as U+2400). */
+  state: Task;
 }
 const summary = (r: TaskRow) => ({
   taskId: r.task_id,
@@ -125,6 +125,14 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesDeps> = async (app, dep
     const row = await taskRow(req.params.taskId);
     if (!row) return reply.code(404).send(unknown(req.params.taskId));
     const done = row.status === "completed" || row.status === "failed";
-    return { taskId: row.task_id, status: row.status, done, code: row.code, output: row.output, reason: row.reason };
+    const exact = row.state;
+    return {
+      taskId: row.task_id,
+      status: row.status,
+      done,
+      code: exact.status === "completed" ? exact.code : null,
+      output: exact.status === "completed" ? exact.output : null,
+      reason: exact.status === "failed" ? exact.reason : null,
+    };
   });
 };

@@ -2,6 +2,7 @@ import type { PoolClient } from "pg";
 import { agentDecider, type Agent } from "../../domain/agents/agent.js";
 import { agentEventSpecs } from "../../domain/agents/agentEvents.js";
 import { eventRegistry } from "../../domain/events/registry.js";
+import { storableParams } from "../../adapters/postgres/storableText.js";
 import { foldedRowsProjector, type FoldedKind, type FoldedRow } from "../foldedRows.js";
 
 async function writeAgent(db: PoolClient, row: FoldedRow<Agent>): Promise<void> {
@@ -13,7 +14,7 @@ async function writeAgent(db: PoolClient, row: FoldedRow<Agent>): Promise<void> 
      ON CONFLICT (agent_id) DO UPDATE SET status = EXCLUDED.status, name = EXCLUDED.name, mode = EXCLUDED.mode,
        capabilities = EXCLUDED.capabilities, reason = EXCLUDED.reason, state = EXCLUDED.state, last_seq = EXCLUDED.last_seq,
        updated_at = EXCLUDED.updated_at`,
-    [
+    storableParams([
       row.id,
       s.status,
       profile?.name ?? null,
@@ -23,7 +24,7 @@ async function writeAgent(db: PoolClient, row: FoldedRow<Agent>): Promise<void> 
       JSON.stringify(s),
       row.lastSeq,
       row.updatedAt,
-    ],
+    ]),
   );
 }
 

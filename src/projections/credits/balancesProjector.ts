@@ -1,5 +1,6 @@
 import type { PoolClient } from "pg";
 import { copyRows, isUniqueViolation, type CopyValue } from "../../adapters/postgres/copyRows.js";
+import { storableParams } from "../../adapters/postgres/storableText.js";
 import { emptyAccount, heldTotal, type CreditAccount } from "../../domain/credits/account.js";
 import { creditAccountDecider } from "../../domain/credits/commands.js";
 import { creditEvents, type CreditEvent } from "../../domain/credits/events.js";
@@ -184,7 +185,7 @@ async function insertHistory(db: PoolClient, rows: CopyValue[][]): Promise<void>
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[],
                           $9::bigint[], $10::bigint[], $11::text[], $12::timestamptz[])
      ON CONFLICT (event_id) DO NOTHING`,
-    TRANSACTION_COLUMNS.map((_, i) => column(i)),
+    storableParams(TRANSACTION_COLUMNS.map((_, i) => column(i))),
   );
 }
 

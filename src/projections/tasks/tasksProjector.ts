@@ -4,6 +4,7 @@ import { subtaskDecider, type Subtask } from "../../domain/tasks/subtask.js";
 import { subtaskEventSpecs } from "../../domain/tasks/subtaskEvents.js";
 import { taskDecider, type Task } from "../../domain/tasks/task.js";
 import { taskEventSpecs } from "../../domain/tasks/taskEvents.js";
+import { storableParams } from "../../adapters/postgres/storableText.js";
 import { foldedRowsProjector, type FoldedKind, type FoldedRow } from "../foldedRows.js";
 
 async function writeTask(db: PoolClient, row: FoldedRow<Task>): Promise<void> {
@@ -16,7 +17,7 @@ async function writeTask(db: PoolClient, row: FoldedRow<Task>): Promise<void> {
        prompt = EXCLUDED.prompt, subtask_count = EXCLUDED.subtask_count, finished_count = EXCLUDED.finished_count,
        output = EXCLUDED.output, reason = EXCLUDED.reason, state = EXCLUDED.state, last_seq = EXCLUDED.last_seq,
        updated_at = EXCLUDED.updated_at, code = EXCLUDED.code`,
-    [
+    storableParams([
       row.id,
       s.status,
       request?.submitter ?? null,
@@ -30,7 +31,7 @@ async function writeTask(db: PoolClient, row: FoldedRow<Task>): Promise<void> {
       row.lastSeq,
       row.updatedAt,
       s.status === "completed" ? s.code : null,
-    ],
+    ]),
   );
 }
 
@@ -46,7 +47,7 @@ async function writeSubtask(db: PoolClient, row: FoldedRow<Subtask>): Promise<vo
        state = EXCLUDED.state, last_seq = EXCLUDED.last_seq, updated_at = EXCLUDED.updated_at, language = EXCLUDED.language,
        priority = EXCLUDED.priority, resource_class = EXCLUDED.resource_class, requested_model = EXCLUDED.requested_model,
        timeout_ms = EXCLUDED.timeout_ms`,
-    [
+    storableParams([
       row.id,
       spec?.taskId ?? null,
       spec?.index ?? null,
@@ -62,7 +63,7 @@ async function writeSubtask(db: PoolClient, row: FoldedRow<Subtask>): Promise<vo
       spec?.resourceClass ?? null,
       spec?.requestedModel ?? null,
       spec?.timeoutMs ?? null,
-    ],
+    ]),
   );
 }
 
