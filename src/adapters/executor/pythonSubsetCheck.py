@@ -41,8 +41,9 @@ FORBIDDEN_NAMES = frozenset({
     "delattr", "vars", "dir", "input", "breakpoint", "memoryview", "bytearray",
 })
 
-# `if __name__ == "__main__":` is how most generated programs start; the name is a plain string
-# on every object that has it, so refusing it would cost tries and buy nothing.
+# `if __name__ == "__main__":` is how most generated programs start. __name__ is a plain string
+# on every object that has it and "__main__" is only its value, so refusing them would cost
+# tries and buy nothing.
 ALLOWED_DUNDERS = frozenset({"__name__", "__main__"})
 
 # Attributes that lead from a generator, coroutine, frame or traceback to globals, builtins and
@@ -83,7 +84,7 @@ def _live_introspection():
     objects = (generator(), coro, async_generator(), frame, frame.f_code, traceback)
     names = {n for o in objects for n in dir(o) if INTROSPECTION_PREFIX.match(n)}
     coro.close()
-    return frozenset(names) | {"_varname_from_oparg"}
+    return frozenset(names)
 
 
 INTROSPECTION = KNOWN_INTROSPECTION | _live_introspection()
