@@ -5,7 +5,12 @@ export interface SubsetViolation {
   readonly column: number;
 }
 
-/** Code outside the subset is never run locally; it is escalated with reason outside_subset. */
+/**
+ * Code outside the subset is never run locally; it is escalated with reason outside_subset.
+ * The subset is a filter that tells a model early what will not run, not the wall: code can
+ * build names at run time that no reading of the source sees, so the sandbox must hold for code
+ * the subset never saw (the sandbox escape tests run their code straight in the sandbox).
+ */
 export type SubsetCheck = { ok: true } | { ok: false; violations: SubsetViolation[]; reason: string };
 
 export function subsetResult(language: string, violations: SubsetViolation[]): SubsetCheck {
