@@ -203,7 +203,9 @@ export function checkJavascriptSubset(code: string): SubsetCheck {
     if (rule === undefined) return;
     const v = { rule, line: node.loc?.start.line ?? 0, column: node.loc?.start.column ?? 0 };
     const key = `${v.rule}\u0000${v.line}\u0000${v.column}`;
-    if (!seen.has(key)) violations.push(v), seen.add(key);
+    if (seen.has(key)) return;
+    seen.add(key);
+    violations.push(v);
   };
 
   const script = parseAs(code, "script");
