@@ -25,6 +25,8 @@ export const NodeConfig = z.object({
   model: z.string().trim().min(1).max(200),
   /** Another node's inference service to decompose and escalate with, instead of this node's own. */
   inferenceUrl: HttpUrl.optional(),
+  /** What that service requires (the admin token of the node that serves it); this node's own needs none set. */
+  inferenceToken: z.string().min(16, "must be at least 16 characters").optional(),
   parentCoordinatorUrl: HttpUrl.optional(),
   parentCoordinatorToken: z.string().min(1).optional(),
   cloudBaseUrl: HttpUrl.optional(),
@@ -65,6 +67,7 @@ export function nodeConfigFrom(flags: Partial<Record<keyof NodeConfig, unknown>>
     ollamaHost: flags.ollamaHost ?? env.OLLAMA_HOST ?? "http://127.0.0.1:11434",
     model: flags.model ?? env.EC_MODEL ?? "qwen2.5-coder:1.5b",
     inferenceUrl: flags.inferenceUrl ?? (env.INFERENCE_URL || undefined),
+    inferenceToken: flags.inferenceToken ?? (env.INFERENCE_TOKEN || undefined),
     parentCoordinatorUrl: flags.parentCoordinatorUrl ?? (env.EC_PARENT_COORDINATOR_URL || undefined),
     parentCoordinatorToken: flags.parentCoordinatorToken ?? (env.EC_PARENT_COORDINATOR_TOKEN || undefined),
     cloudBaseUrl: flags.cloudBaseUrl ?? (env.EC_CLOUD_BASE_URL || undefined),
@@ -86,5 +89,6 @@ export function nodeConfigFrom(flags: Partial<Record<keyof NodeConfig, unknown>>
   });
   if (!parsed.success) throw new Error(`bad configuration: ${z.prettifyError(parsed.error)}`);
   if (parsed.data.anchorProxyUrl && !parsed.data.anchorProxyToken) throw new Error("bad configuration: EC_ANCHOR_PROXY_URL needs EC_ANCHOR_PROXY_TOKEN");
+  if (parsed.data.inferenceUrl && !parsed.data.inferenceToken) throw new Error("bad configuration: INFERENCE_URL needs INFERENCE_TOKEN (the admin token of the node serving it)");
   return parsed.data;
 }

@@ -16,6 +16,7 @@ import { cloudEscalator } from "../adapters/escalation/cloudEscalator.js";
 import { inferenceEscalator } from "../adapters/escalation/inferenceEscalator.js";
 import { parentCoordinator } from "../adapters/escalation/parentCoordinator.js";
 import { startDecomposer } from "../adapters/events/decomposer.js";
+import type { InferenceService } from "../adapters/inference/decomposeClient.js";
 import { startEscalationFlow } from "../adapters/events/escalationFlow.js";
 import { startTaskFlow } from "../adapters/events/taskFlow.js";
 import { startChainer } from "../adapters/ledger/chainer.js";
@@ -129,10 +130,12 @@ export async function startNode(config: NodeConfig, log: Log = console.log): Pro
     const onError = (what: string) => (err: unknown) => log(`${what}: ${err instanceof Error ? err.message : String(err)}`);
 
     const provider = ollamaProvider(config.ollamaHost, config.model);
-    const inference = await buildInference({ provider });
+    const inference = await buildInference({ provider, token: admin.token, log });
     const inferenceAddress = await inference.listen({ host: config.host, port: config.inferencePort });
     cleanups.push(() => inference.close());
     const inferenceUrl = config.inferenceUrl ?? inferenceAddress;
+    // Another node's inference service wants that node's token (INFERENCE_TOKEN); this node's, its own.
+    const inferenceService = { url: inferenceUrl, token: (config.inferenceUrl ? config.inferenceToken : undefined) ?? admin.token };
     const modelNote = await provider.available().then(
       (models) => (models.includes(config.model) ? `model ${config.model}` : `model ${config.model} NOT FOUND at ${config.ollamaHost} (has: ${models.join(", ") || "none"})`),
       () => `no model server reachable at ${config.ollamaHost}: tasks fail with model_unavailable until one is`,
@@ -141,13 +144,13 @@ export async function startNode(config: NodeConfig, log: Log = console.log): Pro
 
     const flows = [
       await startTaskFlow({ nc, store, sealer, verifier, maxAttempts: config.maxAttempts, onError: onError("task flow") }),
-      await startDecomposer({ nc, store, sealer, verifier, inferenceUrl, onError: onError("decomposer") }),
+      await startDecomposer({ nc, store, sealer, verifier, inference: inferenceService, onError: onError("decomposer") }),
       await startEscalationFlow({
         nc,
         store,
         sealer,
         verifier,
-        escalators: escalatorsFor(config, inferenceUrl),
+        escalators: escalatorsFor(config, inferenceService),
         sandbox: await createSandbox({ mode: config.sandbox, agentMode: "worker", sandboxRequired: config.sandboxRequired }),
         log,
         onError: onError("escalation"),
@@ -201,13 +204,14 @@ export async function startNode(config: NodeConfig, log: Log = console.log): Pro
       sandboxRequired: config.sandboxRequired,
       autoApprove: config.autoApprove,
       adminToken: admin.token,
-      escalator: inferenceEscalator({ url: inferenceUrl }),
+      escalator: inferenceEscalator(inferenceService),
+      log,
     });
     const coordinatorUrl = await coordinator.listen({ host: config.host, port: config.coordinatorPort });
     cleanups.push(() => coordinator.close());
     log(`coordinator on ${coordinatorUrl}`);
 
-    const controlPlane = await buildControlPlane({ pool, handleCredit, handleAgent, adminToken: admin.token });
+    const controlPlane = await buildControlPlane({ pool, handleCredit, handleAgent, adminToken: admin.token, log });
     const address = await controlPlane.listen({ host: config.host, port: config.controlPlanePort });
     cleanups.push(() => controlPlane.close());
     log(`control plane on ${address}${admin.file ? ` (admin token in ${admin.file})` : ""}`);
@@ -255,8 +259,8 @@ function redact(url: string): string {
 }
 
 /** The automatic escalation steps this node is configured for, in the waterfall's order. */
-function escalatorsFor(config: NodeConfig, inferenceUrl: string): Escalator[] {
-  const steps: Escalator[] = [inferenceEscalator({ url: inferenceUrl })];
+function escalatorsFor(config: NodeConfig, inference: InferenceService): Escalator[] {
+  const steps: Escalator[] = [inferenceEscalator(inference)];
   if (config.parentCoordinatorUrl) {
     steps.push(parentCoordinator({ url: config.parentCoordinatorUrl, ...(config.parentCoordinatorToken ? { token: config.parentCoordinatorToken } : {}) }));
   }

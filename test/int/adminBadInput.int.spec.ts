@@ -108,8 +108,8 @@ describe("coordinator admin routes refuse bad input, appending nothing", () => {
 
   it("400 for a malformed or invalid submission; 413 for one over 1 MiB", async () => {
     const submit = (body: unknown, headers?: Record<string, string>) => () => call("coordinator", "POST", "/submit", body, headers ? { headers } : {});
-    await expectRefused("malformed JSON", submit('{"prompt": "print 1",'), 400, /JSON/, /JSON/);
-    await expectRefused("an empty JSON body", submit(""), 400, /EMPTY_JSON_BODY/, /empty/i);
+    await expectRefused("malformed JSON", submit('{"prompt": "print 1",'), 400, "malformed_json", /malformed JSON body/);
+    await expectRefused("an empty JSON body", submit(""), 400, "invalid_request", /body\/prompt/);
     const cases: [string, unknown, RegExp][] = [
       ["no prompt", { language: "python" }, /prompt/],
       ["a blank prompt", { prompt: "   " }, /prompt/],
@@ -151,7 +151,7 @@ describe("coordinator admin routes refuse bad input, appending nothing", () => {
     await expectRefused("an unknown subtask", () => call("coordinator", "GET", "/escalate/nope-0"), 404, "unknown_subtask", /no subtask nope-0/);
     await expectRefused("resolving an unknown subtask", resolve("nope-0", { code: "print(1)" }), 404, "unknown_subtask", /no subtask nope-0/);
     await expectRefused("resolving with a dotted id", resolve("a.b", { code: "print(1)" }), 400, "invalid_request", /subtaskId/);
-    await expectRefused("malformed JSON", resolve(awaiting, '{"code": '), 400, /JSON/, /JSON/);
+    await expectRefused("malformed JSON", resolve(awaiting, '{"code": '), 400, "malformed_json", /malformed JSON body/);
     const cases: [string, unknown, RegExp][] = [
       ["neither code nor abandon", {}, /code|abandon/],
       ["empty code", { code: "" }, /code/],
@@ -165,11 +165,19 @@ describe("coordinator admin routes refuse bad input, appending nothing", () => {
     await expectRefused("resolving a queued subtask", resolve(queued, { code: "print(2)" }), 409, "not_awaiting_human", /is queued, not waiting for a person/);
     await expectRefused("abandoning a queued subtask", resolve(queued, { abandon: "no one knows" }), 409, "not_awaiting_human", /is queued, not waiting for a person/);
 
-    // Fastify's JSON parser reads stray bytes as U+FFFD, three bytes each: a 400 KB body becomes
-    // an event of 1.2 MB, more than one stream message holds.
+    // Bytes that are not UTF-8 are refused, as on the worker routes: a lenient decode would read
+    // each as U+FFFD, three bytes, and the event would hold other text than was sent.
     const json = JSON.stringify({ code: "@".repeat(200_000), output: "#".repeat(200_000) });
     const notUtf8 = Buffer.from(json.replace(/[@#]/g, "\u00ff"), "latin1");
-    await expectRefused("a resolution too big for one commit", resolve(awaiting, notUtf8), 413, "events_too_large", /take \d+ bytes, more than one stream message may hold/);
+    await expectRefused("a resolution that is not UTF-8", resolve(awaiting, notUtf8), 400, "malformed_json", /malformed JSON body: .*not valid .*utf-8/i);
+    await expectRefused("one stray byte", resolve(awaiting, Buffer.from('{"code": "print(1)\xff"}', "latin1")), 400, "malformed_json", /not valid .*utf-8/i);
+    // A body within the 1 MiB limit whose event, signed into an envelope, outgrows one stream message.
+    const room = 1024 * 1024 - 16 - Buffer.byteLength(JSON.stringify({ code: "", output: "" }));
+    const code = "\u20ac".repeat(Math.floor(room / 6));
+    const left = room - Buffer.byteLength(code);
+    const nearLimit = JSON.stringify({ code, output: "\u20ac".repeat(Math.floor(left / 3)) + "x".repeat(left % 3) });
+    expect(Buffer.byteLength(nearLimit)).toBe(1024 * 1024 - 16);
+    await expectRefused("a resolution too big for one commit", resolve(awaiting, nearLimit), 413, "events_too_large", /take \d+ bytes, more than one stream message may hold/);
 
     const done = await call("coordinator", "POST", `/escalate/${awaiting}/result`, { code: "print(1)", output: "1\n", by: "alice" });
     expect(done).toMatchObject({ status: 200, body: { events: ["subtask.resolved"] } });
@@ -181,7 +189,7 @@ describe("coordinator admin routes refuse bad input, appending nothing", () => {
   it("POST /escalate: 400 for a bad request, 413 over its 2 MiB limit", async () => {
     const escalate = (body: unknown) => () => call("coordinator", "POST", "/escalate", body);
     const valid = { subtaskId: `${taskId}-0`, taskId, language: "python", input: "print 1", history: [{ code: "print(1/0)", stderr: "ZeroDivisionError" }] };
-    await expectRefused("malformed JSON", escalate("{"), 400, /JSON/, /JSON/);
+    await expectRefused("malformed JSON", escalate("{"), 400, "malformed_json", /malformed JSON body/);
     await expectRefused("no history", escalate({ ...valid, history: [] }), 400, "invalid_request", /history/);
     await expectRefused("an unknown language", escalate({ ...valid, language: "cobol" }), 400, "invalid_request", /language/);
     await expectRefused("no input", escalate({ ...valid, input: undefined }), 400, "invalid_request", /input/);
@@ -211,7 +219,7 @@ describe("control plane agent routes refuse bad input, appending nothing", () =>
     await expectRefused("approving an unknown agent", () => call("controlPlane", "POST", `/agents/${unknown}/approve`), 404, "unknown_agent", new RegExp(`no agent ${unknown}`));
     await expectRefused("blacklisting a dotted id", blacklist({ reason: "r" }, "a.b"), 400, "invalid_request", /agentId/);
     await expectRefused("blacklisting without a body", () => call("controlPlane", "POST", `/agents/${agent.publicKey}/blacklist`), 400, "invalid_request", /body/);
-    await expectRefused("blacklisting with malformed JSON", blacklist('{"reason"'), 400, /JSON/, /JSON/);
+    await expectRefused("blacklisting with malformed JSON", blacklist('{"reason"'), 400, "malformed_json", /malformed JSON body/);
     for (const [name, body] of [
       ["no reason", {}],
       ["an empty reason", { reason: "" }],

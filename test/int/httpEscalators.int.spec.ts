@@ -24,6 +24,8 @@ const request: EscalationRequest = {
   history: [{ code: "console.log(add(2, 3))", stderr: "ReferenceError: add is not defined", output: "" }],
 };
 
+/** What the inference service requires; the escalator sends it. */
+const token = "inference-test-token-0123456789";
 const urlOf = (app: FastifyInstance) => `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 
 
@@ -33,8 +35,8 @@ let missingModel: FastifyInstance;
 
 beforeAll(async () => {
   ollama = await startFakeOllama([model]);
-  inference = await buildInference({ provider: ollamaProvider(ollama.url, model) });
-  missingModel = await buildInference({ provider: ollamaProvider(ollama.url, "no-such-model") });
+  inference = await buildInference({ provider: ollamaProvider(ollama.url, model), token });
+  missingModel = await buildInference({ provider: ollamaProvider(ollama.url, "no-such-model"), token });
   await inference.listen({ port: 0, host: "127.0.0.1" });
   await missingModel.listen({ port: 0, host: "127.0.0.1" });
 });
@@ -47,39 +49,48 @@ afterAll(async () => {
 describe("inference escalator: client of the inference service's POST /escalate", () => {
   it("sends the request over HTTP and returns the fixed code, the model and its step", async () => {
     ollama.answer = () => "```js\nconst add = (a, b) => a + b;\nconsole.log(add(2, 3));\n```";
-    const reply = await inferenceEscalator({ url: urlOf(inference) }).escalate(request);
+    const reply = await inferenceEscalator({ url: urlOf(inference), token }).escalate(request);
     expect(reply).toEqual({ code: "const add = (a, b) => a + b;\nconsole.log(add(2, 3));", model, via: "inference" });
     expect(String(ollama.requests.at(-1)!.body.prompt)).toContain("ReferenceError: add is not defined");
   });
 
   it("turns a refusal into an EscalationFailedError naming the status and the reason", async () => {
     const overCap = { ...request, history: [{ code: "x", stderr: "e".repeat(ESCALATION_LIMITS.stderr + 1) }] };
-    const bad = await failureOf(inferenceEscalator({ url: urlOf(inference) }).escalate(overCap));
+    const bad = await failureOf(inferenceEscalator({ url: urlOf(inference), token }).escalate(overCap));
     expect(bad).toBeInstanceOf(EscalationFailedError);
     expect(bad).toMatchObject({ via: "inference", status: 400 });
     expect(bad.message).toMatch(/answered 400: invalid_request: .*stderr/);
 
     ollama.answer = () => "I would rather not.\n```\n```";
-    const noCode = await failureOf(inferenceEscalator({ url: urlOf(inference) }).escalate(request));
+    const noCode = await failureOf(inferenceEscalator({ url: urlOf(inference), token }).escalate(request));
     expect(noCode).toBeInstanceOf(EscalationFailedError);
     expect(noCode).toMatchObject({ status: 502 });
     expect(noCode.message).toMatch(/answered 502: no_code/);
   });
 
+  it("is refused (401, the waterfall moves on) with a wrong token, without asking the model", async () => {
+    const asked = ollama.requests.length;
+    const refused = await failureOf(inferenceEscalator({ url: urlOf(inference), token: "wrong-token-0123456789" }).escalate(request));
+    expect(refused).toBeInstanceOf(EscalationFailedError);
+    expect(refused).toMatchObject({ via: "inference", status: 401 });
+    expect(refused.message).toMatch(/answered 401: unauthorized: the node's token/);
+    expect(ollama.requests.length).toBe(asked);
+  });
+
   it("is unavailable when the service has no model (503), is unreachable, too slow, or not configured", async () => {
-    const noModel = await failureOf(inferenceEscalator({ url: urlOf(missingModel) }).escalate(request));
+    const noModel = await failureOf(inferenceEscalator({ url: urlOf(missingModel), token }).escalate(request));
     expect(noModel).toBeInstanceOf(EscalationUnavailableError);
     expect(noModel.message).toMatch(/answered 503: model_unavailable: .*no-such-model/);
 
     const port = await freePort();
-    const down = await failureOf(inferenceEscalator({ url: `http://127.0.0.1:${port}` }).escalate(request));
+    const down = await failureOf(inferenceEscalator({ url: `http://127.0.0.1:${port}`, token }).escalate(request));
     expect(down).toBeInstanceOf(EscalationUnavailableError);
     expect(down.message).toMatch(new RegExp(`inference service at http://127.0.0.1:${port}/escalate is unreachable: .*ECONNREFUSED`));
 
     const silent: Server = createServer(() => undefined);
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     const slow = await failureOf(
-      inferenceEscalator({ url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, timeoutMs: 200 }).escalate(request),
+      inferenceEscalator({ url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, token, timeoutMs: 200 }).escalate(request),
     );
     silent.closeAllConnections();
     await new Promise<void>((resolve) => silent.close(() => resolve()));
@@ -87,11 +98,11 @@ describe("inference escalator: client of the inference service's POST /escalate"
     expect(slow.message).toMatch(/no answer within 200 ms/);
 
     for (const url of [undefined, ""]) {
-      const none = await failureOf(inferenceEscalator({ url }).escalate(request));
+      const none = await failureOf(inferenceEscalator({ url, token }).escalate(request));
       expect(none).toBeInstanceOf(EscalationUnavailableError);
       expect(none.message).toBe("inference service is not configured (no URL)");
     }
-    const garbled = await failureOf(inferenceEscalator({ url: "not a url" }).escalate(request));
+    const garbled = await failureOf(inferenceEscalator({ url: "not a url", token }).escalate(request));
     expect(garbled).toBeInstanceOf(EscalationUnavailableError);
     expect(garbled.message).toMatch(/misconfigured/);
   });

@@ -1,8 +1,10 @@
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
+import { decompose as decomposeWith } from "../../src/adapters/inference/decomposeClient.js";
 import { freePort } from "../../src/adapters/nats/natsServerProcess.js";
 import { ollamaProvider } from "../../src/adapters/models/ollamaProvider.js";
 import { buildInference } from "../../src/gateways/inference/app.js";
-import { postJson, useInferenceService } from "../support/inference.js";
+import { INFERENCE_TOKEN, postJson, useInferenceService } from "../support/inference.js";
 
 const model = "qwen2.5-coder:1.5b";
 const service = useInferenceService(model);
@@ -36,15 +38,15 @@ describe("inference service: POST /decompose through the ollama client", () => {
   });
 
   it("answers 503 with the reason when no model is reachable, and 400 for bad input", async () => {
-    const offline = await buildInference({ provider: ollamaProvider(`http://127.0.0.1:${await freePort()}`, model) });
-    const r = await offline.inject({ method: "POST", url: "/decompose", headers: { "content-type": "application/json" }, payload: '{"prompt":"x"}' });
+    const offline = await buildInference({ provider: ollamaProvider(`http://127.0.0.1:${await freePort()}`, model), token: INFERENCE_TOKEN });
+    const r = await postJson(offline, "/decompose", '{"prompt":"x"}');
     expect(r.statusCode).toBe(503);
     expect(r.json()).toMatchObject({ error: "model_unavailable", message: expect.stringContaining(model) });
     expect((await offline.inject({ url: "/health" })).json()).toEqual({ ok: false, model, reachable: false });
     await offline.close();
 
-    const missingModel = await buildInference({ provider: ollamaProvider(service.ollama.url, "no-such-model") });
-    expect((await missingModel.inject({ method: "POST", url: "/decompose", headers: { "content-type": "application/json" }, payload: '{"prompt":"x"}' })).statusCode).toBe(503);
+    const missingModel = await buildInference({ provider: ollamaProvider(service.ollama.url, "no-such-model"), token: INFERENCE_TOKEN });
+    expect((await postJson(missingModel, "/decompose", '{"prompt":"x"}')).statusCode).toBe(503);
     await missingModel.close();
 
     for (const [payload, status] of [
@@ -59,5 +61,33 @@ describe("inference service: POST /decompose through the ollama client", () => {
       expect((bad.json() as { message: string }).message.length).toBeGreaterThan(0);
     }
     expect((await service.app.inject({ url: "/health" })).json()).toEqual({ ok: true, model, reachable: true });
+  });
+});
+
+describe("inference service: every route but /health needs the node's token", () => {
+  it("answers 401 with the reason, without asking the model, to no token, a wrong one or another scheme", async () => {
+    const asked = service.ollama.requests.length;
+    const escalation = { subtaskId: "t-0", taskId: "t", language: "python", input: "print 1", history: [{ code: "print(1/0)", stderr: "ZeroDivisionError" }] };
+    for (const [path, body] of [["/decompose", { prompt: "print 1" }], ["/escalate", escalation]] as const) {
+      for (const authorization of [null, "Bearer wrong-token-0123456789", `Basic ${INFERENCE_TOKEN}`, "Bearer ", `Bearer ${INFERENCE_TOKEN}x`]) {
+        const r = await postJson(service.app, path, body, authorization);
+        expect({ path, authorization, status: r.statusCode, body: r.json() }).toEqual({
+          path,
+          authorization,
+          status: 401,
+          body: { error: "unauthorized", message: expect.stringMatching(/the node's token .* is required \(Authorization: Bearer \.\.\.\)/) },
+        });
+      }
+    }
+    expect(service.ollama.requests.length).toBe(asked);
+    expect((await service.app.inject({ url: "/health" })).statusCode).toBe(200);
+  });
+
+  it("the decompose client sends the token it is given: the right one is answered, a wrong one refused", async () => {
+    await service.app.listen({ port: 0, host: "127.0.0.1" });
+    const url = `http://127.0.0.1:${(service.app.server.address() as AddressInfo).port}`;
+    service.ollama.answer = () => '```json\n[{"input": "print 1"}]\n```';
+    expect(await decomposeWith({ url, token: INFERENCE_TOKEN }, "print 1", "python")).toMatchObject({ parsed: true, subtasks: [{ input: "print 1" }] });
+    await expect(decomposeWith({ url, token: "wrong-token-0123456789" }, "print 1", "python")).rejects.toThrow(/inference service: 401 unauthorized the node's token/);
   });
 });

@@ -4,7 +4,7 @@ import { ollamaProvider } from "../../src/adapters/models/ollamaProvider.js";
 import { freePort } from "../../src/adapters/nats/natsServerProcess.js";
 import { ESCALATION_LIMITS, type EscalationRequest } from "../../src/domain/escalation/request.js";
 import { buildInference } from "../../src/gateways/inference/app.js";
-import { postJson, useInferenceService } from "../support/inference.js";
+import { INFERENCE_TOKEN, postJson, useInferenceService } from "../support/inference.js";
 
 const model = "qwen2.5-coder:1.5b";
 const service = useInferenceService(model);
@@ -78,13 +78,13 @@ describe("inference service: POST /escalate through the ollama client", () => {
   });
 
   it("answers 503 model_unavailable when no model is reachable or the model is missing; there is no fallback", async () => {
-    const offline = await buildInference({ provider: ollamaProvider(`http://127.0.0.1:${await freePort()}`, model) });
+    const offline = await buildInference({ provider: ollamaProvider(`http://127.0.0.1:${await freePort()}`, model), token: INFERENCE_TOKEN });
     const r = await escalate(offline, request);
     expect(r.statusCode).toBe(503);
     expect(r.json()).toMatchObject({ error: "model_unavailable", message: expect.stringContaining(model) });
     await offline.close();
 
-    const missingModel = await buildInference({ provider: ollamaProvider(service.ollama.url, "no-such-model") });
+    const missingModel = await buildInference({ provider: ollamaProvider(service.ollama.url, "no-such-model"), token: INFERENCE_TOKEN });
     const m = await escalate(missingModel, request);
     expect(m.statusCode).toBe(503);
     expect(m.json()).toMatchObject({ error: "model_unavailable", message: expect.stringContaining("no-such-model") });

@@ -8,7 +8,7 @@ import { eventRegistry } from "../../domain/events/registry.js";
 import { subtaskEventSpecs } from "../../domain/tasks/subtaskEvents.js";
 import type { EventSealer } from "../crypto/signingPool.js";
 import type { SignatureVerifier } from "../crypto/verificationPool.js";
-import { decompose, NoModelError } from "../inference/decomposeClient.js";
+import { decompose, NoModelError, type InferenceService } from "../inference/decomposeClient.js";
 import type { EventStore } from "../nats/eventStore.js";
 import { admitAll } from "./admission.js";
 import { commandHandler } from "./commandHandler.js";
@@ -31,7 +31,7 @@ export async function startDecomposer(opts: {
   store: EventStore;
   sealer: EventSealer;
   verifier?: SignatureVerifier;
-  inferenceUrl: string;
+  inference: InferenceService;
   onError?: (err: unknown) => void;
 }): Promise<Reactor> {
   const registry = eventRegistry(...taskEventSpecs, ...subtaskEventSpecs);
@@ -53,7 +53,7 @@ export async function startDecomposer(opts: {
       const request = submitted.data as TaskRequest;
       const subject = taskSubject(taskId);
       try {
-        const plan = await decompose(opts.inferenceUrl, request.prompt, request.language);
+        const plan = await decompose(opts.inference, request.prompt, request.language);
         const subtasks = plan.subtasks.map((s) => ({ subtaskId: subtaskIdFor(taskId, s.index), index: s.index, input: s.input, language: s.language, timeoutMs: s.timeoutMs }));
         await tasks(subject, { kind: "recordDecomposition", subtasks, parsed: plan.parsed, model: plan.model }, { now: new Date(), commandId: `plan:${taskId}` });
       } catch (err) {

@@ -13,11 +13,17 @@ export class NoModelError extends Error {
   override readonly name = "NoModelError";
 }
 
-/** `POST <inferenceUrl>/decompose`. Network failures throw plain errors (worth a retry); 503 throws NoModelError. */
-export async function decompose(inferenceUrl: string, prompt: string, language: Language, timeoutMs = 300_000): Promise<DecomposeReply> {
-  const res = await fetch(new URL("/decompose", inferenceUrl), {
+/** Where the inference service is, and the token it requires. */
+export interface InferenceService {
+  readonly url: string;
+  readonly token: string;
+}
+
+/** `POST <url>/decompose`. Network failures throw plain errors (worth a retry); 503 throws NoModelError. */
+export async function decompose(service: InferenceService, prompt: string, language: Language, timeoutMs = 300_000): Promise<DecomposeReply> {
+  const res = await fetch(new URL("/decompose", service.url), {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", authorization: `Bearer ${service.token}` },
     body: JSON.stringify({ prompt, language }),
     signal: AbortSignal.timeout(timeoutMs),
   });

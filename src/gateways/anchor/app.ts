@@ -1,17 +1,20 @@
-import Fastify, { type FastifyInstance } from "fastify";
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import type { FastifyInstance } from "fastify";
+import type { Level } from "pino";
 import { z } from "zod";
 import { BitcoindUnreachableError, BitcoinRpcError, RPC_INVALID_ADDRESS_OR_KEY, type BitcoinRpc } from "../../adapters/bitcoin/rpc.js";
 import { AnchorBroadcastReceipt, anchorPayloadHex, BitcoinNetwork, CheckpointHash, checkpointHashFromOutputs, Txid } from "../../domain/ledger/anchor.js";
 import { requireAdminToken } from "../adminAuth.js";
-import { installErrorReplies } from "../errors.js";
+import { gatewayApp } from "../gatewayApp.js";
+import type { LogLine } from "../gatewayLog.js";
 import rateLimit from "@fastify/rate-limit";
 
 export interface AnchorProxyDeps {
   readonly rpc: BitcoinRpc;
   /** The bearer token every route requires. */
   readonly token: string;
-  readonly logger?: boolean;
+  /** Where the proxy logs (its broadcasts at "info", and what went wrong); none: nothing is logged. */
+  readonly log?: LogLine;
+  readonly logLevel?: Level;
   /** Default BROADCASTS_PER_MINUTE. */
   readonly broadcastsPerMinute?: number;
   /** The rate limit's window; default a minute. */
@@ -40,10 +43,7 @@ function bitcoindFailure(err: unknown) {
  */
 export async function buildAnchorProxy(deps: AnchorProxyDeps): Promise<FastifyInstance> {
   const { rpc } = deps;
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 1024 }).withTypeProvider<ZodTypeProvider>();
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  installErrorReplies(app);
+  const app = gatewayApp({ service: "anchor proxy", bodyLimit: 1024, log: deps.log, ...(deps.logLevel ? { logLevel: deps.logLevel } : {}) });
   app.addHook("onRequest", requireAdminToken(deps.token));
 
   let previous: Promise<unknown> = Promise.resolve();

@@ -11,7 +11,7 @@ try {
   process.exit(1);
 }
 const rpc = bitcoinRpc(config.rpc);
-const app = await buildAnchorProxy({ rpc, token: config.token, logger: true });
+const app = await buildAnchorProxy({ rpc, token: config.token, log: (line) => console.log(line), logLevel: "info" });
 await app.listen({ host: config.host, port: config.port });
 // Starting without bitcoind is allowed (it may come up later); say so rather than fail.
 await rpc.getBlockchainInfo().then(

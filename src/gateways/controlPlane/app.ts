@@ -1,21 +1,19 @@
-import Fastify, { type FastifyInstance } from "fastify";
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import type { FastifyInstance } from "fastify";
 import { requireAdminToken } from "../adminAuth.js";
-import { installErrorReplies } from "../errors.js";
+import { gatewayApp } from "../gatewayApp.js";
+import type { LogLine } from "../gatewayLog.js";
 import { agentAdminRoutes, type AgentAdminDeps } from "./agentAdminRoutes.js";
 import { creditRoutes, type CreditRoutesDeps } from "./creditRoutes.js";
 
 export interface ControlPlaneDeps extends CreditRoutesDeps, Partial<Pick<AgentAdminDeps, "handleAgent">> {
   readonly adminToken: string;
-  readonly logger?: boolean;
+  /** The node's log, for what went wrong (every 5xx); none: nothing is logged. */
+  readonly log?: LogLine;
 }
 
 /** The control plane (port 4303): operator routes, all behind the admin token. */
 export async function buildControlPlane(deps: ControlPlaneDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 64 * 1024 }).withTypeProvider<ZodTypeProvider>();
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  installErrorReplies(app);
+  const app = gatewayApp({ service: "control plane", bodyLimit: 64 * 1024, log: deps.log });
   app.get("/health", async () => ({ ok: true }));
   await app.register(async (admin) => {
     admin.addHook("onRequest", requireAdminToken(deps.adminToken));

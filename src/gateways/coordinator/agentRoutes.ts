@@ -6,6 +6,7 @@ import type { HeartbeatStore } from "../../adapters/agents/heartbeats.js";
 import type { CommandMeta, HandledCommand } from "../../adapters/events/commandHandler.js";
 import { verifySignedRequest, type NonceStore } from "../../adapters/security/signedRequests.js";
 import { claimCandidates } from "../../adapters/tasks/claimCandidates.js";
+import { RESULT_DATA } from "../dataFields.js";
 import { agentSubject, type Agent, type AgentCommand } from "../../domain/agents/agent.js";
 import { eligibility } from "../../domain/agents/eligibility.js";
 import { DomainRuleViolation } from "../../domain/decider.js";
@@ -33,13 +34,11 @@ export interface AgentRoutesDeps {
 
 declare module "fastify" {
   interface FastifyRequest {
-    rawBody?: Buffer;
     agentId?: string;
   }
 }
 
 const ErrorReply = z.object({ error: z.string(), message: z.string() });
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 const isLoopback = (ip: string) => ip === "127.0.0.1" || ip === "::1" || ip === "::ffff:127.0.0.1";
 
 /**
@@ -51,20 +50,7 @@ const isLoopback = (ip: string) => ip === "127.0.0.1" || ip === "::1" || ip === 
 export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, deps) => {
   const now = deps.now ?? (() => new Date());
 
-  // JSON only: fastify's own text/plain parser would hand over a string, and the signature check
-  // would hash an empty body and call the signature bad.
-  app.removeContentTypeParser("text/plain");
-  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (req, body: Buffer, done) => {
-    req.rawBody = body;
-    try {
-      // Strict UTF-8: a lenient decode turns each stray byte into three of U+FFFD, so the events
-      // would hold other text than was signed, up to three times the size.
-      done(null, body.length === 0 ? {} : JSON.parse(utf8.decode(body)));
-    } catch (err) {
-      done(Object.assign(new Error(`malformed JSON body: ${(err as Error).message}`), { statusCode: 400, code: "malformed_json" }), undefined);
-    }
-  });
-
+  // The signature covers the body's exact bytes, which the gateway's JSON parser keeps (rawBody).
   app.addHook("preValidation", async (req, reply) => {
     const check = await verifySignedRequest(req.headers, req.method, req.url, req.rawBody ?? Buffer.alloc(0), deps.nonces);
     if (!check.ok) return reply.code(check.status).send({ error: check.status === 401 ? "unauthorized" : "bad_request", message: check.reason });
@@ -172,7 +158,7 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
   });
 
 
-  app.post("/result", { schema: { body: ResultBody, response: { 200: ResultReply, 404: ErrorReply, 409: ErrorReply } } }, async (req, reply) => {
+  app.post("/result", { config: { data: RESULT_DATA }, schema: { body: ResultBody, response: { 200: ResultReply, 404: ErrorReply, 409: ErrorReply } } }, async (req, reply) => {
     const agentId = req.agentId!;
     if (!(await loadAgent(agentId))) return reply.code(404).send(unknownAgent);
     const { subtaskId, leaseId, ok, code, output, stderr, durationMs } = req.body;

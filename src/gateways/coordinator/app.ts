@@ -1,14 +1,15 @@
-import Fastify, { type FastifyInstance } from "fastify";
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import type { FastifyInstance } from "fastify";
 import { requireAdminToken } from "../adminAuth.js";
-import { installErrorReplies } from "../errors.js";
+import { gatewayApp } from "../gatewayApp.js";
+import type { LogLine } from "../gatewayLog.js";
 import { agentRoutes, type AgentRoutesDeps } from "./agentRoutes.js";
 import { escalationRoutes, type EscalationRoutesDeps } from "./escalationRoutes.js";
 import { taskRoutes, type TaskRoutesDeps } from "./taskRoutes.js";
 
 export interface CoordinatorDeps extends AgentRoutesDeps, TaskRoutesDeps, Omit<EscalationRoutesDeps, "handleSubtask"> {
   readonly adminToken: string;
-  readonly logger?: boolean;
+  /** The node's log, for what went wrong (every 5xx); none: nothing is logged. */
+  readonly log?: LogLine;
 }
 
 /**
@@ -17,10 +18,7 @@ export interface CoordinatorDeps extends AgentRoutesDeps, TaskRoutesDeps, Omit<E
  */
 export async function buildCoordinator(deps: CoordinatorDeps): Promise<FastifyInstance> {
   // Results carry code, output and stderr of up to 256 KiB each.
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 1024 * 1024 }).withTypeProvider<ZodTypeProvider>();
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  installErrorReplies(app);
+  const app = gatewayApp({ service: "coordinator", bodyLimit: 1024 * 1024, log: deps.log });
   app.get("/health", async () => ({ ok: true }));
   await app.register(agentRoutes, deps);
   await app.register(async (admin) => {

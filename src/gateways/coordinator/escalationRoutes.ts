@@ -7,6 +7,7 @@ import { EscalatedCode } from "../../domain/escalation/reply.js";
 import { ESCALATION_BODY_LIMIT, EscalationRequest } from "../../domain/escalation/request.js";
 import { AggregateId } from "../../domain/events/envelope.js";
 import { subtaskSubject, type SubtaskCommand } from "../../domain/tasks/subtask.js";
+import { ESCALATION_DATA } from "../dataFields.js";
 
 export interface EscalationRoutesDeps {
   readonly pool: pg.Pool;
@@ -92,7 +93,7 @@ export const escalationRoutes: FastifyPluginAsyncZod<EscalationRoutesDeps> = asy
 
   app.post(
     "/escalate",
-    { bodyLimit: ESCALATION_BODY_LIMIT, schema: { body: EscalationRequest, response: { 200: EscalatedCode, 503: ErrorReply } } },
+    { bodyLimit: ESCALATION_BODY_LIMIT, config: { data: ESCALATION_DATA }, schema: { body: EscalationRequest, response: { 200: EscalatedCode, 503: ErrorReply } } },
     async (req, reply) => {
       if (!deps.escalator) return reply.code(503).send({ error: "escalation_unavailable", message: "this coordinator has no model to escalate to" });
       try {

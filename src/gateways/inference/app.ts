@@ -1,5 +1,5 @@
-import Fastify, { type FastifyInstance } from "fastify";
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { ModelUnavailableError, type ModelProvider } from "../../adapters/models/ollamaProvider.js";
 import { codeFromAnswer } from "../../domain/escalation/code.js";
@@ -8,11 +8,17 @@ import { EscalatedCode } from "../../domain/escalation/reply.js";
 import { ESCALATION_BODY_LIMIT, EscalationRequest } from "../../domain/escalation/request.js";
 import { Language, parseDecomposition } from "../../domain/tasks/decomposition.js";
 import { decompositionPrompt } from "../../domain/tasks/prompts.js";
-import { installErrorReplies } from "../errors.js";
+import { requireBearerToken } from "../adminAuth.js";
+import { ESCALATION_DATA } from "../dataFields.js";
+import { gatewayApp } from "../gatewayApp.js";
+import type { LogLine } from "../gatewayLog.js";
 
 export interface InferenceDeps {
   readonly provider: ModelProvider;
-  readonly logger?: boolean;
+  /** The bearer token every route but /health requires: the node's admin token. */
+  readonly token: string;
+  /** The node's log, for what went wrong (every 5xx); none: nothing is logged. */
+  readonly log?: LogLine;
 }
 
 const DecomposeBody = z.object({
@@ -22,18 +28,25 @@ const DecomposeBody = z.object({
 
 const modelUnavailable = (err: ModelUnavailableError) => ({ error: "model_unavailable", message: err.message });
 
-/** The inference service (port 4302): decomposition and escalation; chat comes next. */
+/**
+ * The inference service (port 4302): decomposition and escalation; chat comes next. Every route
+ * but /health spends the model's time, so each needs the node's token: its own decomposer and
+ * escalation send it, another node using this one (its INFERENCE_URL) sends it as INFERENCE_TOKEN.
+ */
 export async function buildInference(deps: InferenceDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 64 * 1024 }).withTypeProvider<ZodTypeProvider>();
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  installErrorReplies(app);
-
+  const app = gatewayApp({ service: "inference", bodyLimit: 64 * 1024, log: deps.log });
   app.get("/health", async () => {
     const models = await deps.provider.available().catch(() => undefined);
     return { ok: models !== undefined && models.includes(deps.provider.model), model: deps.provider.model, reachable: models !== undefined };
   });
+  await app.register(async (model) => {
+    model.addHook("onRequest", requireBearerToken(deps.token, "the node's token (its admin token; INFERENCE_TOKEN on a node that uses this one)"));
+    await model.register(modelRoutes, deps);
+  });
+  return app;
+}
 
+const modelRoutes: FastifyPluginAsyncZod<InferenceDeps> = async (app, deps) => {
   app.post("/decompose", { schema: { body: DecomposeBody } }, async (req, reply) => {
     const { prompt, language } = req.body;
     try {
@@ -46,7 +59,7 @@ export async function buildInference(deps: InferenceDeps): Promise<FastifyInstan
   });
 
   // Ten failed tries with their code and errors outgrow the 64 KiB that suits a prompt.
-  app.post("/escalate", { schema: { body: EscalationRequest }, bodyLimit: ESCALATION_BODY_LIMIT }, async (req, reply) => {
+  app.post("/escalate", { schema: { body: EscalationRequest }, bodyLimit: ESCALATION_BODY_LIMIT, config: { data: ESCALATION_DATA } }, async (req, reply) => {
     let answer: string;
     try {
       answer = await deps.provider.generate(escalationPrompt(req.body));
@@ -62,5 +75,4 @@ export async function buildInference(deps: InferenceDeps): Promise<FastifyInstan
     }
     return fixed.data;
   });
-  return app;
-}
+};

@@ -1,0 +1,73 @@
+import { randomUUID } from "node:crypto";
+import Fastify, { LogController, type FastifyBaseLogger } from "fastify";
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import type { Level } from "pino";
+import { z } from "zod";
+import { pathPattern, withoutNul } from "../domain/text.js";
+import { installErrorReplies } from "./errors.js";
+import { gatewayLogger, type LogLine } from "./gatewayLog.js";
+import { acceptStrictJson } from "./jsonBody.js";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /**
+     * The body's fields that hold data, a program's output rather than typed text: kept
+     * exactly, NULs included. JSON Pointers, with "*" standing for any one array index.
+     */
+    readonly data?: readonly string[];
+  }
+}
+
+export interface GatewayOptions {
+  /** Names the service in the log: "coordinator", "inference", ... */
+  readonly service: string;
+  readonly bodyLimit: number;
+  /** The node's log; none: the gateway logs nothing (tests). */
+  readonly log?: LogLine | undefined;
+  readonly logLevel?: Level;
+}
+
+const INPUTS = ["body", "querystring", "params", "headers"] as const;
+
+export interface GatewayRoute {
+  readonly method: string;
+  readonly url: string;
+}
+const served = new WeakMap<object, GatewayRoute[]>();
+
+/** Every route the gateway serves, as its plugins registered them (HEAD of each GET included). */
+export const routesOf = (app: object): readonly GatewayRoute[] => served.get(app) ?? [];
+
+/**
+ * A Fastify app as every gateway runs it: zod schemas on the routes, one strict JSON body
+ * parser, text refused with a NUL in every input of every route (but the fields a route declares
+ * data), the error replies, and a logger that writes what went wrong (every 5xx, with its
+ * request id and stack) to the node's log rather than every request.
+ */
+export function gatewayApp(opts: GatewayOptions) {
+  const logger = opts.log ? { loggerInstance: gatewayLogger(opts.service, opts.log, opts.logLevel) as FastifyBaseLogger } : { logger: false };
+  const app = Fastify({
+    ...logger,
+    bodyLimit: opts.bodyLimit,
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => randomUUID(),
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  acceptStrictJson(app);
+  const routes: GatewayRoute[] = [];
+  served.set(app, routes);
+  // Added before any route, so no route of any plugin escapes it.
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+    const schema = route.schema as Partial<Record<(typeof INPUTS)[number], unknown>> | undefined;
+    if (!schema) return;
+    const data = (route.config?.data ?? []).map(pathPattern);
+    for (const part of INPUTS) {
+      const input = schema[part];
+      if (input instanceof z.ZodType) schema[part] = withoutNul(input, part === "body" ? data : []);
+    }
+  });
+  installErrorReplies(app);
+  return app;
+}
