@@ -91,3 +91,19 @@ describe("inference service: every route but /health needs the node's token", ()
     await expect(decomposeWith({ url, token: "wrong-token-0123456789" }, "print 1", "python")).rejects.toThrow(/inference service: 401 unauthorized the node's token/);
   });
 });
+
+describe("inference service: what went wrong is in the node's log", () => {
+  it("a 503 (no model) is logged at warn with its request id and reason; a 2xx or 4xx logs nothing", async () => {
+    const lines: string[] = [];
+    const offline = await buildInference({ provider: ollamaProvider(`http://127.0.0.1:${await freePort()}`, model), token: INFERENCE_TOKEN, log: (line) => lines.push(line) });
+    expect((await offline.inject({ url: "/health" })).statusCode).toBe(200);
+    expect((await postJson(offline, "/decompose", { prompt: "" })).statusCode).toBe(400);
+    expect((await postJson(offline, "/decompose", { prompt: "x" }, null)).statusCode).toBe(401);
+    expect(lines).toEqual([]);
+    const r = await postJson(offline, "/decompose", { prompt: "x" });
+    expect(r.statusCode).toBe(503);
+    const id = r.headers["x-request-id"];
+    expect(lines).toEqual([expect.stringMatching(new RegExp(`^inference warn \\[request ${id}\\]: request answered with a server error .*"status":503.*model_unavailable`))]);
+    await offline.close();
+  });
+});
