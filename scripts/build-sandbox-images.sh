@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the docker sandbox's image locally, from Debian's packages only (no image registry is
-# needed or asked): a minbase Debian root with python3, nodejs and tini, setuid bits removed,
+# needed or asked): a minbase Debian root with python3 and nodejs, setuid bits removed,
 # imported into the engine as edgecoder-sandbox:$version.
 #
 #   bash scripts/build-sandbox-images.sh
@@ -15,7 +15,7 @@ version=1
 image="edgecoder-sandbox:$version"
 suite=bookworm
 mirror=${EC_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-packages=python3,nodejs,tini
+packages=python3,nodejs
 root=${EC_DOCKER_ROOT:-/var/lib/edgecoder-docker}
 
 say() { echo "build-sandbox-images: $*" >&2; }
@@ -58,10 +58,17 @@ fi
 rm -rf "$work"/var/cache/apt/* "$work"/var/lib/apt/lists/* "$work"/usr/share/doc/* "$work"/usr/share/man/* \
   "$work"/usr/share/info/* "$work"/usr/share/locale/*
 find "$work" -xdev -type f -perm /6000 -exec chmod ug-s {} +
-mkdir -p "$work/work"
+# debootstrap copies the build host's resolver and names; a run sees none of the host's.
+: >"$work/etc/resolv.conf"
+printf '127.0.0.1 localhost\n::1 localhost\n' >"$work/etc/hosts"
+echo sandbox >"$work/etc/hostname"
+# runc gives a tmpfs the mode of the folder it is mounted on: /work must be writable by nobody.
+install -d -m 1777 "$work/work"
 tar --numeric-owner -C "$work" -c . | docker_cli import \
   --change "LABEL edgecoder.inputs=$inputs" \
   --change 'ENV PATH=/usr/bin:/bin' --change 'USER 65534:65534' --change 'WORKDIR /work' \
   - "$image" >/dev/null
+# The image this one replaces, if any.
+docker_cli image prune -f >/dev/null
 rm -f "$work.log"
 say "$image built in $((SECONDS - t0))s ($(docker_cli image inspect "$image" --format '{{.Size}}' | awk '{printf "%d MB", $1/1e6}'))"
