@@ -24,7 +24,13 @@ say() { echo "docker-engine: $*" >&2; }
 
 answers() { "${clean_env[@]}" DOCKER_CONFIG="$root/cli" docker -H "unix://$sock" version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
-alive() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+# The pid file's dockerd is running: not gone, not a zombie (an engine killed after the shell that
+# started it ended is re-parented to a pid 1 that may never reap it), not a reused pid.
+alive() {
+  local pid
+  pid=$(cat "$pidfile" 2>/dev/null) || return 1
+  [ -n "$pid" ] && [ "$(ps -o stat=,comm= -p "$pid" 2>/dev/null | awk '$1 !~ /^Z/ {print $2}')" = dockerd ]
+}
 
 install() {
   command -v dockerd >/dev/null 2>&1 && command -v docker >/dev/null 2>&1 && return 0
