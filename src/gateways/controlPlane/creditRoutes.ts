@@ -28,8 +28,7 @@ const Balance = z.object({
 
 const HistoryQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  // A sequence past bigint's range would be Postgres's error (a 500), not the caller's.
-  beforeSeq: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+  beforeSeq: z.coerce.number().int().min(1).optional(),
 });
 
 /**
