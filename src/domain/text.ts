@@ -76,6 +76,12 @@ export function nulPaths(value: unknown, data: readonly PathPattern[] = []): Val
 
 const wellFormed = (s: string) => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 
+/**
+ * `s` with each lone surrogate replaced by U+FFFD, as a UTF-8 encoder would write it: for text
+ * this node did not receive but was answered (a model's), which could not be signed otherwise.
+ */
+export const asWellFormed = (s: string): string => (s as unknown as { toWellFormed(): string }).toWellFormed();
+
 /** The path of the first string or key in `value` holding a lone surrogate, if one does. */
 export function loneSurrogatePath(value: unknown): ValuePath | undefined {
   for (const s of strings(value)) if (!wellFormed(s.text)) return pathOf(s.at);

@@ -91,3 +91,16 @@ describe("inference service: POST /escalate through the ollama client", () => {
     await missingModel.close();
   });
 });
+
+describe("inference service: a model's lone surrogate", () => {
+  it("becomes U+FFFD in the escalated code and in a plan, so what is signed next is text", async () => {
+    service.ollama.answer = () => '```python\nprint("\ud800")\n```';
+    const r = await escalate(service.app, request);
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toEqual({ code: 'print("\ufffd")', model });
+    service.ollama.answer = () => '[{"input": "print \ud83d"}]';
+    const plan = await postJson(service.app, "/decompose", { prompt: "print it" });
+    expect(plan.statusCode).toBe(200);
+    expect(plan.json()).toMatchObject({ subtasks: [{ input: "print \ufffd" }] });
+  });
+});

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { loneSurrogatePath, NUL_REFUSED, nulPaths, pathPattern, withoutNul, type ValuePath } from "../../src/domain/text.js";
+import { asWellFormed, loneSurrogatePath, NUL_REFUSED, nulPaths, pathPattern, withoutNul, type ValuePath } from "../../src/domain/text.js";
 
 /** Every string (not key) of a JSON value and its path. */
 function stringPaths(value: unknown, path: ValuePath = []): ValuePath[] {
@@ -96,6 +96,23 @@ describe("text and data: a lone surrogate", () => {
       fc.property(anyUnits, (s) => {
         const roundTrips = Buffer.from(s, "utf8").toString("utf8") === s;
         expect(loneSurrogatePath({ s }) === undefined).toBe(roundTrips);
+      }),
+      { seed: 9, numRuns: 500 },
+    );
+  });
+});
+
+describe("text and data: a model's answer made well-formed", () => {
+  it("given lone surrogates, then each becomes U+FFFD; pairs and everything else stay", () => {
+    expect(asWellFormed("a\ud800b\udfff\ud83d\ude00\u0000")).toBe("a\ufffdb\ufffd\ud83d\ude00\u0000");
+  });
+
+  it("property: the result has no lone surrogate and is what UTF-8 makes of the string", () => {
+    const anyUnits = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 12 });
+    fc.assert(
+      fc.property(anyUnits, (s) => {
+        expect(loneSurrogatePath(asWellFormed(s))).toBeUndefined();
+        expect(asWellFormed(s)).toBe(Buffer.from(s, "utf8").toString("utf8"));
       }),
       { seed: 9, numRuns: 500 },
     );

@@ -8,6 +8,7 @@ import { EscalatedCode } from "../../domain/escalation/reply.js";
 import { ESCALATION_BODY_LIMIT, EscalationRequest } from "../../domain/escalation/request.js";
 import { Language, parseDecomposition } from "../../domain/tasks/decomposition.js";
 import { decompositionPrompt } from "../../domain/tasks/prompts.js";
+import { asWellFormed } from "../../domain/text.js";
 import { requireBearerToken } from "../adminAuth.js";
 import { ESCALATION_DATA } from "../dataFields.js";
 import { gatewayApp } from "../gatewayApp.js";
@@ -50,7 +51,7 @@ const modelRoutes: FastifyPluginAsyncZod<InferenceDeps> = async (app, deps) => {
   app.post("/decompose", { schema: { body: DecomposeBody } }, async (req, reply) => {
     const { prompt, language } = req.body;
     try {
-      const answer = await deps.provider.generate(decompositionPrompt(prompt, language));
+      const answer = asWellFormed(await deps.provider.generate(decompositionPrompt(prompt, language)));
       return { model: deps.provider.model, ...parseDecomposition(answer, prompt, language) };
     } catch (err) {
       if (err instanceof ModelUnavailableError) return reply.code(503).send(modelUnavailable(err));
@@ -62,7 +63,8 @@ const modelRoutes: FastifyPluginAsyncZod<InferenceDeps> = async (app, deps) => {
   app.post("/escalate", { schema: { body: EscalationRequest }, bodyLimit: ESCALATION_BODY_LIMIT, config: { data: ESCALATION_DATA } }, async (req, reply) => {
     let answer: string;
     try {
-      answer = await deps.provider.generate(escalationPrompt(req.body));
+      // A model may answer a lone surrogate (an escape in its JSON); its plan or code could not be signed.
+      answer = asWellFormed(await deps.provider.generate(escalationPrompt(req.body)));
     } catch (err) {
       if (err instanceof ModelUnavailableError) return reply.code(503).send(modelUnavailable(err));
       throw err;
