@@ -4,10 +4,10 @@ import { connectNats } from "../adapters/nats/connection.js";
 import { applyStreams } from "../adapters/nats/streams.js";
 import { loadOrCreateIdentity } from "../adapters/crypto/nodeIdentity.js";
 import { nodeConfigFrom } from "../node/config.js";
-import { startNode } from "../node/startNode.js";
 import { auditCommand } from "./audit.js";
 import { replay, resolveNatsUrl } from "./replay.js";
 import { coordinatorAccess, listTasks, submitAndWait } from "./submit.js";
+import { up } from "./up.js";
 
 const port = (v: string) => {
   const n = Number(v);
@@ -36,20 +36,10 @@ program
   .option("--model <name>", "model name [EC_MODEL, default qwen2.5-coder:1.5b]")
   .option("--sandbox <mode>", "where code runs: bwrap | docker | none (IDE only) [EC_SANDBOX, default bwrap]")
   .option("--no-worker", "do not fork this node's own worker [EC_WORKER=false]")
-  .action(async (opts: { host?: string; coordinatorPort?: number; inferencePort?: number; controlPlanePort?: number; embeddedNatsPort?: number; ollamaHost?: string; model?: string; sandbox?: string; worker: boolean }) => {
-    const { worker, ...rest } = opts;
-    const node = await startNode(nodeConfigFrom({ ...globals(), ...rest, ...(worker ? {} : { worker: false }) }));
-    console.log(`node ${node.publicKey} is up; Ctrl-C stops it`);
-    let stopping = false;
-    const shutdown = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      console.log(`${signal}: stopping`);
-      await node.stop();
-      process.exit(0);
-    };
-    process.on("SIGINT", () => void shutdown("SIGINT"));
-    process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  .option("--no-restart", "run the node in this process, not started again when a part of it fails")
+  .action(async (opts: { host?: string; coordinatorPort?: number; inferencePort?: number; controlPlanePort?: number; embeddedNatsPort?: number; ollamaHost?: string; model?: string; sandbox?: string; worker: boolean; restart: boolean }) => {
+    const { worker, restart, ...rest } = opts;
+    await up(() => nodeConfigFrom({ ...globals(), ...rest, ...(worker ? {} : { worker: false }) }), { restart });
   });
 
 const access = async (opts: { coordinatorUrl?: string }) =>

@@ -8,7 +8,7 @@ import { createPool } from "../adapters/postgres/database.js";
 import { projectorNamed, projectors } from "../projections/index.js";
 import { migrate } from "../projections/migrate.js";
 import { rebuildProjection, type RebuildResult } from "../projections/rebuild.js";
-import { EMBEDDED_POSTGRES_URL_FILE, NATS_URL_FILE } from "../node/startNode.js";
+import { EMBEDDED_POSTGRES_URL_FILE, NATS_URL_FILE } from "../node/embeddedServices.js";
 
 export interface ReplayOptions {
   readonly projection?: string;

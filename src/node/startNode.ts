@@ -1,4 +1,3 @@
-import { writeFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
@@ -8,7 +7,6 @@ import { verificationPool } from "../adapters/crypto/verificationPool.js";
 import { commandHandler } from "../adapters/events/commandHandler.js";
 import { connectNats } from "../adapters/nats/connection.js";
 import { createEventStore } from "../adapters/nats/eventStore.js";
-import { NatsServerProcess } from "../adapters/nats/natsServerProcess.js";
 import { applyStreams } from "../adapters/nats/streams.js";
 import { createPool, ensureDatabase } from "../adapters/postgres/database.js";
 import { kvHeartbeatStore } from "../adapters/agents/heartbeats.js";
@@ -23,7 +21,6 @@ import { startChainer } from "../adapters/ledger/chainer.js";
 import { startNodeAnchoring } from "../adapters/ledger/nodeAnchoring.js";
 import { createSandbox } from "../adapters/executor/sandbox.js";
 import { ollamaProvider } from "../adapters/models/ollamaProvider.js";
-import { startEmbeddedPostgres } from "../adapters/postgres/embeddedPostgres.js";
 import { kvNonceStore } from "../adapters/security/signedRequests.js";
 import { startLeaseReaper } from "../adapters/tasks/leaseReaper.js";
 import { agentDecider } from "../domain/agents/agent.js";
@@ -43,12 +40,21 @@ import { startLiveProjection, type LiveProjection } from "../projections/live.js
 import { migrate } from "../projections/migrate.js";
 import { loadOrCreateAdminToken } from "./adminToken.js";
 import type { NodeConfig } from "./config.js";
+import { acquirePidLock, LockHeldError } from "../adapters/process/pidLock.js";
+import { natsConnectionCheck } from "../adapters/nats/connectionHealth.js";
+import { loadOrCreateEmbeddedCredentials } from "./embeddedCredentials.js";
+import { redactUrl, startEmbeddedDatabase, startEmbeddedNats } from "./embeddedServices.js";
+import { healthReport, type HealthCheck, type HealthReport } from "./health.js";
 import { workerEnvironment } from "./workerEnvironment.js";
 import { superviseWorker, type SupervisedWorker } from "./workerProcess.js";
 
-export const NATS_URL_FILE = "nats.url";
-/** Where a running node tells `edgecoder replay` its embedded Postgres is. */
-export const EMBEDDED_POSTGRES_URL_FILE = "postgres.url";
+export { EMBEDDED_POSTGRES_URL_FILE, NATS_URL_FILE } from "./embeddedServices.js";
+export const NODE_LOCK_FILE = "node.lock";
+
+/** Another live node holds the data folder: starting again will not help until it stops. */
+export class DataFolderInUseError extends Error {
+  override readonly name = "DataFolderInUseError";
+}
 
 export interface RunningNode {
   readonly publicKey: string;
@@ -61,6 +67,8 @@ export interface RunningNode {
   readonly adminTokenFile?: string;
   /** The forked worker's process ids so far, the running one last. */
   workerPids(): readonly number[];
+  /** What the node depends on, and what of it is down. */
+  health(): Promise<HealthReport>;
   stop(): Promise<void>;
 }
 
@@ -72,45 +80,66 @@ type Log = (msg: string) => void;
  * queue, escalate) and the lease reaper, the inference service, coordinator and control plane,
  * and last its own worker, forked and kept running. Stops in reverse order.
  */
-export async function startNode(config: NodeConfig, log: Log = console.log): Promise<RunningNode> {
+export async function startNode(config: NodeConfig, log: Log = console.log, onFatal: (reason: string) => void = () => undefined): Promise<RunningNode> {
   const cleanups: (() => Promise<unknown>)[] = [];
+  let stopping = false;
   const stop = async () => {
+    stopping = true;
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => log(`shutdown: ${String(err)}`));
   };
   try {
     const identity = await loadOrCreateIdentity(config.dataDir);
     log(`identity ${identity.publicKey} (${identity.created ? "created" : "loaded"} ${identity.file})`);
 
+    // One node per data folder: a second would share the identity, the stores and the ports.
+    const lock = await acquirePidLock(join(config.dataDir, NODE_LOCK_FILE), "node").catch((err: unknown) => {
+      if (err instanceof LockHeldError) throw new DataFolderInUseError(`another node (pid ${err.holder}) runs on ${config.dataDir}: stop it first, or use another --data-dir`);
+      throw err;
+    });
+    cleanups.push(() => lock.release());
+    const health: HealthCheck[] = [];
+    const down = (what: string) => (reason: string) => {
+      if (stopping) return;
+      log(`${what} is down: ${reason}`);
+      onFatal(`${what} is down: ${reason}`);
+    };
+    const credentials = !config.natsUrl || !config.databaseUrl ? await loadOrCreateEmbeddedCredentials(config.dataDir) : undefined;
+
     let natsUrl = config.natsUrl;
     if (!natsUrl) {
-      const server = await NatsServerProcess.start({ storeDir: join(config.dataDir, "nats"), port: config.embeddedNatsPort, serverName: `ec-${identity.publicKey.slice(0, 8)}` });
+      const server = await startEmbeddedNats({
+        dataDir: config.dataDir,
+        port: config.embeddedNatsPort,
+        serverName: `ec-${identity.publicKey.slice(0, 8)}`,
+        credentials: credentials!,
+        onDown: down("the embedded nats-server"),
+        log,
+      });
       cleanups.push(() => server.stop());
       natsUrl = server.url;
-      await writeFile(join(config.dataDir, NATS_URL_FILE), natsUrl + "\n");
-      cleanups.push(() => rm(join(config.dataDir, NATS_URL_FILE), { force: true }));
-      log(`nats-server started on ${natsUrl} (store ${join(config.dataDir, "nats")})`);
+      health.push({ name: "nats-server", check: () => (server.alive() ? undefined : "the embedded nats-server exited") });
     }
     const nc: NatsConnection = await connectNats(natsUrl, `edgecoder-${identity.publicKey.slice(0, 8)}`);
     cleanups.push(() => nc.drain());
+    health.push({ name: "nats", check: natsConnectionCheck(nc) });
     const streams = await applyStreams(nc, { replicas: config.streamReplicas });
     log(`streams: ${streams.map((s) => `${s.name} ${s.action}`).join(", ")}`);
 
     let databaseUrl = config.databaseUrl;
     let poolSize: number | undefined;
     if (!databaseUrl) {
-      const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir });
+      const embedded = await startEmbeddedDatabase({ dataDir: config.dataDir, credentials: credentials!, onDown: down("the embedded Postgres"), log });
       cleanups.push(() => embedded.stop());
       databaseUrl = embedded.url;
       poolSize = embedded.maxConnections;
-      await writeFile(join(config.dataDir, EMBEDDED_POSTGRES_URL_FILE), embedded.url + "\n");
-      cleanups.push(() => rm(join(config.dataDir, EMBEDDED_POSTGRES_URL_FILE), { force: true }));
-      log(`embedded postgres (PGlite) on ${embedded.url}; set DATABASE_URL to use a server`);
+      health.push({ name: "embedded postgres", check: () => (embedded.alive() ? undefined : "the embedded Postgres process exited") });
     }
     await ensureDatabase(databaseUrl);
     const applied = await migrate(databaseUrl);
-    log(`postgres ${redact(databaseUrl)}: ${applied.length} migration(s) applied`);
-    const pool: pg.Pool = createPool(databaseUrl, poolSize, (err) => log(`postgres: an idle connection was lost (${err.message}); the next query opens another`));
+    log(`postgres ${redactUrl(databaseUrl)}: ${applied.length} migration(s) applied`);
+    const pool: pg.Pool = createPool(databaseUrl, poolSize, (err) => log(`postgres: a connection was lost (${err.message}); the next query opens another`));
     cleanups.push(() => pool.end());
+    health.push({ name: "postgres", check: async () => void (await pool.query("SELECT 1")) });
 
     const store = await createEventStore(nc);
     const verifier = verificationPool();
@@ -232,6 +261,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log): Pro
         }),
       });
       cleanups.push(() => worker!.stop());
+      health.push({ name: "worker", check: () => (worker!.running() ? undefined : "the node's worker is not running (it is restarted when it dies)") });
     }
 
     return {
@@ -243,6 +273,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log): Pro
       controlPlaneUrl: address,
       adminToken: admin.token,
       workerPids: () => worker?.pids ?? [],
+      health: () => healthReport(health),
       ...(admin.file ? { adminTokenFile: admin.file } : {}),
       stop,
     };
@@ -250,12 +281,6 @@ export async function startNode(config: NodeConfig, log: Log = console.log): Pro
     await stop();
     throw err;
   }
-}
-
-function redact(url: string): string {
-  const u = new URL(url);
-  if (u.password) u.password = "***";
-  return u.toString();
 }
 
 /** The automatic escalation steps this node is configured for, in the waterfall's order. */

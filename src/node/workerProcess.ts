@@ -1,9 +1,12 @@
-import { fork, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { tiedToParent } from "../adapters/process/tiedToParent.js";
 
 export interface SupervisedWorker {
   /** Process ids of the worker so far, the running one last (tests kill it to see the restart). */
   readonly pids: readonly number[];
+  /** Whether a worker process runs now (between a crash and its restart none does). */
+  running(): boolean;
   stop(): Promise<void>;
 }
 
@@ -29,7 +32,9 @@ export function superviseWorker(opts: { env: NodeJS.ProcessEnv; log: (line: stri
 
   const start = () => {
     const startedAt = Date.now();
-    const c = fork(entry.path, [], { env: opts.env, execArgv: entry.execArgv, stdio: ["ignore", "pipe", "pipe", "ipc"] });
+    // Tied to this process: a node that is SIGKILLed takes its worker with it.
+    const [command, args] = tiedToParent(process.execPath, [...entry.execArgv, entry.path]);
+    const c = spawn(command, args, { env: opts.env, stdio: ["ignore", "pipe", "pipe", "ipc"] });
     child = c;
     if (c.pid) pids.push(c.pid);
     const relay = (chunk: Buffer) => {
@@ -54,6 +59,7 @@ export function superviseWorker(opts: { env: NodeJS.ProcessEnv; log: (line: stri
 
   return {
     pids,
+    running: () => child !== undefined && child.exitCode === null,
     async stop() {
       stopping = true;
       clearTimeout(restartTimer);

@@ -10,6 +10,7 @@ import {
   stampCheckpoint,
   type ProjectionRunOptions,
 } from "./batch.js";
+import { crashPoint } from "../adapters/process/crashPoint.js";
 import { rebuildProjection } from "./rebuild.js";
 import { DuplicateEventError, type Projector } from "./projector.js";
 
@@ -63,6 +64,8 @@ export function startLiveProjection(projector: Projector, opts: LiveProjectionOp
         return "gap";
       }
       await projectBatch(db, projector, { careful }, stream, fresh, log, opts.verifier);
+      // Rows and checkpoint are written, not committed: a crash here must lose and double nothing.
+      if (fresh.length > 0) crashPoint(`projection:${projector.name}`);
       await db.query("COMMIT");
       advance(stream, Math.max(checkpoint, batch.at(-1)!.seq));
       return "ok";

@@ -116,6 +116,8 @@ async function main() {
   };
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  // Forked by a node: when the node is gone (its IPC channel closes), so is the reason to run.
+  process.on("disconnect", () => void shutdown("the node went away"));
 }
 
 const isEntry = () => {

@@ -13,7 +13,7 @@ describe("a node with its embedded Postgres", () => {
   afterAll(async () => t?.close());
 
   it("runs a task end to end, and `edgecoder replay` rebuilds its projections row for row while it runs", async () => {
-    expect(t.node.databaseUrl).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
+    expect(t.node.databaseUrl).toMatch(/^postgres:\/\/postgres:ec[0-9a-f]{48}@127\.0\.0\.1:\d+\/postgres$/);
     const taskId = (await t.admin("POST", "/submit", { prompt: "print 3" })).body.taskId as string;
     const result = await eventually("the task to finish", async () => {
       const r = await t.admin("GET", `/tasks/${taskId}/result`);

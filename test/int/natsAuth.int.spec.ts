@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectNats } from "../../src/adapters/nats/connection.js";
 import { createEventStore } from "../../src/adapters/nats/eventStore.js";
@@ -42,6 +43,16 @@ describe("deploy/nats users through connectNats", () => {
     const subject = "ec.credits.audited";
     expect((await store.append(subject, [creditEarned(newSigner(), subject, 5)], 0)).duplicate).toBe(false);
     store.close();
+    await nc.close();
+  });
+
+  it("does not let the node user delete or purge a stream, or a message of one", async () => {
+    const nc = await connectNats(url("edgecoder", process.env.EC_NATS_PASSWORD!), "node");
+    const jsm = await jetstreamManager(nc);
+    await expect(jsm.streams.delete("EC_CREDITS")).rejects.toThrow();
+    await expect(jsm.streams.purge("EC_CREDITS")).rejects.toThrow();
+    await expect(jsm.streams.deleteMessage("EC_CREDITS", 1)).rejects.toThrow();
+    expect((await jsm.streams.info("EC_CREDITS")).state.messages).toBe(1);
     await nc.close();
   });
 

@@ -1,5 +1,6 @@
 import { readFile, readdir, rmdir, mkdir, writeFile, access } from "node:fs/promises";
 import { join } from "node:path";
+import { isAlive } from "../process/processInfo.js";
 
 /**
  * Control groups bound what all of one run's processes use together. Per-process limits
@@ -209,15 +210,6 @@ export const RUN_CGROUP_PREFIX = "ec-sandbox-";
 
 /** A run's cgroup name carries the pid of the node that made it, so leftovers can be told apart. */
 export const runCgroupName = (ownerPid: number, run: number) => `${RUN_CGROUP_PREFIX}${ownerPid}-${run}`;
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-};
 
 /**
  * Removes the run cgroups of processes that no longer exist (a node SIGKILLed mid-run leaves

@@ -1,10 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { packageRoot } from "../packageRoot.js";
+import { stopLeftover } from "../process/leftovers.js";
+import { tiedToParent } from "../process/tiedToParent.js";
 
 /** NATS_SERVER_BIN, else the project-local 2.10 from scripts/install-nats.sh, else PATH. */
 export function natsServerBinary(): string {
@@ -45,18 +47,37 @@ export interface NatsServerOptions {
   /** Cluster routing: this server's cluster port and the routes to its peers. */
   readonly cluster?: { name: string; port: number; routes: string[] };
   readonly extraConfig?: string;
+  /** Variables the configuration refers to ($NAME), e.g. the users' passwords of accounts.conf. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Told when the server ends without being stopped (a crash, a kill). */
+  readonly onExit?: (reason: string) => void;
+  /**
+   * Stop a nats-server an earlier run left on this store first (its pid file names it): for a
+   * caller who holds the store alone (a node holding its data folder's lock).
+   */
+  readonly takeOver?: boolean;
+  readonly log?: (line: string) => void;
 }
+
+export const NATS_PID_FILE = "nats-server.pid";
 
 /** A nats-server child process with JetStream, owned by this process. */
 export class NatsServerProcess {
   private exited: Promise<void>;
+  private stopping = false;
   private constructor(
     readonly url: string,
     readonly port: number,
     private readonly child: ChildProcess,
     readonly logs: string[],
+    onExit?: (reason: string) => void,
   ) {
-    this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+    this.exited = new Promise((resolve) =>
+      child.once("exit", (code, signal) => {
+        if (!this.stopping) onExit?.(`nats-server exited (${signal ?? `code ${code}`}): ${logs.join("").trim().split("\n").slice(-3).join(" | ")}`);
+        resolve();
+      }),
+    );
   }
 
   static async start(opts: NatsServerOptions): Promise<NatsServerProcess> {
@@ -65,9 +86,17 @@ export class NatsServerProcess {
     const port = opts.port ?? (await freePort());
     await mkdir(opts.storeDir, { recursive: true });
     const name = opts.serverName ?? `ec-${port}`;
+    const conf = join(opts.storeDir, "nats-server.conf");
+    const pidFile = join(opts.storeDir, NATS_PID_FILE);
+    // A server an earlier run left on this store (its node was SIGKILLed) must be gone first.
+    const leftover = opts.takeOver ? Number((await readFile(pidFile, "utf8").catch(() => "")).trim()) : 0;
+    if (Number.isInteger(leftover) && leftover > 0) {
+      await stopLeftover(leftover, (cmd) => cmd.includes("nats-server") && cmd.includes(conf), opts.log ?? (() => undefined));
+    }
     const lines = [
       `server_name: "${name}"`,
       `listen: "127.0.0.1:${port}"`,
+      `pid_file: ${JSON.stringify(pidFile)}`,
       `jetstream { store_dir: ${JSON.stringify(opts.storeDir)} }`,
     ];
     if (opts.cluster) {
@@ -78,9 +107,12 @@ export class NatsServerProcess {
       );
     }
     if (opts.extraConfig) lines.push(opts.extraConfig);
-    const conf = join(opts.storeDir, "nats-server.conf");
-    await writeFile(conf, lines.join("\n") + "\n");
-    const child = spawn(bin, ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
+    // It may hold the users' passwords.
+    await writeFile(conf, lines.join("\n") + "\n", { mode: 0o600 });
+    await chmod(conf, 0o600);
+    const [command, args] = tiedToParent(bin, ["-c", conf]);
+    // A group of its own: Ctrl-C in a terminal reaches the node, which stops it after its clients.
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env }, detached: true });
     const logs: string[] = [];
     const keep = (chunk: Buffer) => {
       logs.push(chunk.toString());
@@ -88,7 +120,7 @@ export class NatsServerProcess {
     };
     child.stdout?.on("data", keep);
     child.stderr?.on("data", keep);
-    const server = new NatsServerProcess(`nats://127.0.0.1:${port}`, port, child, logs);
+    const server = new NatsServerProcess(`nats://127.0.0.1:${port}`, port, child, logs, opts.onExit);
     try {
       await server.waitReady();
     } catch (err) {
@@ -116,6 +148,7 @@ export class NatsServerProcess {
 
   /** Graceful stop (SIGTERM), or a crash (SIGKILL) for failure tests. */
   async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    this.stopping = true;
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.child.kill(signal);
     await this.exited;

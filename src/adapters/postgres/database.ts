@@ -4,13 +4,16 @@ import pg from "pg";
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 /**
- * A pool whose idle connections may die (the server restarts, an operator ends them): pg then
- * emits "error" on the pool, which would end the process unheard. The pool drops that client
- * and opens another on the next query; the error is only reported.
+ * A pool whose connections may die (the server restarts or is killed, an operator ends them):
+ * pg then emits "error" on the pool for an idle client, and on the client itself for one that
+ * is checked out, either of which would end the process unheard. The pool drops a broken client
+ * and opens another on the next query, and a query in flight fails as it should; the error
+ * itself is only reported.
  */
-export function createPool(databaseUrl: string, max = 10, onIdleError: (err: Error) => void = () => undefined): pg.Pool {
+export function createPool(databaseUrl: string, max = 10, onConnectionError: (err: Error) => void = () => undefined): pg.Pool {
   const pool = new pg.Pool({ connectionString: databaseUrl, max });
-  pool.on("error", onIdleError);
+  pool.on("error", onConnectionError);
+  pool.on("connect", (client) => client.on("error", onConnectionError));
   return pool;
 }
 
@@ -22,6 +25,8 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   const admin = new URL(databaseUrl);
   admin.pathname = "/postgres";
   const client = new pg.Client({ connectionString: admin.toString() });
+  // A failure mid-way rejects the query below; the event alone would end the process.
+  client.on("error", () => undefined);
   await client.connect();
   try {
     const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);

@@ -1,5 +1,10 @@
-import { fork } from "node:child_process";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { stopLeftover } from "../process/leftovers.js";
+import { lockHolder } from "../process/pidLock.js";
+import { tiedToParent } from "../process/tiedToParent.js";
+import { PGLITE_LOCK_FILE } from "./pgliteServer.js";
 
 // V8 compiles PGlite's 9 MB of WebAssembly twice by default (baseline, then optimised in the
 // background). Baseline only measured 35-45 MB less resident memory, started faster and ran the
@@ -25,6 +30,13 @@ export interface EmbeddedPostgresOptions {
   readonly log?: (line: string) => void;
   /** Told when the Postgres process ends without being stopped. */
   readonly onExit?: (reason: string) => void;
+  /** The password clients must give (given to the process in its environment, not its arguments). */
+  readonly password?: string;
+  /**
+   * Stop a Postgres process that holds the folder first: for a caller who knows no one else may
+   * use it (a node holding its data folder's lock), so the holder is left over from a dead run.
+   */
+  readonly takeOver?: boolean;
 }
 
 export interface EmbeddedPostgres {
@@ -51,9 +63,18 @@ function entry(): { path: string; execArgv: string[] } {
  * when its backend fails.
  */
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
-  const { log, onExit, ...serverOpts } = opts;
+  const { log, onExit, password, takeOver, ...serverOpts } = opts;
   const { path, execArgv } = entry();
-  const child = fork(path, [JSON.stringify(serverOpts)], { execArgv: [...execArgv, WASM_FLAGS], stdio: ["ignore", "ignore", "pipe", "ipc"] });
+  // A Postgres process an earlier run left on this folder (its node was SIGKILLed) goes first.
+  const leftover = takeOver ? await lockHolder(join(opts.dataDir, PGLITE_LOCK_FILE)) : undefined;
+  if (leftover !== undefined) await stopLeftover(leftover, (cmd) => cmd.includes("embeddedPostgresMain"), log ?? (() => undefined), 20_000);
+  const [command, args] = tiedToParent(process.execPath, [...execArgv, WASM_FLAGS, path, JSON.stringify(serverOpts)]);
+  const child = spawn(command, args, {
+    stdio: ["ignore", "ignore", "pipe", "ipc"],
+    // A group of its own: Ctrl-C in a terminal reaches the node, which stops this after its clients.
+    detached: true,
+    env: { ...process.env, ...(password !== undefined ? { EC_EMBEDDED_POSTGRES_PASSWORD: password } : {}) },
+  });
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
     stderr = (stderr + chunk).slice(-4000);

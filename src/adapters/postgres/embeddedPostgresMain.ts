@@ -10,7 +10,10 @@ const report = (msg: EmbeddedPostgresReport, then: () => void = () => undefined)
 
 try {
   const opts = JSON.parse(process.argv[2] ?? "{}") as PgliteServerOptions;
-  const server = await startPgliteServer({ ...opts, onError: (err) => console.error(`embedded Postgres: ${String(err)}`) });
+  // The password comes in the environment, which only this user can read (argv anyone can).
+  const password = process.env.EC_EMBEDDED_POSTGRES_PASSWORD;
+  delete process.env.EC_EMBEDDED_POSTGRES_PASSWORD;
+  const server = await startPgliteServer({ ...opts, ...(password ? { password } : {}), onError: (err) => console.error(`embedded Postgres: ${String(err)}`) });
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= server.stop().then(

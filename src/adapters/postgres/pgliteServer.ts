@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, open, readFile, rename, rm, stat, unlink } from "node:fs/promises";
+import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import { acquirePidLock } from "../process/pidLock.js";
 import { PgliteWireServer } from "./pgliteWireServer.js";
 
 export interface PgliteServerOptions {
@@ -15,8 +16,12 @@ export interface PgliteServerOptions {
   readonly maxConnections?: number;
   /** How long a statement waits for another connection's open transaction before it fails. */
   readonly waitTimeoutMs?: number;
+  /** The password clients must give; unset: none. */
+  readonly password?: string;
   readonly onError?: (err: unknown) => void;
 }
+
+export const PGLITE_LOCK_FILE = "pglite.lock";
 
 export interface PgliteServer {
   /** postgres://postgres@host:port/postgres, for `pg`, node-pg-migrate and ensureDatabase. */
@@ -40,7 +45,9 @@ export async function startPgliteServer(opts: PgliteServerOptions): Promise<Pgli
   const host = opts.host ?? "127.0.0.1";
   const maxConnections = opts.maxConnections ?? 32;
   await ensureFolder(opts.dataDir);
-  const releaseLock = await lockDataFolder(join(opts.dataDir, "pglite.lock"));
+  // Two PGlite instances on one folder corrupt it, and PGlite does not prevent it.
+  const lock = await acquirePidLock(join(opts.dataDir, PGLITE_LOCK_FILE), "embedded Postgres");
+  const releaseLock = lock.release;
   let db: PGlite | undefined;
   try {
     const pgdata = join(opts.dataDir, "pglite");
@@ -52,12 +59,13 @@ export async function startPgliteServer(opts: PgliteServerOptions): Promise<Pgli
       port: opts.port ?? 0,
       maxConnections,
       waitTimeoutMs: opts.waitTimeoutMs ?? 30_000,
+      ...(opts.password !== undefined ? { password: opts.password } : {}),
       ...(opts.onError ? { onError: opts.onError } : {}),
     });
     const open = db;
     let stopping: Promise<void> | undefined;
     return {
-      url: `postgres://postgres@${host.includes(":") ? `[${host}]` : host}:${server.port}/postgres`,
+      url: `postgres://postgres${opts.password !== undefined ? `:${encodeURIComponent(opts.password)}` : ""}@${host.includes(":") ? `[${host}]` : host}:${server.port}/postgres`,
       maxConnections,
       stop: () =>
         (stopping ??= (async () => {
@@ -82,42 +90,6 @@ async function ensureFolder(dir: string): Promise<void> {
     if (!(await stat(dir)).isDirectory()) throw new Error("not a folder");
   } catch (err) {
     throw new Error(`embedded Postgres: data folder ${dir} cannot be used: ${(err as Error).message}`);
-  }
-}
-
-/**
- * Two PGlite instances on one folder corrupt it, and PGlite does not prevent it. A lock whose
- * process is gone (a crash) is taken over.
- */
-async function lockDataFolder(file: string): Promise<() => Promise<void>> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const handle = await open(file, "wx", 0o600);
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
-      return () => unlink(file).catch(() => undefined);
-    } catch (err) {
-      if ((err as { code?: string }).code !== "EEXIST" || attempt > 0) throw lockError(file, err);
-      const holder = Number.parseInt(await readFile(file, "utf8").catch(() => ""), 10);
-      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
-        throw new Error(`embedded Postgres: ${file} says process ${holder} is using this data folder`);
-      }
-      await unlink(file).catch(() => undefined);
-    }
-  }
-}
-
-function lockError(file: string, err: unknown): Error {
-  const code = (err as { code?: string }).code;
-  return code === "EEXIST" ? new Error(`embedded Postgres: ${file} is held by another process`) : (err as Error);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as { code?: string }).code === "EPERM";
   }
 }
 

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import type { PGlite } from "@electric-sql/pglite";
 
@@ -16,6 +17,11 @@ export interface WireServerOptions {
   readonly maxConnections: number;
   /** How long a statement waits for another connection's open transaction before it fails. */
   readonly waitTimeoutMs: number;
+  /**
+   * The password every client must give (cleartext password authentication: the server listens
+   * on loopback only, where no other user can read the traffic). Unset: no authentication.
+   */
+  readonly password?: string;
   readonly onError?: (err: unknown) => void;
 }
 
@@ -43,7 +49,7 @@ export class PgliteWireServer {
   ) {}
 
   static async listen(opts: WireServerOptions): Promise<PgliteWireServer> {
-    const session = new Session(opts.db, opts.waitTimeoutMs, opts.onError);
+    const session = new Session(opts.db, opts.waitTimeoutMs, opts.onError, opts.password === undefined ? undefined : digest(opts.password));
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -93,7 +99,16 @@ class Session {
     readonly db: PGlite,
     readonly waitTimeoutMs: number,
     readonly onError: ((err: unknown) => void) | undefined,
+    private readonly passwordDigest: Buffer | undefined,
   ) {}
+
+  get requiresPassword(): boolean {
+    return this.passwordDigest !== undefined;
+  }
+
+  passwordMatches(given: string): boolean {
+    return this.passwordDigest === undefined || timingSafeEqual(digest(given), this.passwordDigest);
+  }
 
   ownedBy(conn: WireConnection): boolean {
     return this.owner === conn;
@@ -179,6 +194,8 @@ class WireConnection {
   private copyIn: Buffer[] | null = null;
   private ignoreTillSync = false;
   private left = false;
+  /** The startup message, held until the client has given the password. */
+  private awaitingPassword: Buffer | null = null;
 
   constructor(
     private readonly socket: Socket,
@@ -235,6 +252,7 @@ class WireConnection {
 
   private async handle(type: string, bytes: Buffer): Promise<void> {
     if (type === "startup") return this.startup(bytes);
+    if (this.awaitingPassword) return this.password(type, bytes);
     if (type === "X") return endWith(this.socket);
     if (this.copyIn) {
       if (type === "d") this.copyIn.push(bytes);
@@ -283,7 +301,22 @@ class WireConnection {
     if (code === CANCEL_REQUEST) return endWith(this.socket);
     if (code !== PROTOCOL_3) return endWith(this.socket, errorResponse("0A000", `unsupported frontend protocol ${code >> 16}.${code & 0xffff}`, "FATAL"));
     this.started = true;
+    if (this.session.requiresPassword) {
+      this.awaitingPassword = bytes;
+      const cleartextPassword = Buffer.alloc(4);
+      cleartextPassword.writeInt32BE(3);
+      return void this.socket.write(message("R", cleartextPassword));
+    }
     await this.run("startup", bytes);
+  }
+
+  private async password(type: string, bytes: Buffer): Promise<void> {
+    const startup = this.awaitingPassword!;
+    this.awaitingPassword = null;
+    if (type !== "p" || !this.session.passwordMatches(cstring(bytes, 5).text)) {
+      return endWith(this.socket, errorResponse("28P01", "password authentication failed (the embedded Postgres's password is in the node's data folder)", "FATAL"));
+    }
+    await this.run("startup", startup);
   }
 
   private async run(type: string, bytes: Buffer, dropCopyInResponse = false): Promise<void> {
@@ -348,6 +381,8 @@ function refusal(reason: string): string {
   const text = `embedded Postgres: ${reason}`.replace(/'/g, "''");
   return `DO $ec$ BEGIN RAISE EXCEPTION USING ERRCODE = 'feature_not_supported', MESSAGE = '${text}'; END $ec$`;
 }
+
+const digest = (s: string) => createHash("sha256").update(s).digest();
 
 function message(type: string, body: Buffer): Buffer {
   const out = Buffer.alloc(5 + body.length);
