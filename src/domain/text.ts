@@ -29,52 +29,64 @@ export function pathPattern(pointer: string): PathPattern {
 const matches = (path: ValuePath, pattern: PathPattern) =>
   path.length === pattern.length && pattern.every((p, i) => p === "*" || p === String(path[i]));
 
-/** A path as a chain of links to the parent: a million levels deep costs a million links, not their square. */
-interface Link {
-  readonly parent: Link | undefined;
-  readonly key: string | number;
-}
-const pathOf = (link: Link | undefined): ValuePath => {
-  const path: (string | number)[] = [];
-  for (let l = link; l; l = l.parent) path.push(l.key);
-  return path.reverse();
-};
-
 /**
- * Every string of `value` (keys included) and where it is, depth first. Iterative: a body
- * nested a million levels deep must not overflow the stack.
+ * Calls `visit` with every string of `value` (keys included) and the path of the branch it is
+ * on (valid during the call), depth first, until `visit` returns true. Iterative, keeping only
+ * the current branch: a body nested a million levels deep must not overflow the stack, nor cost
+ * a copy of its path at every level.
  */
-function* strings(value: unknown): Generator<{ at: Link | undefined; text: string; isKey: boolean }> {
-  const stack: { value: unknown; at: Link | undefined }[] = [{ value, at: undefined }];
-  while (stack.length > 0) {
-    const { value: v, at } = stack.pop()!;
-    if (typeof v === "string") yield { at, text: v, isKey: false };
-    else if (Array.isArray(v)) for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], at: { parent: at, key: i } });
-    else if (v !== null && typeof v === "object") {
+function eachString(value: unknown, visit: (text: string, isKey: boolean, branch: readonly (string | number)[]) => boolean | void): void {
+  const branch: (string | number)[] = [];
+  const values: unknown[] = [value];
+  const depths: number[] = [0];
+  const keys: (string | number)[] = [""];
+  while (values.length > 0) {
+    const v = values.pop();
+    const depth = depths.pop()!;
+    const key = keys.pop()!;
+    branch.length = depth;
+    if (depth > 0) branch[depth - 1] = key;
+    if (typeof v === "string") {
+      if (visit(v, false, branch)) return;
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) values.push(v[i]), depths.push(depth + 1), keys.push(i);
+    } else if (v !== null && typeof v === "object") {
       const entries = Object.entries(v);
-      for (let i = entries.length - 1; i >= 0; i--) {
-        const [key, child] = entries[i]!;
-        const link = { parent: at, key };
-        yield { at: link, text: key, isKey: true };
-        stack.push({ value: child, at: link });
-      }
+      for (const [k] of entries) if (visit(k, true, [...branch, k])) return;
+      for (let i = entries.length - 1; i >= 0; i--) values.push(entries[i]![1]), depths.push(depth + 1), keys.push(entries[i]![0]);
     }
   }
 }
 
+/** Whether a string or key of `value` passes `test`: without the paths, several times faster than `eachString`. */
+function anyString(value: unknown, test: (s: string) => boolean): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "string") {
+      if (test(v)) return true;
+    } else if (Array.isArray(v)) for (let i = v.length - 1; i >= 0; i--) stack.push(v[i]);
+    else if (v !== null && typeof v === "object") for (const [key, child] of Object.entries(v)) stack.push(child, key);
+  }
+  return false;
+}
+
+const holdsNul = (s: string) => s.includes("\u0000");
+
 /** The paths of the strings and keys in `value` that hold a NUL, but for the strings at `data` paths. */
 export function nulPaths(value: unknown, data: readonly PathPattern[] = []): ValuePath[] {
+  if (!anyString(value, holdsNul)) return [];
   const found: ValuePath[] = [];
-  for (const s of strings(value)) {
-    if (!s.text.includes("\u0000")) continue;
-    const path = pathOf(s.at);
-    if (!s.isKey && data.some((pattern) => matches(path, pattern))) continue;
-    found.push(path);
-  }
+  eachString(value, (text, isKey, branch) => {
+    if (!holdsNul(text)) return;
+    if (!isKey && data.some((pattern) => matches(branch, pattern))) return;
+    found.push([...branch]);
+  });
   return found;
 }
 
 const wellFormed = (s: string) => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+const illFormed = (s: string) => !wellFormed(s);
 
 /**
  * `s` with each lone surrogate replaced by U+FFFD, as a UTF-8 encoder would write it: for text
@@ -84,8 +96,13 @@ export const asWellFormed = (s: string): string => (s as unknown as { toWellForm
 
 /** The path of the first string or key in `value` holding a lone surrogate, if one does. */
 export function loneSurrogatePath(value: unknown): ValuePath | undefined {
-  for (const s of strings(value)) if (!wellFormed(s.text)) return pathOf(s.at);
-  return undefined;
+  if (!anyString(value, illFormed)) return undefined;
+  let found: ValuePath | undefined;
+  eachString(value, (text, _isKey, branch) => {
+    if (illFormed(text)) found = [...branch];
+    return found !== undefined;
+  });
+  return found;
 }
 
 export const NUL_REFUSED = "contains a NUL character";

@@ -10,6 +10,7 @@ declare module "fastify" {
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 const refused = (code: string, message: string) => Object.assign(new Error(message), { statusCode: 400, code });
 export const bodyPath = (path: ValuePath) => ["body", ...path].join("/");
 
@@ -24,13 +25,16 @@ export function acceptStrictJson(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (req, body: Buffer, done) => {
     req.rawBody = body;
+    let text: string;
     let value: unknown;
     try {
-      value = body.length === 0 ? {} : secureJson.parse(utf8.decode(body), undefined, { protoAction: "error", constructorAction: "error" });
+      text = utf8.decode(body);
+      value = body.length === 0 ? {} : secureJson.parse(text, undefined, { protoAction: "error", constructorAction: "error" });
     } catch (err) {
       return done(refused("malformed_json", `malformed JSON body: ${(err as Error).message}`), undefined);
     }
-    const lone = loneSurrogatePath(value);
+    // Strict UTF-8 yields no lone surrogate: only a \uD800-\uDFFF escape can make one.
+    const lone = SURROGATE_ESCAPE.test(text) ? loneSurrogatePath(value) : undefined;
     if (lone) return done(refused("invalid_request", `${bodyPath(lone)} contains a lone surrogate (a \\ud800-\\udfff escape without its pair), which is not text`), undefined);
     done(null, value);
   });

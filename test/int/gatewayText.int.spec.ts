@@ -138,6 +138,17 @@ describe("a lone surrogate in any string of any body is a 400 naming where, neve
   });
 });
 
+describe("what only looks like a surrogate is text", () => {
+  it("an escaped backslash before ud800, and a pair written as two escapes, are accepted as they are", async () => {
+    const gift = await call("controlPlane", "POST", "/credits/bob/faucet", '{"amount": 5, "reason": "\\\\ud800 and \\ud83d\\ude00"}');
+    expect(gift).toMatchObject({ status: 201 });
+    await events.settle();
+    const jsm = await jetstreamManager(await t.nats.connect("text-reason-reader"));
+    const msg = await jsm.streams.getMessage("EC_CREDITS", { last_by_subj: "ec.credits.bob" });
+    expect(msg!.json<{ data: { reason: string } }[]>()[0]!.data.reason).toBe("\\ud800 and \ud83d\ude00");
+  });
+});
+
 describe("admin routes decode as strictly as worker routes", () => {
   it("a stray byte that is not UTF-8 is a 400 on the coordinator, the control plane and the inference service", async () => {
     const stray = (json: string) => Buffer.from(json, "latin1");
