@@ -42,7 +42,6 @@ export async function startDecomposer(opts: {
     nc: opts.nc,
     stream: "EC_TASKS",
     durable: DECOMPOSER_CONSUMER,
-    ackWaitMs: 60_000,
     retryDelayMs: 5_000,
     ...(opts.onError ? { onError: opts.onError } : {}),
     async react(m) {

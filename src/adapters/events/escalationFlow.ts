@@ -64,7 +64,6 @@ export async function startEscalationFlow(opts: {
     nc: opts.nc,
     stream: "EC_TASKS",
     durable: ESCALATION_CONSUMER,
-    ackWaitMs: 120_000,
     retryDelayMs: 10_000,
     ...(opts.onError ? { onError: opts.onError } : {}),
     async react(m) {

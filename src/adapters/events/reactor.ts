@@ -26,7 +26,10 @@ export async function startReactor(opts: {
    */
   concurrency?: number;
 }): Promise<Reactor> {
-  const ackWaitMs = opts.ackWaitMs ?? 30_000;
+  // Short, since a reaction in progress says so every third of it: a commit a crashed node held
+  // is handed out again within this, not after minutes. (A commit still waiting in the client's
+  // buffer sends no progress; if it waits longer it is delivered twice, which reactions allow.)
+  const ackWaitMs = opts.ackWaitMs ?? 15_000;
   const jsm = await jetstreamManager(opts.nc);
   await jsm.consumers.add(opts.stream, {
     durable_name: opts.durable,
