@@ -47,7 +47,7 @@ describe("bubblewrap sandbox", () => {
     expect(py.stdout).toMatch(/^blocked/);
     const js = await runInBwrap(
       "javascript",
-      "const s = require('net').connect(5432, '127.0.0.1'); s.on('connect', () => { console.log('connected'); s.destroy(); }); s.on('error', (e) => console.log('blocked', e.code));",
+      "import net from 'node:net'; const s = net.connect(5432, '127.0.0.1'); s.on('connect', () => { console.log('connected'); s.destroy(); }); s.on('error', (e) => console.log('blocked', e.code));",
     );
     expect(js.stdout).toMatch(/^blocked/);
   });

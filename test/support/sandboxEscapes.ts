@@ -81,7 +81,7 @@ export function describeSandboxEscapes(label: string, sandbox: () => Promise<San
         const js = await run(
           "javascript",
           [
-            "const fs = require('fs');",
+            "import fs from 'node:fs';",
             "console.log('ENV', JSON.stringify(process.env));",
             "for (const d of fs.readdirSync('/proc').filter((d) => /^\\d+$/.test(d))) for (const f of ['environ', 'cmdline']) {",
             "  try { console.log(d, f, fs.readFileSync(`/proc/${d}/${f}`).toString().replace(/\\0/g, ' ')); } catch (e) { console.log(d, f, e.code); }",

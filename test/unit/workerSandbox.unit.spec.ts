@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defaultSandboxLimits } from "../../src/adapters/executor/bwrapSandbox.js";
+import { defaultSandboxLimits, runMemoryBytes } from "../../src/adapters/executor/bwrapSandbox.js";
 import { containerOptions, defaultDockerImages } from "../../src/adapters/executor/dockerSandbox.js";
 import { createSandbox, limitsForTimeout, MAX_WALL_MS, MIN_WALL_MS, WORKER_OUTPUT_BYTES } from "../../src/adapters/executor/sandbox.js";
 
@@ -47,17 +47,17 @@ describe("choosing a sandbox", () => {
 describe("docker container options", () => {
   const limits = limitsForTimeout(5_000);
 
-  it("carry the seed's flags: no network, read-only root, 256m, half a CPU, 50 processes", () => {
+  it("carry the seed's flags (no network, read-only root, half a CPU) with the run's memory bound and process limit", () => {
     const o = containerOptions("python", limits);
     expect(o.Image).toBe(defaultDockerImages.python);
     expect(o.NetworkDisabled).toBe(true);
     expect(o.HostConfig).toMatchObject({
       NetworkMode: "none",
       ReadonlyRootfs: true,
-      Memory: 256 * 1024 * 1024,
-      MemorySwap: 256 * 1024 * 1024,
+      Memory: runMemoryBytes(limits),
+      MemorySwap: runMemoryBytes(limits),
       NanoCpus: 500_000_000,
-      PidsLimit: 50,
+      PidsLimit: limits.maxProcesses,
       CapDrop: ["ALL"],
       SecurityOpt: ["no-new-privileges"],
     });
@@ -67,12 +67,12 @@ describe("docker container options", () => {
 
   it("give the code a tmpfs work folder, fed on stdin, run as nobody", () => {
     const o = containerOptions("javascript", limits);
-    expect(o.Image).toBe("node:20-alpine");
-    expect(o.HostConfig?.Tmpfs?.["/work"]).toMatch(/size=16m/);
+    expect(o.Image).toBe(defaultDockerImages.javascript);
+    expect(o.HostConfig?.Tmpfs?.["/work"]).toMatch(new RegExp(`size=${limits.scratchMb}m`));
     expect(o.WorkingDir).toBe("/work");
     expect(o.User).toBe("65534:65534");
     expect(o).toMatchObject({ OpenStdin: true, StdinOnce: true, Tty: false });
-    expect(o.Cmd?.at(-1)).toMatch(/^cat > \/work\/main\.js && exec node .*--disallow-code-generation-from-strings main\.js$/);
+    expect(o.Cmd?.at(-1)).toMatch(/^cat > \/work\/main\.mjs \|\| exit 125\nnode .*--disallow-code-generation-from-strings main\.mjs & run=\$!/);
   });
 
   it("use the configured images and CPU share", () => {

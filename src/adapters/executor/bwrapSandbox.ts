@@ -61,8 +61,8 @@ const interpreters: Record<Language, { bin: () => string; file: string; args: (l
   // memory limit: the heap limit is, and the address space only bounds what lives off the heap.
   javascript: {
     bin: () => process.env.EC_SANDBOX_NODE ?? "/usr/bin/node",
-    file: "main.js",
-    args: (l) => [`--max-old-space-size=${l.memoryMb}`, "--disallow-code-generation-from-strings", "main.js"],
+    file: "main.mjs",
+    args: (l) => [`--max-old-space-size=${l.memoryMb}`, "--disallow-code-generation-from-strings", "main.mjs"],
     addressSpaceMb: (l) => 4096 + l.memoryMb,
   },
 };
@@ -118,11 +118,12 @@ export async function findOnPath(bin: string, searchPath: string): Promise<strin
 }
 
 export async function findBwrapTools(searchPath = process.env.PATH ?? ""): Promise<BwrapTools | { missing: string[] }> {
-  const names = ["setpriv", "prlimit", "bwrap", "sh"] as const;
-  const found = await Promise.all(names.map((n) => findOnPath(n, `${searchPath}${delimiter}/usr/bin${delimiter}/bin`)));
+  const names = ["bwrap", "setpriv", "prlimit"] as const;
+  const found = await Promise.all(names.map((n) => findOnPath(n, searchPath)));
   const missing = names.filter((_, i) => !found[i]);
   if (missing.length > 0) return { missing };
-  return { setpriv: found[0]!, prlimit: found[1]!, bwrap: found[2]!, sh: found[3]! };
+  // POSIX's own shell: the one program every system has where its standards say.
+  return { bwrap: found[0]!, setpriv: found[1]!, prlimit: found[2]!, sh: "/bin/sh" };
 }
 
 // Joins the run's cgroups before anything else runs, so no process of the run is ever outside them.

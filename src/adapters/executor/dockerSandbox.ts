@@ -46,7 +46,7 @@ const SELF_STOP_GRACE_S = 5;
 
 const interpreters: Record<Language, { file: string; command: (l: SandboxLimits) => string }> = {
   python: { file: "main.py", command: () => "python3 -I -S main.py" },
-  javascript: { file: "main.js", command: (l) => `node --max-old-space-size=${l.memoryMb} --disallow-code-generation-from-strings main.js` },
+  javascript: { file: "main.mjs", command: (l) => `node --max-old-space-size=${l.memoryMb} --disallow-code-generation-from-strings main.mjs` },
 };
 
 /**

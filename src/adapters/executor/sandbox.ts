@@ -91,8 +91,8 @@ const unconfined: Record<Language, { bin: string; file: string; args: (l: Sandbo
   python: { bin: process.env.EC_SANDBOX_PYTHON ?? "python3", file: "main.py", args: () => ["-I", "-S", "main.py"] },
   javascript: {
     bin: process.execPath,
-    file: "main.js",
-    args: (l) => [`--max-old-space-size=${l.memoryMb}`, "--disallow-code-generation-from-strings", "main.js"],
+    file: "main.mjs",
+    args: (l) => [`--max-old-space-size=${l.memoryMb}`, "--disallow-code-generation-from-strings", "main.mjs"],
   },
 };
 
