@@ -98,6 +98,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
     });
     cleanups.push(() => lock.release());
     const health: HealthCheck[] = [];
+    const nodeHealth = () => healthReport(health);
     const down = (what: string) => (reason: string) => {
       if (stopping) return;
       log(`${what} is down: ${reason}`);
@@ -222,6 +223,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
     cleanups.push(() => reaper.stop());
 
     const coordinator = await buildCoordinator({
+      health: nodeHealth,
       pool,
       nonces: await kvNonceStore(nc),
       heartbeats,
@@ -240,7 +242,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
     cleanups.push(() => coordinator.close());
     log(`coordinator on ${coordinatorUrl}`);
 
-    const controlPlane = await buildControlPlane({ pool, handleCredit, handleAgent, adminToken: admin.token, log });
+    const controlPlane = await buildControlPlane({ health: nodeHealth, pool, handleCredit, handleAgent, adminToken: admin.token, log });
     const address = await controlPlane.listen({ host: config.host, port: config.controlPlanePort });
     cleanups.push(() => controlPlane.close());
     log(`control plane on ${address}${admin.file ? ` (admin token in ${admin.file})` : ""}`);
@@ -273,7 +275,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
       controlPlaneUrl: address,
       adminToken: admin.token,
       workerPids: () => worker?.pids ?? [],
-      health: () => healthReport(health),
+      health: nodeHealth,
       ...(admin.file ? { adminTokenFile: admin.file } : {}),
       stop,
     };

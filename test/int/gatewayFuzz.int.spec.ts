@@ -388,6 +388,7 @@ function cases(): Record<string, RouteCase> {
   const health: RouteCase = { auth: "none" };
   return {
     "coordinator GET /health": health,
+    "coordinator GET /ready": health,
     "coordinator POST /register": { auth: "signed", body: fc.record({ name: fc.string({ minLength: 1, maxLength: 20 }), mode: fc.constantFrom("worker", "ide"), capabilities: fc.constant(capabilities) }) },
     "coordinator POST /heartbeat": { auth: "signed", body: fc.record({ power: fc.constant(power), models: fc.array(fc.string({ minLength: 1, maxLength: 20 }), { maxLength: 3 }) }) },
     "coordinator POST /pull": { auth: "signed", body: fc.constant({ power }) },
@@ -419,6 +420,7 @@ function cases(): Record<string, RouteCase> {
     "inference POST /decompose": { auth: "admin", body: fc.record({ prompt: fc.string({ minLength: 1, maxLength: 50 }), language: fc.constantFrom("python", "javascript") }) },
     "inference POST /escalate": { auth: "admin", body: escalationBody() },
     "controlPlane GET /health": health,
+    "controlPlane GET /ready": health,
     "controlPlane GET /credits/:accountId/balance": { auth: "admin", params: { accountId: id() } },
     "controlPlane GET /credits/:accountId/history": {
       auth: "admin",

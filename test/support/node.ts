@@ -26,7 +26,14 @@ export interface TestNode {
  */
 export async function startTestNode(
   overrides: Partial<Record<keyof NodeConfig, unknown>> = {},
-  opts: { models?: string[]; embeddedPostgres?: boolean; /** Another node's NATS: a federation of coordinators. */ nats?: TestNats } = {},
+  opts: {
+    models?: string[];
+    embeddedPostgres?: boolean;
+    /** Another node's NATS: a federation of coordinators. */
+    nats?: TestNats;
+    /** Told when a part of the node died (`edgecoder up` then stops it to start it again). */
+    onFatal?: (reason: string) => void;
+  } = {},
 ): Promise<TestNode> {
   const [nats, created, model] = await Promise.all([
     opts.nats ?? startTestNats(),
@@ -52,7 +59,7 @@ export async function startTestNode(
     },
     {},
   );
-  const node = await startNode(config, (line) => logs.push(line));
+  const node = await startNode(config, (line) => logs.push(line), opts.onFatal);
   // With the embedded Postgres the test reads the node's own database.
   const db: TestDatabase = created ?? { url: node.databaseUrl, pool: createPool(node.databaseUrl, 2), drop: async () => undefined };
   return {

@@ -1,11 +1,12 @@
 import type { FastifyInstance } from "fastify";
 import { requireAdminToken } from "../adminAuth.js";
 import { gatewayApp } from "../gatewayApp.js";
+import { healthRoutes, type HealthRoutesDeps } from "../healthRoutes.js";
 import type { LogLine } from "../gatewayLog.js";
 import { agentAdminRoutes, type AgentAdminDeps } from "./agentAdminRoutes.js";
 import { creditRoutes, type CreditRoutesDeps } from "./creditRoutes.js";
 
-export interface ControlPlaneDeps extends CreditRoutesDeps, Partial<Pick<AgentAdminDeps, "handleAgent">> {
+export interface ControlPlaneDeps extends HealthRoutesDeps, CreditRoutesDeps, Partial<Pick<AgentAdminDeps, "handleAgent">> {
   readonly adminToken: string;
   /** The node's log, for what went wrong (every 5xx); none: nothing is logged. */
   readonly log?: LogLine;
@@ -14,7 +15,7 @@ export interface ControlPlaneDeps extends CreditRoutesDeps, Partial<Pick<AgentAd
 /** The control plane (port 4303): operator routes, all behind the admin token. */
 export async function buildControlPlane(deps: ControlPlaneDeps): Promise<FastifyInstance> {
   const app = gatewayApp({ service: "control plane", bodyLimit: 64 * 1024, log: deps.log });
-  app.get("/health", async () => ({ ok: true }));
+  await app.register(healthRoutes, deps);
   await app.register(async (admin) => {
     admin.addHook("onRequest", requireAdminToken(deps.adminToken));
     await admin.register(creditRoutes, deps);

@@ -1,12 +1,13 @@
 import type { FastifyInstance } from "fastify";
 import { requireAdminToken } from "../adminAuth.js";
 import { gatewayApp } from "../gatewayApp.js";
+import { healthRoutes, type HealthRoutesDeps } from "../healthRoutes.js";
 import type { LogLine } from "../gatewayLog.js";
 import { agentRoutes, type AgentRoutesDeps } from "./agentRoutes.js";
 import { escalationRoutes, type EscalationRoutesDeps } from "./escalationRoutes.js";
 import { taskRoutes, type TaskRoutesDeps } from "./taskRoutes.js";
 
-export interface CoordinatorDeps extends AgentRoutesDeps, TaskRoutesDeps, Omit<EscalationRoutesDeps, "handleSubtask"> {
+export interface CoordinatorDeps extends HealthRoutesDeps, AgentRoutesDeps, TaskRoutesDeps, Omit<EscalationRoutesDeps, "handleSubtask"> {
   readonly adminToken: string;
   /** The node's log, for what went wrong (every 5xx); none: nothing is logged. */
   readonly log?: LogLine;
@@ -19,7 +20,7 @@ export interface CoordinatorDeps extends AgentRoutesDeps, TaskRoutesDeps, Omit<E
 export async function buildCoordinator(deps: CoordinatorDeps): Promise<FastifyInstance> {
   // Results carry code, output and stderr of up to 256 KiB each.
   const app = gatewayApp({ service: "coordinator", bodyLimit: 1024 * 1024, log: deps.log });
-  app.get("/health", async () => ({ ok: true }));
+  await app.register(healthRoutes, deps);
   await app.register(agentRoutes, deps);
   await app.register(async (admin) => {
     admin.addHook("onRequest", requireAdminToken(deps.adminToken));
