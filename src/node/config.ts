@@ -35,6 +35,7 @@ export const NodeConfig = z.object({
   sandbox: SandboxMode,
   sandboxRequired: Flag,
   autoApprove: z.enum(["all", "loopback", "none"]),
+  /** The least lease: a subtask's is the larger of this and three times its timeout (leaseMsFor). */
   leaseMs: Ms,
   heartbeatMs: Ms,
   maxAttempts: z.coerce.number().int().min(1).max(10),

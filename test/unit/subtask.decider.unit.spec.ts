@@ -1,4 +1,6 @@
-import { describe, it } from "vitest";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { LEASE_TIMEOUT_FACTOR, leaseMsFor } from "../../src/domain/tasks/lease.js";
 import { subtaskDecider } from "../../src/domain/tasks/subtask.js";
 import type { SubtaskEvent } from "../../src/domain/tasks/subtaskEvents.js";
 import { given } from "../support/decider.js";
@@ -132,5 +134,24 @@ describe("the escalation waterfall of a subtask", () => {
   it("nothing escalates a subtask that is not escalated", () => {
     given(subtaskDecider, [queued]).when({ kind: "recordEscalationTry", via: "cloud", reason: "x" }).thenThrows("not_escalated");
     given(subtaskDecider, [queued]).when({ kind: "awaitHuman", reason: "x" }).thenThrows("not_escalated");
+  });
+});
+
+describe("the lease a subtask is assigned with", () => {
+  it("is the configured least lease for a short subtask, three times the timeout for a long one", () => {
+    expect(leaseMsFor(120_000, 5_000)).toBe(120_000);
+    expect(leaseMsFor(120_000, 60_000)).toBe(180_000);
+    expect(leaseMsFor(1_000, 2_000)).toBe(6_000);
+  });
+
+  it("given any settings, never ends before the subtask could have been generated, run and reported, nor before the least lease", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1_000, max: 24 * 3600_000 }), fc.integer({ min: 250, max: 600_000 }), (least, timeout) => {
+        const lease = leaseMsFor(least, timeout);
+        expect(lease).toBeGreaterThanOrEqual(least);
+        expect(lease).toBeGreaterThanOrEqual(LEASE_TIMEOUT_FACTOR * timeout);
+        expect(lease === least || lease === LEASE_TIMEOUT_FACTOR * timeout).toBe(true);
+      }),
+    );
   });
 });

@@ -12,6 +12,7 @@ import { eligibility } from "../../domain/agents/eligibility.js";
 import { DomainRuleViolation } from "../../domain/decider.js";
 import { subtaskSubject, type Subtask, type SubtaskCommand } from "../../domain/tasks/subtask.js";
 import { HeartbeatBody, HeartbeatReply, PullBody, PullReply, RegisterBody, RegisterReply, ResultBody, ResultReply } from "./schemas.js";
+import { leaseMsFor } from "../../domain/tasks/lease.js";
 
 type Handle<C> = (subject: string, command: C, meta: CommandMeta) => Promise<HandledCommand>;
 /** A handler that can be seeded with a projected state (see commandHandler's prime). */
@@ -128,7 +129,7 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
       const subject = subtaskSubject(subtaskId);
       deps.handleSubtask.prime?.(subject, state, version);
       const leaseId = randomUUID();
-      const leaseMs = Math.max(deps.leaseMs, 3 * spec.timeoutMs);
+      const leaseMs = leaseMsFor(deps.leaseMs, spec.timeoutMs);
       recentClaims.add(subtaskId, at.getTime());
       try {
         const done = await deps.handleSubtask(subject, { kind: "assign", agentId, leaseId, leaseMs, now: at }, { now: at, refusalFromCache: true });
