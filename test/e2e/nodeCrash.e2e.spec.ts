@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +8,8 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectNats } from "../../src/adapters/nats/connection.js";
 import { createEventReader } from "../../src/adapters/nats/eventStore.js";
+import { natsServerBinary } from "../../src/adapters/nats/natsServerProcess.js";
+import { packageRoot } from "../../src/adapters/packageRoot.js";
 import { isAlive } from "../../src/adapters/process/processInfo.js";
 import { startFakeOllama, type FakeOllama } from "../support/fakeOllama.js";
 import { eventually } from "../support/node.js";
@@ -185,4 +187,59 @@ describe("edgecoder up when its parts are killed", () => {
     expect(await node.exited).toBe(0);
     await eventually("every process of the node to be gone", async () => (pids.every((p) => !isAlive(p)) ? true : undefined), 30_000);
   }, 240_000);
+});
+
+/**
+ * A server left running on the node's folder with no node (its parent-death signal never came,
+ * as where setpriv is missing): the next start stops it instead of sharing its store.
+ */
+describe("edgecoder up on a folder where a dead node's servers still run", () => {
+  let model: FakeOllama;
+  let dataDir: string;
+  let env: Record<string, string>;
+  const strays: ChildProcess[] = [];
+  beforeAll(async () => {
+    model = await startFakeOllama();
+    model.answer = answers;
+    dataDir = await mkdtemp(join(tmpdir(), "ec-leftover-"));
+    env = await nodeEnvironment(dataDir, model.url, { EC_WORKER: "false" });
+    const first = startNodeProcess(env, ["--no-restart"]);
+    await first.waitFor(/control plane on/);
+    first.proc.kill("SIGINT");
+    expect(await first.exited).toBe(0);
+  }, 120_000);
+  afterAll(async () => {
+    for (const s of strays) s.kill("SIGKILL");
+    await model?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("stops the leftover nats-server and Postgres, then starts its own on the same store", async () => {
+    const creds = JSON.parse(await readFile(join(dataDir, "embedded-credentials.json"), "utf8")) as { natsNode: string; natsAuditor: string; natsSys: string };
+    const nats = spawn(natsServerBinary(), ["-c", join(dataDir, "nats", "nats-server.conf")], {
+      env: { EC_NATS_PASSWORD: creds.natsNode, EC_AUDITOR_PASSWORD: creds.natsAuditor, EC_SYS_PASSWORD: creds.natsSys },
+      stdio: "ignore",
+    });
+    const postgres = spawn(process.execPath, [join(packageRoot, "dist/adapters/postgres/embeddedPostgresMain.js"), JSON.stringify({ dataDir })], { stdio: "ignore" });
+    strays.push(nats, postgres);
+    await eventually("the leftovers to hold the folder", async () =>
+      Number((await readFile(join(dataDir, "nats", "nats-server.pid"), "utf8").catch(() => "")).trim()) === nats.pid &&
+      Number((await readFile(join(dataDir, "pglite.lock"), "utf8").catch(() => "")).split(/\s+/)[0]) === postgres.pid
+        ? true
+        : undefined,
+    );
+
+    const node = startNodeProcess(env, ["--no-restart"]);
+    try {
+      await node.waitFor(/control plane on/);
+      expect(node.output()).toContain(`stopping process ${nats.pid} left behind by an earlier run`);
+      expect(node.output()).toContain(`stopping process ${postgres.pid} left behind by an earlier run`);
+      expect(nats.exitCode !== null || nats.signalCode !== null).toBe(true);
+      expect(postgres.exitCode !== null || postgres.signalCode !== null).toBe(true);
+      expect(await natsServerPid(dataDir)).not.toBe(nats.pid);
+    } finally {
+      node.proc.kill("SIGINT");
+      expect(await node.exited).toBe(0);
+    }
+  }, 120_000);
 });
