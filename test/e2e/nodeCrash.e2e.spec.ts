@@ -142,6 +142,20 @@ describe("edgecoder up when its parts are killed", () => {
     expect(node.output().slice(from)).toMatch(/node stopped \(SIGKILL\); starting it again/);
   }, 180_000);
 
+  it("its worker SIGKILLed mid-task: the node starts another, and the task ends once", async () => {
+    const parent = await nodePid(dataDir);
+    const worker = await eventually("the node's worker", async () => {
+      const { stdout } = await run("ps", ["-eo", "pid=,ppid=,args="]);
+      const line = stdout.split("\n").find((l) => l.trim().split(/\s+/)[1] === String(parent) && l.includes("worker/main.js"));
+      return line ? Number(line.trim().split(/\s+/)[0]) : undefined;
+    });
+    const from = node.output().length;
+    await runTask(5, async () => {
+      process.kill(worker, "SIGKILL");
+      await node.waitFor(/worker exited \(SIGKILL\); restarting/, from);
+    });
+  }, 180_000);
+
   it("after all that: every task ended exactly once, the audit is clean and a replay equals the live projections", async () => {
     const natsUrl = (await readFile(join(dataDir, "nats.url"), "utf8")).trim();
     const nc = await connectNats(natsUrl, "crash-check");
