@@ -1,6 +1,16 @@
 import type { PoolClient } from "pg";
 import type { RawCommit } from "../adapters/nats/eventStore.js";
-import { admitCommits, consoleProjectionLog, loadVerifiedDigests, lockProjection, stampCheckpoint, writeBatchSafely, type ProjectionRunOptions } from "./batch.js";
+import {
+  admitCommits,
+  consoleProjectionLog,
+  isTransientStorageError,
+  loadVerifiedDigests,
+  lockProjection,
+  stampCheckpoint,
+  writeBatch,
+  writeBatchSafely,
+  type ProjectionRunOptions,
+} from "./batch.js";
 import { DuplicateEventError, type Projector } from "./projector.js";
 
 export interface RebuildProgress {
@@ -35,19 +45,34 @@ export interface RebuildResult {
  */
 export async function rebuildProjection(projector: Projector, opts: RebuildOptions): Promise<RebuildResult> {
   const started = performance.now();
-  try {
-    return await rebuildOnce(projector, opts, false, started);
-  } catch (err) {
-    if (!(err instanceof DuplicateEventError)) throw err;
-    return rebuildOnce(projector, opts, true, started);
+  const mode: ReplayMode = { careful: false, isolating: false };
+  for (;;) {
+    try {
+      return await rebuildOnce(projector, opts, mode, started);
+    } catch (err) {
+      if (err instanceof DuplicateEventError && !mode.careful) mode.careful = true;
+      // A commit the database refuses: replay again, each batch in a savepoint, finding it.
+      else if (!(err instanceof DuplicateEventError) && !isTransientStorageError(err) && !mode.isolating) mode.isolating = true;
+      else throw err;
+    }
   }
 }
 
-async function rebuildOnce(projector: Projector, opts: RebuildOptions, careful: boolean, started: number): Promise<RebuildResult> {
+/**
+ * careful: event ids are looked up, not assumed new. isolating: each batch is flushed and
+ * written in a savepoint, and a commit the database refuses is quarantined; slower, so only
+ * after a fast replay met one.
+ */
+interface ReplayMode {
+  careful: boolean;
+  isolating: boolean;
+}
+
+async function rebuildOnce(projector: Projector, opts: RebuildOptions, mode: ReplayMode, started: number): Promise<RebuildResult> {
   const db = await opts.pool.connect();
   try {
     await db.query("BEGIN");
-    const result = await replayInto(db, projector, opts, careful);
+    const result = await replayInto(db, projector, opts, mode);
     await db.query("COMMIT");
     return { ...result, ms: Math.round(performance.now() - started) };
   } catch (err) {
@@ -58,7 +83,7 @@ async function rebuildOnce(projector: Projector, opts: RebuildOptions, careful: 
   }
 }
 
-async function replayInto(db: PoolClient, projector: Projector, opts: RebuildOptions, careful: boolean): Promise<Omit<RebuildResult, "ms">> {
+async function replayInto(db: PoolClient, projector: Projector, opts: RebuildOptions, { careful, isolating }: ReplayMode): Promise<Omit<RebuildResult, "ms">> {
   const batchSize = opts.batchSize ?? 3000;
   const log = opts.log ?? consoleProjectionLog;
   let commits = 0;
@@ -93,7 +118,10 @@ async function replayInto(db: PoolClient, projector: Projector, opts: RebuildOpt
       const verified = await loadVerifiedDigests(opts.singleSession ? db : opts.pool, stream, raws[0]!.seq, raws.at(-1)!.seq);
       const admission = await admitCommits(projector, stream, raws, verified, opts.verifier);
       await writing;
-      writing = writeBatchSafely(db, projector, session, admission, log, open).then(({ outcome, session: next }) => {
+      const written = isolating
+        ? writeBatchSafely(db, projector, session, admission, log, open)
+        : writeBatch(db, projector, session, admission, log).then((outcome) => ({ outcome, session }));
+      writing = written.then(({ outcome, session: next }) => {
         session = next;
         commits += raws.length;
         events += outcome.events;
