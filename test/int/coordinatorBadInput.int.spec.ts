@@ -6,6 +6,7 @@ import { splitsIntoTwoPrints } from "../support/fakeOllama.js";
 import { appendedEvents, expectRefused as refused, replyOf, type AppendedEvents, type Reply } from "../support/appendedEvents.js";
 import { newSigner } from "../support/events.js";
 import { eventually, startTestNode, submitTwoPrints, type TestNode } from "../support/node.js";
+import { idlePower, pythonCapabilities } from "../support/agents.js";
 
 /**
  * The coordinator's signed worker routes (register, heartbeat, pull, result) refuse bad input with
@@ -23,8 +24,8 @@ interface SendOptions {
   readonly contentType?: string | null;
 }
 
-const power = { deviceType: "server", cpuLoadPct: 5, thermalState: "nominal", onExternalPower: true } as const;
-const capabilities = { models: ["qwen2.5-coder:1.5b"], languages: ["python"], sandbox: "bwrap" } as const;
+const power = idlePower;
+const capabilities = pythonCapabilities;
 
 let t: TestNode;
 let events: AppendedEvents;

@@ -16,6 +16,7 @@ import { newSigner } from "../support/events.js";
 import { startFakeBitcoind, type FakeBitcoind } from "../support/fakeBitcoind.js";
 import { splitsIntoTwoPrints } from "../support/fakeOllama.js";
 import { eventually, startTestNode, submitTwoPrints, type TestNode } from "../support/node.js";
+import { idlePower, pythonCapabilities } from "../support/agents.js";
 
 /**
  * Every route of every gateway (coordinator, inference service, control plane, anchor proxy),
@@ -329,8 +330,8 @@ function send(base: string, r: Request): Promise<{ status: number; body: string 
 
 // ---- the node, the anchor proxy, and what is real on them ----
 
-const power = { deviceType: "server", cpuLoadPct: 5, thermalState: "nominal", onExternalPower: true } as const;
-const capabilities = { models: ["qwen2.5-coder:1.5b"], languages: ["python"], sandbox: "bwrap" } as const;
+const power = idlePower;
+const capabilities = pythonCapabilities;
 
 let t: TestNode;
 let events: AppendedEvents;

@@ -7,6 +7,7 @@ import { appendedEvents, expectRefused as refused, replyOf, type AppendedEvents,
 import { newSigner } from "../support/events.js";
 import { splitsIntoTwoPrints } from "../support/fakeOllama.js";
 import { eventually, startTestNode, submitTwoPrints, type TestNode } from "../support/node.js";
+import { idlePower, pythonCapabilities } from "../support/agents.js";
 
 /**
  * Where text is refused and where data is kept, on a whole node: typed text (ids, names,
@@ -16,8 +17,8 @@ import { eventually, startTestNode, submitTwoPrints, type TestNode } from "../su
  * (a 500) is in the node's log under the request id its reply names.
  */
 
-const power = { deviceType: "server", cpuLoadPct: 5, thermalState: "nominal", onExternalPower: true } as const;
-const capabilities = { models: ["qwen2.5-coder:1.5b"], languages: ["python"], sandbox: "bwrap" } as const;
+const power = idlePower;
+const capabilities = pythonCapabilities;
 
 let t: TestNode;
 let events: AppendedEvents;

@@ -13,28 +13,28 @@ export function isAlive(pid: number): boolean {
   return !["Z", "X"].includes(processState(pid) ?? "");
 }
 
-/** The state letter of /proc/<pid>/stat (R, S, D, Z, ...). */
-function processState(pid: number): string | undefined {
+/**
+ * The fields of /proc/<pid>/stat after the command name (which is in parentheses and may hold
+ * spaces, so they are counted from its end): [0] is field 3, the state letter.
+ */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
     return undefined;
   }
 }
+
+/** The state letter (R, S, D, Z, ...). */
+const processState = (pid: number) => statFields(pid)?.[0];
 
 /**
  * When the process started, in clock ticks since boot (/proc/<pid>/stat, field 22): with the pid
  * it names one process for good, since a pid is reused but never with the same start time.
  */
 export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name (field 2) is in parentheses and may hold spaces: count from its end.
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
+  return statFields(pid)?.[19];
 }
 
 /** The process's command line, its arguments joined by spaces; undefined when it is gone. */
