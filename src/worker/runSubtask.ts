@@ -1,5 +1,5 @@
 import type { ModelProvider } from "../adapters/models/ollamaProvider.js";
-import { defaultSandboxLimits } from "../adapters/executor/bwrapSandbox.js";
+import { defaultSandboxLimits } from "../adapters/executor/sandboxContract.js";
 import { checkPythonSubset } from "../adapters/executor/pythonSubset.js";
 import { limitsForTimeout, type Sandbox, type SandboxLimits } from "../adapters/executor/sandbox.js";
 import type { AssignedSubtask, ResultBody } from "../gateways/coordinator/schemas.js";

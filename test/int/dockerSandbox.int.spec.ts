@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import Docker from "dockerode";
 import { beforeAll, describe, expect, it } from "vitest";
-import { defaultSandboxLimits, runMemoryBytes } from "../../src/adapters/executor/bwrapSandbox.js";
+import { defaultSandboxLimits, runMemoryBytes } from "../../src/adapters/executor/sandboxContract.js";
 import {
   BUILD_IMAGES_COMMAND,
   DEADLINE_LABEL,
@@ -255,7 +255,7 @@ describe.skipIf(skipReason)(skipReason ? `docker sandbox with an engine (skipped
         "-e",
         [
           `import { dockerSandbox } from ${JSON.stringify(new URL("../../src/adapters/executor/dockerSandbox.ts", import.meta.url).pathname)};`,
-          `import { defaultSandboxLimits } from ${JSON.stringify(new URL("../../src/adapters/executor/bwrapSandbox.ts", import.meta.url).pathname)};`,
+          `import { defaultSandboxLimits } from ${JSON.stringify(new URL("../../src/adapters/executor/sandboxContract.ts", import.meta.url).pathname)};`,
           `await dockerSandbox({ socketPath: ${JSON.stringify(socketPath)} }).run("python", "import time\\nprint('${marker}', flush=True)\\ntime.sleep(600)", { ...defaultSandboxLimits, wallMs: 2000 });`,
         ].join("\n"),
       ],

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { bwrapOptions, defaultSandboxLimits, runMemoryBytes } from "../../src/adapters/executor/bwrapSandbox.js";
+import { bwrapOptions } from "../../src/adapters/executor/bwrapSandbox.js";
+import { defaultSandboxLimits, runMemoryBytes } from "../../src/adapters/executor/sandboxContract.js";
 import { parseMountinfo, parseProcCgroup, runCgroupName } from "../../src/adapters/executor/cgroups.js";
 import { workerEnvironment } from "../../src/node/workerEnvironment.js";
 

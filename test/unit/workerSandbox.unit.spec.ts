@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defaultSandboxLimits, runMemoryBytes } from "../../src/adapters/executor/bwrapSandbox.js";
+import { defaultSandboxLimits, runMemoryBytes } from "../../src/adapters/executor/sandboxContract.js";
 import { containerOptions, defaultDockerImages } from "../../src/adapters/executor/dockerSandbox.js";
 import { createSandbox, limitsForTimeout, MAX_WALL_MS, MIN_WALL_MS, WORKER_OUTPUT_BYTES } from "../../src/adapters/executor/sandbox.js";
 

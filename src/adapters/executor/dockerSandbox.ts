@@ -1,8 +1,7 @@
 import { PassThrough, type Duplex } from "node:stream";
 import Docker from "dockerode";
 import type { Language } from "../../domain/tasks/decomposition.js";
-import { runMemoryBytes, type SandboxLimits, type SandboxResult } from "./bwrapSandbox.js";
-import type { Sandbox } from "./sandbox.js";
+import { runMemoryBytes, type Sandbox, type SandboxLimits, type SandboxResult } from "./sandboxContract.js";
 
 /**
  * Built locally from Debian's packages by the command below (no registry is asked): python3 and

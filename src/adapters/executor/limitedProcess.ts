@@ -1,6 +1,6 @@
 import { spawn, type SpawnOptions } from "node:child_process";
 import type { Writable } from "node:stream";
-import type { SandboxLimits, SandboxResult } from "./bwrapSandbox.js";
+import type { SandboxLimits, SandboxResult } from "./sandboxContract.js";
 
 export interface LimitedProcessOptions extends Omit<SpawnOptions, "detached" | "stdio" | "env"> {
   /** The whole environment of the program: nothing of this process's is passed on. */

@@ -4,18 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SandboxMode } from "../../domain/agents/capabilities.js";
 import type { Language } from "../../domain/tasks/decomposition.js";
-import { defaultSandboxLimits, detectCgroupHostOnce, findBwrapTools, runInBwrapWith, type SandboxLimits, type SandboxResult } from "./bwrapSandbox.js";
+import { detectCgroupHostOnce, findBwrapTools, runInBwrapWith } from "./bwrapSandbox.js";
+import { defaultSandboxLimits, type Sandbox, type SandboxLimits, type SandboxResult } from "./sandboxContract.js";
 import { dockerSandbox, type DockerSandboxOptions } from "./dockerSandbox.js";
 
-export type { SandboxLimits, SandboxResult };
+export type { Sandbox, SandboxLimits, SandboxResult };
 
-/** Where a worker runs generated code. */
-export interface Sandbox {
-  readonly mode: SandboxMode;
-  run(language: Language, code: string, limits: SandboxLimits): Promise<SandboxResult>;
-  /** A weaker confinement than this sandbox normally gives, said once where it is chosen. */
-  readonly warning?: string;
-}
 
 export class SandboxRefusedError extends Error {
   override readonly name = "SandboxRefusedError";
