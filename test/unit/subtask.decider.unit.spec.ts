@@ -52,6 +52,20 @@ describe("subtask lifecycle", () => {
     given(subtaskDecider, [queued]).when(report("a1", "L1", 5, true)).thenThrows("not_assigned");
   });
 
+  it("takes the lease back from a blacklisted agent, without counting its try, and ignores a revocation for anyone else", () => {
+    const revoked: SubtaskEvent = { type: "subtask.leaseRevoked", data: { agentId: "a1", leaseId: "L1", reason: "blacklisted" } };
+    given(subtaskDecider, [queued, assigned("a1", "L1", 1)]).when({ kind: "revokeLease", agentId: "a1", reason: "blacklisted" }).then([revoked]);
+    given(subtaskDecider, [queued, assigned("a1", "L1", 1)])
+      .when({ kind: "revokeLease", agentId: "a1", reason: "blacklisted" })
+      .thenState({ status: "queued", spec, attempts: 0 });
+    given(subtaskDecider, [queued, assigned("a1", "L1", 1)]).when({ kind: "revokeLease", agentId: "a2", reason: "blacklisted" }).then([]);
+    given(subtaskDecider, [queued]).when({ kind: "revokeLease", agentId: "a1", reason: "blacklisted" }).then([]);
+    // Its late report is not taken: the lease is gone.
+    given(subtaskDecider, [queued, assigned("a1", "L1", 1), revoked]).when(report("a1", "L1", 5, true)).thenThrows("not_assigned");
+    // The next agent's try is the first one.
+    given(subtaskDecider, [queued, assigned("a1", "L1", 1), revoked]).when(assign("a2", "L2", 6)).then([assigned("a2", "L2", 1, 6)]);
+  });
+
   it("a completed subtask is completed exactly once", () => {
     const done: SubtaskEvent = { type: "subtask.completed", data: { agentId: "a1", leaseId: "L1", output: "42\n", stderr: "", durationMs: 1 } };
     given(subtaskDecider, [queued, assigned("a1", "L1", 1), done]).when(report("a1", "L1", 6, true)).thenThrows("not_assigned");

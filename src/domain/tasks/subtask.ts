@@ -42,6 +42,8 @@ export const SubtaskCommand = z.discriminatedUnion("kind", [
   }),
   /** The reaper's: a lease past its end, or (agentGone) one whose agent stopped beating. */
   z.object({ kind: z.literal("expireLease"), now: z.date(), agentGone: z.boolean().optional() }),
+  /** An operator's or a rule's: the agent holding the lease may not finish it (blacklisted). */
+  z.object({ kind: z.literal("revokeLease"), agentId: Id, reason: z.string().min(1).max(500) }),
   z.object({ kind: z.literal("recordEscalationTry"), via: EscalationStep.exclude(["human"]), reason: z.string().min(1).max(2_000), code: z.string().max(256 * 1024).optional() }),
   z.object({ kind: z.literal("awaitHuman"), reason: z.string().min(1).max(2_000) }),
   z.object({ kind: z.literal("resolve"), via: EscalationStep, by: z.string().min(1).max(200), code: z.string().max(256 * 1024), output: z.string().max(256 * 1024) }),
@@ -59,6 +61,7 @@ export function subtaskRuleBreak(state: Subtask, event: SubtaskEvent): RuleBreak
     case "subtask.assigned":
       return state.status === "queued" ? undefined : { code: "not_queued", message: `the subtask is ${state.status}, not queued` };
     case "subtask.leaseExpired":
+    case "subtask.leaseRevoked":
     case "subtask.completed":
     case "subtask.failed":
       if (state.status !== "assigned") return { code: "not_assigned", message: `the subtask is ${state.status}, not assigned` };
@@ -100,6 +103,9 @@ export function evolveSubtask(state: Subtask, event: SubtaskEvent): Subtask {
     case "subtask.leaseExpired":
     case "subtask.failed":
       return state.status === "assigned" ? { status: "queued", spec: state.spec, attempts: state.attempts } : state;
+    case "subtask.leaseRevoked":
+      // The revoked agent's try does not count against the subtask: it goes back as it was.
+      return state.status === "assigned" ? { status: "queued", spec: state.spec, attempts: state.attempts - 1 } : state;
     case "subtask.completed":
       return state.status === "assigned" ? { status: "completed", spec: state.spec, attempts: state.attempts, agentId: event.data.agentId } : state;
     case "subtask.escalated":
@@ -181,6 +187,10 @@ export function decideSubtask(command: SubtaskCommand, state: Subtask): SubtaskE
         { type: "subtask.leaseExpired", data: { agentId: state.lease.agentId, leaseId: state.lease.leaseId } },
         ...afterTry(state, command.agentGone ? "agent stopped beating" : "lease expired"),
       ]);
+    case "revokeLease":
+      // Only the named agent's lease: a revocation that arrives after the subtask moved on does nothing.
+      if (state.status !== "assigned" || state.lease.agentId !== command.agentId) return [];
+      return checked(state, [{ type: "subtask.leaseRevoked", data: { agentId: state.lease.agentId, leaseId: state.lease.leaseId, reason: command.reason } }]);
     case "recordEscalationTry":
       return checked(state, [{ type: "subtask.escalationTried", data: { via: command.via, reason: command.reason, code: command.code ?? "" } }]);
     case "awaitHuman":

@@ -29,6 +29,8 @@ export const subtaskAssigned = eventSpec(
   z.object({ agentId: Id, leaseId: Id, leaseExpiresAt: Instant, attempt: z.number().int().min(1) }),
 );
 export const subtaskLeaseExpired = eventSpec("subtask.leaseExpired", 1, z.object({ agentId: Id, leaseId: Id }));
+/** The lease was taken back from its agent (blacklisted): that try does not count. */
+export const subtaskLeaseRevoked = eventSpec("subtask.leaseRevoked", 1, z.object({ agentId: Id, leaseId: Id, reason: z.string().min(1).max(500) }));
 const Text = z.string().max(256 * 1024);
 /** Absent in results recorded before code was kept; "" when there was none. */
 const Code = Text.optional();
@@ -66,6 +68,7 @@ export const subtaskEventSpecs = [
   subtaskQueued,
   subtaskAssigned,
   subtaskLeaseExpired,
+  subtaskLeaseRevoked,
   subtaskCompleted,
   subtaskFailed,
   subtaskEscalated,
