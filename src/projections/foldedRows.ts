@@ -20,6 +20,12 @@ export interface FoldedRow<S> {
   readonly state: S;
   readonly lastSeq: number;
   readonly updatedAt: string;
+  /**
+   * The time of the row's first event, for a key that never moves (lists page on it). Only a
+   * row's first write needs it: a row read back carries its updated_at here, so writers keep
+   * the stored value.
+   */
+  readonly firstAt: string;
 }
 
 const CACHED_ROWS = 20_000;
@@ -60,7 +66,8 @@ export function foldedRowsProjector(spec: {
           [ids],
         );
         for (const r of found.rows) {
-          rows.set(keyOf(kind, r.id), { kind, id: r.id, state: r.state, lastSeq: Number(r.last_seq), updatedAt: r.updated_at.toISOString() });
+          const updatedAt = r.updated_at.toISOString();
+          rows.set(keyOf(kind, r.id), { kind, id: r.id, state: r.state, lastSeq: Number(r.last_seq), updatedAt, firstAt: updatedAt });
         }
       }
 
@@ -91,7 +98,7 @@ export function foldedRowsProjector(spec: {
               rejections.push({ seq: commit.seq, eventId: commit.events[folded.index]!.id, reason: `${folded.code}: ${folded.message}` });
               continue;
             }
-            rows.set(keyOf(kind, id), { kind, id, state: folded.state, lastSeq: commit.seq, updatedAt: commit.events.at(-1)!.time });
+            rows.set(keyOf(kind, id), { kind, id, state: folded.state, lastSeq: commit.seq, updatedAt: commit.events.at(-1)!.time, firstAt: row?.firstAt ?? commit.events[0]!.time });
             dirty.add(keyOf(kind, id));
           }
           // A rebuild is one session: write out and forget rows now and then, so memory stays bounded.

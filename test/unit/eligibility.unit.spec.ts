@@ -3,13 +3,15 @@ import { describe, expect, it } from "vitest";
 import type { Agent } from "../../src/domain/agents/agent.js";
 import type { AgentCapabilities } from "../../src/domain/agents/capabilities.js";
 import { eligibility, SMALL_SUBTASK_MAX_MS } from "../../src/domain/agents/eligibility.js";
+import { noRecord } from "../../src/domain/agents/record.js";
 import type { PowerTelemetry } from "../../src/domain/agents/powerPolicy.js";
 
 const capabilities: AgentCapabilities = { models: ["qwen2.5-coder:1.5b"], languages: ["python"], sandbox: "bwrap", resourceClass: "cpu", maxConcurrent: 1 };
-const approved = (caps: Partial<AgentCapabilities> = {}, mode: "worker" | "ide" = "worker"): Agent => ({
-  status: "approved",
-  profile: { mode, capabilities: { ...capabilities, ...caps } },
-});
+const known = { record: noRecord, checks: [] };
+const approved = (caps: Partial<AgentCapabilities> = {}, mode: "worker" | "ide" = "worker"): Agent => {
+  const profile = { mode, capabilities: { ...capabilities, ...caps } };
+  return { status: "approved", profile, approvedBy: "operator", approvedProfile: profile, ...known };
+};
 const desktop: PowerTelemetry = { deviceType: "desktop", cpuLoadPct: 10, thermalState: "nominal", onExternalPower: true, lowPowerMode: false, batteryStopPct: 20 };
 const laptop = (batteryPct: number): PowerTelemetry => ({ ...desktop, deviceType: "laptop", onExternalPower: false, batteryPct });
 const policy = { sandboxRequired: true };
@@ -23,9 +25,9 @@ describe("who may pull coordinator work", () => {
   });
 
   it("a pending agent waits for approval; a blacklisted one is refused with the reason", () => {
-    const pending: Agent = { status: "pending", profile: { mode: "worker", capabilities } };
+    const pending: Agent = { status: "pending", profile: { mode: "worker", capabilities }, ...known };
     expect(eligibility(pending, desktop, policy)).toMatchObject({ eligible: false, reason: "not_approved" });
-    expect(eligibility({ status: "blacklisted", reason: "forged results" }, desktop, policy)).toMatchObject({
+    expect(eligibility({ status: "blacklisted", reason: "forged results", ...known }, desktop, policy)).toMatchObject({
       eligible: false,
       reason: "blacklisted",
       message: "blacklisted: forged results",
@@ -66,7 +68,13 @@ describe("who may pull coordinator work", () => {
     }) as fc.Arbitrary<PowerTelemetry>;
     fc.assert(
       fc.property(status, power, fc.subarray(["a", "b", "c"]), fc.boolean(), (s, p, models, sandboxRequired) => {
-        const agent: Agent = s === "blacklisted" ? { status: "blacklisted", reason: "x" } : { status: s, profile: { mode: "worker", capabilities: { ...capabilities, models } } };
+        const profile = { mode: "worker" as const, capabilities: { ...capabilities, models } };
+        const agent: Agent =
+          s === "blacklisted"
+            ? { status: "blacklisted", reason: "x", ...known }
+            : s === "approved"
+              ? { status: s, profile, approvedBy: "operator", approvedProfile: profile, ...known }
+              : { status: s, profile, ...known };
         const verdict = eligibility(agent, p, { sandboxRequired });
         if (!verdict.eligible) return;
         expect(s).toBe("approved");

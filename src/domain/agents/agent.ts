@@ -1,22 +1,53 @@
 import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
 import { assertNever, DomainRuleViolation, requireRules, type Decider, type RuleBreak } from "../decider.js";
+import { AggregateId } from "../events/envelope.js";
 import { AgentProfile, type AgentEvent } from "./agentEvents.js";
+import { beyondApproved, canonicalProfile } from "./profileReview.js";
+import { checkKey, noRecord, recordAfter, REMEMBERED_CHECKS, type AgentRecord } from "./record.js";
+
+export { agentRecord, type AgentRecord } from "./record.js";
+
+/** What every known agent carries: its record of checked results, and the checks it remembers (checkKey). */
+interface Known {
+  readonly record: AgentRecord;
+  readonly checks: readonly string[];
+}
 
 /** An agent is known by its public key: registered (pending or approved), or blacklisted for good. */
 export type Agent =
   | { readonly status: "none" }
-  | { readonly status: "pending" | "approved"; readonly profile: AgentProfile }
-  | { readonly status: "blacklisted"; readonly profile?: AgentProfile; readonly reason: string };
+  | ({ readonly status: "pending"; readonly profile: AgentProfile } & Known)
+  | ({
+      readonly status: "approved";
+      readonly profile: AgentProfile;
+      /** Who approved: "auto-approval" (the coordinator's policy) or an operator. */
+      readonly approvedBy: string;
+      /** The profile as it was approved: registering beyond it needs approval again. */
+      readonly approvedProfile: AgentProfile;
+    } & Known)
+  | ({ readonly status: "blacklisted"; readonly profile?: AgentProfile; readonly reason: string } & Known);
 
 export const noAgent = (): Agent => ({ status: "none" });
 
+/** The approver named when the coordinator's policy (EC_AUTO_APPROVE_AGENTS) approves. */
+export const AUTO_APPROVAL = "auto-approval";
+
 const Actor = z.string().min(1).max(200);
 export const AgentCommand = z.discriminatedUnion("kind", [
-  /** autoApprove: this coordinator admits new agents without a person (its own worker, open meshes). */
+  /** autoApprove: the coordinator's policy approves this registration (its own worker, open meshes). */
   z.object({ kind: z.literal("register"), profile: AgentProfile, autoApprove: z.boolean() }),
   z.object({ kind: z.literal("approve"), by: Actor }),
   z.object({ kind: z.literal("blacklist"), by: Actor, reason: z.string().min(1).max(500) }),
+  /** A result of the agent's was checked; recording the same (subtask, lease) again does nothing. */
+  z.object({
+    kind: z.literal("recordCheck"),
+    subtaskId: AggregateId,
+    leaseId: AggregateId,
+    ok: z.boolean(),
+    reason: z.string().min(1).max(500).optional(),
+    now: z.date(),
+  }),
 ]);
 export type AgentCommand = z.infer<typeof AgentCommand>;
 
@@ -28,49 +59,88 @@ export function agentRuleBreak(state: Agent, event: AgentEvent): RuleBreak | und
       return state.status === "pending" || state.status === "approved" ? undefined : { code: "not_registered", message: `the agent is ${state.status}` };
     case "agent.approved":
       return state.status === "pending" ? undefined : { code: "not_pending", message: `the agent is ${state.status}, not waiting for approval` };
+    case "agent.approvalWithdrawn":
+      return state.status === "approved" ? undefined : { code: "not_approved", message: `the agent is ${state.status}, not approved` };
     case "agent.blacklisted":
       return state.status === "blacklisted" ? { code: "blacklisted", message: "the agent is blacklisted already" } : undefined;
+    case "agent.resultChecked":
+      if (state.status === "none") return { code: "not_registered", message: "no agent registered with this key" };
+      return state.checks.includes(checkKey(event.data.subtaskId, event.data.leaseId))
+        ? { code: "already_checked", message: `the result of lease ${event.data.leaseId} on ${event.data.subtaskId} was checked before` }
+        : undefined;
     default:
       return assertNever(event);
   }
 }
 
+const known = (state: Agent): Known => (state.status === "none" ? { record: noRecord, checks: [] } : { record: state.record, checks: state.checks });
+
 export function evolveAgent(state: Agent, event: AgentEvent): Agent {
   switch (event.type) {
     case "agent.registered":
-      return { status: "pending", profile: event.data };
+      return { status: "pending", profile: event.data, ...known(state) };
     case "agent.profileChanged":
       return state.status === "pending" || state.status === "approved" ? { ...state, profile: event.data } : state;
     case "agent.approved":
-      return state.status === "pending" ? { status: "approved", profile: state.profile } : state;
+      return state.status === "pending"
+        ? { status: "approved", profile: state.profile, approvedBy: event.data.by, approvedProfile: state.profile, ...known(state) }
+        : state;
+    case "agent.approvalWithdrawn":
+      return state.status === "approved" ? { status: "pending", profile: state.profile, ...known(state) } : state;
     case "agent.blacklisted":
-      return { status: "blacklisted", ...(state.status === "none" ? {} : { profile: state.profile }), reason: event.data.reason };
+      return { status: "blacklisted", ...(state.status === "none" ? {} : { profile: state.profile }), reason: event.data.reason, ...known(state) };
+    case "agent.resultChecked": {
+      if (state.status === "none") return state;
+      const key = checkKey(event.data.subtaskId, event.data.leaseId);
+      return { ...state, record: recordAfter(state.record, event.data), checks: [...state.checks, key].slice(-REMEMBERED_CHECKS) };
+    }
     default:
       return assertNever(event);
   }
 }
 
 const rules = { ruleBreak: agentRuleBreak, evolve: evolveAgent };
-const refuseBlacklisted = (state: Agent) => {
+function refuseBlacklisted(state: Agent): asserts state is Exclude<Agent, { status: "blacklisted" }> {
   if (state.status === "blacklisted") throw new DomainRuleViolation("blacklisted", `the agent is blacklisted: ${state.reason}`);
-};
+}
+const cut = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
+/**
+ * Registering again is how a worker reports new models or languages. A profile the same after
+ * canonicalProfile appends nothing. One within what was approved (less, or another name) is
+ * recorded and keeps the approval. One beyond it loses the approval, whoever gave it, and the
+ * policy decides again as for a newcomer: an operator's approval covered what the operator saw.
+ */
+function register(command: Extract<AgentCommand, { kind: "register" }>, state: Agent): AgentEvent[] {
+  refuseBlacklisted(state);
+  const profile = canonicalProfile(command.profile);
+  const policyApproval: AgentEvent[] = command.autoApprove ? [{ type: "agent.approved", data: { by: AUTO_APPROVAL } }] : [];
+  if (state.status === "none") return requireRules(rules, state, [{ type: "agent.registered", data: profile }, ...policyApproval]);
+  const changed: AgentEvent[] = isDeepStrictEqual(canonicalProfile(state.profile), profile) ? [] : [{ type: "agent.profileChanged", data: profile }];
+  if (state.status === "pending") return requireRules(rules, state, [...changed, ...policyApproval]);
+  const beyond = beyondApproved(state.approvedProfile, profile);
+  if (beyond.length === 0) return requireRules(rules, state, changed);
+  const reason = cut(`registered beyond its approved profile: ${beyond.join(", ")}`, 500);
+  return requireRules(rules, state, [...changed, { type: "agent.approvalWithdrawn", data: { reason } }, ...policyApproval]);
+}
 
 export function decideAgent(command: AgentCommand, state: Agent): AgentEvent[] {
   switch (command.kind) {
-    case "register": {
-      refuseBlacklisted(state);
-      const approval: AgentEvent[] = command.autoApprove && state.status !== "approved" ? [{ type: "agent.approved", data: { by: "auto-approval" } }] : [];
-      if (state.status === "none") return requireRules(rules, state, [{ type: "agent.registered", data: command.profile }, ...approval]);
-      // Registering again is how a worker reports new models or languages; the same profile changes nothing.
-      const changed: AgentEvent[] = isDeepStrictEqual(state.profile, command.profile) ? [] : [{ type: "agent.profileChanged", data: command.profile }];
-      return requireRules(rules, state, [...changed, ...approval]);
-    }
+    case "register":
+      return register(command, state);
     case "approve":
       refuseBlacklisted(state);
       if (state.status === "none") throw new DomainRuleViolation("not_registered", "no agent registered with this key");
       return state.status === "approved" ? [] : requireRules(rules, state, [{ type: "agent.approved", data: { by: command.by } }]);
     case "blacklist":
       return requireRules(rules, state, [{ type: "agent.blacklisted", data: { by: command.by, reason: command.reason } }]);
+    case "recordCheck": {
+      if (state.status === "none") throw new DomainRuleViolation("not_registered", "no agent registered with this key", true);
+      // A checker that retries (or two that race) records the check once.
+      if (state.checks.includes(checkKey(command.subtaskId, command.leaseId))) return [];
+      const { subtaskId, leaseId, ok, reason } = command;
+      return requireRules(rules, state, [{ type: "agent.resultChecked", data: { subtaskId, leaseId, ok, ...(reason ? { reason } : {}), at: command.now.toISOString() } }]);
+    }
     default:
       return assertNever(command);
   }

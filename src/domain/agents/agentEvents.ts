@@ -1,11 +1,15 @@
 import { z } from "zod";
+import { AggregateId } from "../events/envelope.js";
 import { AgentCapabilities } from "./capabilities.js";
+import { DeviceType } from "./powerPolicy.js";
 import { eventRegistry, eventSpec, type DraftOf } from "../events/registry.js";
 
 export const AgentProfile = z.object({
   name: z.string().max(100).optional(),
   mode: z.enum(["worker", "ide"]),
   capabilities: AgentCapabilities,
+  /** Fixed at registration: a pull or heartbeat that reports another is refused. Absent in profiles registered before it was recorded. */
+  deviceType: DeviceType.optional(),
 });
 export type AgentProfile = z.infer<typeof AgentProfile>;
 
@@ -15,7 +19,15 @@ export const agentRegistered = eventSpec("agent.registered", 1, AgentProfile);
 export const agentProfileChanged = eventSpec("agent.profileChanged", 1, AgentProfile);
 export const agentApproved = eventSpec("agent.approved", 1, z.object({ by: Actor }));
 export const agentBlacklisted = eventSpec("agent.blacklisted", 1, z.object({ by: Actor, reason: z.string().min(1).max(500) }));
+/** The agent registered a profile beyond what was approved (a model, a language, gpu, ...): it waits for approval again. */
+export const agentApprovalWithdrawn = eventSpec("agent.approvalWithdrawn", 1, z.object({ reason: z.string().min(1).max(500) }));
+/** One of the agent's results was checked (re-run where it could not tamper): its record of checked results. */
+export const agentResultChecked = eventSpec(
+  "agent.resultChecked",
+  1,
+  z.object({ subtaskId: AggregateId, leaseId: AggregateId, ok: z.boolean(), reason: z.string().min(1).max(500).optional(), at: z.iso.datetime({ offset: false }) }),
+);
 
-export const agentEventSpecs = [agentRegistered, agentProfileChanged, agentApproved, agentBlacklisted] as const;
+export const agentEventSpecs = [agentRegistered, agentProfileChanged, agentApproved, agentBlacklisted, agentApprovalWithdrawn, agentResultChecked] as const;
 export const agentEvents = eventRegistry(...agentEventSpecs);
 export type AgentEvent = DraftOf<(typeof agentEventSpecs)[number]>;

@@ -1,9 +1,13 @@
 import { z } from "zod";
 import { assertNever } from "../decider.js";
 
+/** What kind of machine an agent runs on; the power policy's rows depend on it. */
+export const DeviceType = z.enum(["server", "desktop", "laptop", "ios"]);
+export type DeviceType = z.infer<typeof DeviceType>;
+
 /** Power telemetry a worker reports with each heartbeat and pull. */
 export const PowerTelemetry = z.object({
-  deviceType: z.enum(["server", "desktop", "laptop", "ios"]),
+  deviceType: DeviceType,
   cpuLoadPct: z.number().min(0).max(100),
   thermalState: z.enum(["nominal", "fair", "serious", "critical"]),
   onExternalPower: z.boolean(),
