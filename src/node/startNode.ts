@@ -242,7 +242,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
     cleanups.push(() => coordinator.close());
     log(`coordinator on ${coordinatorUrl}`);
 
-    const controlPlane = await buildControlPlane({ health: nodeHealth, pool, handleCredit, handleAgent, adminToken: admin.token, log });
+    const controlPlane = await buildControlPlane({ health: nodeHealth, pool, handleCredit, handleAgent, handleSubtask, adminToken: admin.token, log });
     const address = await controlPlane.listen({ host: config.host, port: config.controlPlanePort });
     cleanups.push(() => controlPlane.close());
     log(`control plane on ${address}${admin.file ? ` (admin token in ${admin.file})` : ""}`);

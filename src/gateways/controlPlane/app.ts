@@ -6,7 +6,7 @@ import type { LogLine } from "../gatewayLog.js";
 import { agentAdminRoutes, type AgentAdminDeps } from "./agentAdminRoutes.js";
 import { creditRoutes, type CreditRoutesDeps } from "./creditRoutes.js";
 
-export interface ControlPlaneDeps extends HealthRoutesDeps, CreditRoutesDeps, Partial<Pick<AgentAdminDeps, "handleAgent">> {
+export interface ControlPlaneDeps extends HealthRoutesDeps, CreditRoutesDeps, Partial<Pick<AgentAdminDeps, "handleAgent" | "handleSubtask" | "agentCacheMs">> {
   readonly adminToken: string;
   /** The node's log, for what went wrong (every 5xx); none: nothing is logged. */
   readonly log?: LogLine;
