@@ -60,15 +60,21 @@ describe("one node runs a coding task end to end", () => {
     expect(result.output).toMatch(/# part 1: print the sum of 2 and 3\n5\n/);
     expect(result.output).toMatch(/# part 2: print the word hello\nhello\n/);
 
-    // The events tell the same story as the projection: each subtask queued, assigned and completed once.
+    // A new agent's results are all checked: the coordinator ran each one's code and saw the same.
+    expect(result.checked).toBe(true);
+    expect(result.subtasks).toEqual([
+      { subtaskId: `${taskId}-0`, index: 0, checked: true },
+      { subtaskId: `${taskId}-1`, index: 1, checked: true },
+    ]);
+
+    // The events tell the same story as the projection: each subtask queued, assigned, reported and checked once.
     const nc = await t.nats.connect("e2e-reader");
     const store = await createEventStore(nc);
     const types: Record<string, string[]> = {};
     for (const i of [0, 1]) {
       const { commits } = await store.readAggregate(`ec.tasks.${taskId}-${i}`);
       types[i] = commits.flatMap((c) => (JSON.parse(new TextDecoder().decode(c.data)) as { type: string }[]).map((e) => e.type));
-      expect(types[i]!.filter((x) => x === "subtask.completed")).toHaveLength(1);
-      expect(types[i]![0]).toBe("subtask.queued");
+      expect(types[i]).toEqual(["subtask.queued", "subtask.assigned", "subtask.reported", "subtask.checkPassed"]);
     }
     const rows = await t.db.pool.query("SELECT subtask_id, status, agent_id FROM subtasks WHERE task_id = $1 ORDER BY index", [taskId]);
     expect(rows.rows.map((r) => r.status)).toEqual(["completed", "completed"]);

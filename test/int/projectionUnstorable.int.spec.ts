@@ -11,7 +11,7 @@ import { creditAccountDecider, creditSubject } from "../../src/domain/credits/co
 import { creditEvents } from "../../src/domain/credits/events.js";
 import { subtaskDecider, subtaskSubject } from "../../src/domain/tasks/subtask.js";
 import { subtaskEvents } from "../../src/domain/tasks/subtaskEvents.js";
-import { taskDecider, taskSubject } from "../../src/domain/tasks/task.js";
+import { taskDecider, taskResult, taskSubject } from "../../src/domain/tasks/task.js";
 import { taskEvents } from "../../src/domain/tasks/taskEvents.js";
 import { agentsProjector } from "../../src/projections/agents/agentsProjector.js";
 import { balancesProjector } from "../../src/projections/credits/balancesProjector.js";
@@ -60,7 +60,7 @@ const settle = async () => {
 };
 
 describe("text Postgres cannot hold, in validly signed events", () => {
-  it("a program's output with NULs is kept exactly in the task's state, and shown in its text column", async () => {
+  it("a program's output with NULs is kept exactly, once, in its subtask's state", async () => {
     const tasks = commandHandler({ store, decider: taskDecider, registry: taskEvents, sealer: inlineSealer(signer) });
     const subtasks = commandHandler({ store, decider: subtaskDecider, registry: subtaskEvents, sealer: inlineSealer(signer) });
     const t = taskSubject("nul-task");
@@ -70,15 +70,16 @@ describe("text Postgres cannot hold, in validly signed events", () => {
     await subtasks(s, { kind: "queue", spec: { taskId: "nul-task", index: 0, input: "x", language: "python", timeoutMs: 5_000, priority: 50, resourceClass: "cpu", sandboxRequired: true, maxAttempts: 3 } }, meta);
     await subtasks(s, { kind: "assign", agentId: "agent-1", leaseId: "lease-0", leaseMs: 30_000, now }, meta);
     await subtasks(s, { kind: "report", agentId: "agent-1", leaseId: "lease-0", now, ok: true, output: nasty, stderr: nasty, durationMs: 10 }, meta);
-    await tasks(t, { kind: "recordSubtaskResult", subtaskId: "nul-task-0", ok: true, output: nasty, error: "" }, meta);
+    await tasks(t, { kind: "recordSubtaskResult", subtaskId: "nul-task-0", ok: true, error: "" }, meta);
     await settle();
 
-    const row = (await db.pool.query("SELECT status, output, state FROM tasks WHERE task_id = 'nul-task'")).rows[0];
+    const row = (await db.pool.query("SELECT status, state FROM tasks WHERE task_id = 'nul-task'")).rows[0];
     expect(row.status).toBe("completed");
-    expect(row.state.output).toContain(nasty);
-    expect(row.output).toContain(shown);
-    const sub = (await db.pool.query("SELECT status FROM subtasks WHERE subtask_id = 'nul-task-0'")).rows[0];
+    const sub = (await db.pool.query("SELECT status, state FROM subtasks WHERE subtask_id = 'nul-task-0'")).rows[0];
     expect(sub.status).toBe("completed");
+    // Stored once, on the subtask, exactly.
+    expect(sub.state.result).toEqual({ code: "", output: nasty, stderr: nasty });
+    expect(taskResult(row.state, { "nul-task-0": sub.state.result })?.output).toBe(`# part 1: x\n${nasty}`);
     expect((await db.pool.query("SELECT count(*)::int AS n FROM projection_quarantine")).rows[0].n).toBe(0);
   });
 

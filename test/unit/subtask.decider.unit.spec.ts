@@ -75,7 +75,7 @@ describe("subtask lifecycle", () => {
   it("a failed try goes back to the queue while tries remain", () => {
     given(subtaskDecider, [queued, assigned("a1", "L1", 1)])
       .when(report("a1", "L1", 5, false))
-      .thenState({ status: "queued", spec, attempts: 1 });
+      .thenState({ status: "queued", spec, attempts: 1, triedBy: ["a1"] });
   });
 
   it("the last failed try escalates", () => {
@@ -94,7 +94,7 @@ describe("subtask lifecycle", () => {
     given(subtaskDecider, history)
       .when({ kind: "expireLease", now: at(31) })
       .then([{ type: "subtask.leaseExpired", data: { agentId: "a1", leaseId: "L1" } }]);
-    given(subtaskDecider, history).when({ kind: "expireLease", now: at(31) }).thenState({ status: "queued", spec, attempts: 1 });
+    given(subtaskDecider, history).when({ kind: "expireLease", now: at(31) }).thenState({ status: "queued", spec, attempts: 1, triedBy: ["a1"] });
   });
 
   it("a reaper expires the lease of an agent that stopped beating, even before its end", () => {
@@ -130,7 +130,7 @@ describe("the escalation waterfall of a subtask", () => {
   it("a step that produced working code resolves the subtask", () => {
     given(subtaskDecider, [...escalated, tried("inference")])
       .when({ kind: "resolve", via: "parent", by: "https://parent.example", code: "print(42)", output: "42\n" })
-      .thenState({ status: "resolved", spec, attempts: 2, via: "parent", by: "https://parent.example" });
+      .thenState({ status: "resolved", spec, attempts: 2, via: "parent", by: "https://parent.example", result: { code: "print(42)", output: "42\n", stderr: "" } });
   });
 
   it("last, a person: only they resolve or abandon it", () => {
@@ -139,7 +139,7 @@ describe("the escalation waterfall of a subtask", () => {
     given(subtaskDecider, waiting).when({ kind: "resolve", via: "cloud", by: "x", code: "", output: "" }).thenThrows("not_escalated");
     given(subtaskDecider, waiting)
       .when({ kind: "resolve", via: "human", by: "admin", code: "print(42)", output: "42\n" })
-      .thenState({ status: "resolved", spec, attempts: 2, via: "human", by: "admin" });
+      .thenState({ status: "resolved", spec, attempts: 2, via: "human", by: "admin", result: { code: "print(42)", output: "42\n", stderr: "" } });
     given(subtaskDecider, waiting).when({ kind: "abandon", by: "admin", reason: "not worth it" }).thenState({ status: "abandoned", spec, attempts: 2, reason: "not worth it" });
     given(subtaskDecider, escalated).when({ kind: "abandon", by: "admin", reason: "no" }).thenThrows("not_awaiting_human");
     given(subtaskDecider, escalated).when({ kind: "resolve", via: "human", by: "admin", code: "", output: "" }).thenThrows("not_awaiting_human");
@@ -167,5 +167,83 @@ describe("the lease a subtask is assigned with", () => {
         expect(lease === least || lease === LEASE_TIMEOUT_FACTOR * timeout).toBe(true);
       }),
     );
+  });
+});
+
+describe("a result checked before it counts", () => {
+  const history = [queued, assigned("a1", "L1", 1)];
+  const held = { agentId: "a1", leaseId: "L1", ok: true, code: "print(42)", output: "42\n", stderr: "", durationMs: 120 };
+  const reported: SubtaskEvent = { type: "subtask.reported", data: held };
+  const checking = [...history, reported];
+
+  it("is held, not completed, when the policy says check", () => {
+    given(subtaskDecider, history).when({ ...report("a1", "L1", 5, true), check: true }).then([reported]);
+    given(subtaskDecider, history)
+      .when({ ...report("a1", "L1", 5, true), check: true })
+      .thenState({ status: "checking", spec, attempts: 1, report: held });
+  });
+
+  it("counts, marked checked, when the check saw the same", () => {
+    given(subtaskDecider, checking).when({ kind: "passCheck", agentId: "a1", leaseId: "L1" }).then([{ type: "subtask.checkPassed", data: { agentId: "a1", leaseId: "L1", ok: true } }]);
+    given(subtaskDecider, checking)
+      .when({ kind: "passCheck", agentId: "a1", leaseId: "L1" })
+      .thenState({ status: "completed", spec, attempts: 1, agentId: "a1", leaseId: "L1", result: { code: "print(42)", output: "42\n", stderr: "" }, checked: true });
+  });
+
+  it("is refused when the check did not see it, and the subtask goes to someone else as a failed try", () => {
+    const failed: SubtaskEvent = { type: "subtask.checkFailed", data: { agentId: "a1", leaseId: "L1", reason: "output differs" } };
+    given(subtaskDecider, checking).when({ kind: "failCheck", agentId: "a1", leaseId: "L1", reason: "output differs" }).then([failed]);
+    given(subtaskDecider, checking)
+      .when({ kind: "failCheck", agentId: "a1", leaseId: "L1", reason: "output differs" })
+      .thenState({ status: "queued", spec, attempts: 1, triedBy: ["a1"] });
+    // On the last try it escalates instead.
+    const last = [queued, assigned("a1", "L1", 1), { type: "subtask.failed", data: { agentId: "a1", leaseId: "L1", error: "x", durationMs: 1 } } as SubtaskEvent, assigned("a2", "L2", 2, 40)];
+    given(subtaskDecider, [...last, { type: "subtask.reported", data: { ...held, agentId: "a2", leaseId: "L2" } } as SubtaskEvent])
+      .when({ kind: "failCheck", agentId: "a2", leaseId: "L2", reason: "does not run" })
+      .then([
+        { type: "subtask.checkFailed", data: { agentId: "a2", leaseId: "L2", reason: "does not run" } },
+        { type: "subtask.escalated", data: { reason: "result refused by its check after 2 tries", attempts: 2 } },
+      ]);
+  });
+
+  it("takes one verdict per report: a second, or one for another report, is refused", () => {
+    const passed: SubtaskEvent = { type: "subtask.checkPassed", data: { agentId: "a1", leaseId: "L1", ok: true } };
+    given(subtaskDecider, [...checking, passed]).when({ kind: "passCheck", agentId: "a1", leaseId: "L1" }).thenThrows("not_checking");
+    given(subtaskDecider, [...checking, passed]).when({ kind: "failCheck", agentId: "a1", leaseId: "L1", reason: "x" }).thenThrows("not_checking");
+    given(subtaskDecider, checking).when({ kind: "passCheck", agentId: "a2", leaseId: "L1" }).thenThrows("not_that_report");
+    // Nor can the agent report again while it is checked, or anyone be assigned it.
+    given(subtaskDecider, checking).when(report("a1", "L1", 6, true)).thenThrows("not_assigned");
+    given(subtaskDecider, checking).when(assign("a2", "L2", 40)).thenThrows("not_queued");
+  });
+
+  it("checks a claim that the code is outside the subset before it escalates", () => {
+    const claim = { ...report("a1", "L1", 5, false), stderr: "outside_subset: import", check: true };
+    const heldClaim: SubtaskEvent = { type: "subtask.reported", data: { ...held, ok: false, output: "", stderr: "outside_subset: import" } };
+    given(subtaskDecider, history).when(claim).then([heldClaim]);
+    given(subtaskDecider, [...history, heldClaim])
+      .when({ kind: "passCheck", agentId: "a1", leaseId: "L1" })
+      .then([{ type: "subtask.checkPassed", data: { agentId: "a1", leaseId: "L1", ok: false } }, { type: "subtask.escalated", data: { reason: "outside_subset", attempts: 1 } }]);
+    given(subtaskDecider, [...history, heldClaim])
+      .when({ kind: "failCheck", agentId: "a1", leaseId: "L1", reason: "the code is inside the subset" })
+      .thenState({ status: "queued", spec, attempts: 1, triedBy: ["a1"] });
+    // An ordinary failure is not held: it only costs a try.
+    given(subtaskDecider, history)
+      .when({ ...report("a1", "L1", 5, false), check: true })
+      .then([{ type: "subtask.failed", data: { agentId: "a1", leaseId: "L1", code: "print(42)", error: "Traceback", durationMs: 120 } }]);
+  });
+
+  it("a result taken unchecked is refuted by a later check: the subtask is done again", () => {
+    const done: SubtaskEvent = { type: "subtask.completed", data: { agentId: "a1", leaseId: "L1", code: "print(42)", output: "41\n", stderr: "", durationMs: 1 } };
+    const refuted: SubtaskEvent = { type: "subtask.refuted", data: { agentId: "a1", leaseId: "L1", reason: "output differs" } };
+    given(subtaskDecider, [...history, done]).when({ kind: "refute", agentId: "a1", leaseId: "L1", reason: "output differs" }).then([refuted]);
+    given(subtaskDecider, [...history, done])
+      .when({ kind: "refute", agentId: "a1", leaseId: "L1", reason: "output differs" })
+      .thenState({ status: "queued", spec, attempts: 1, triedBy: ["a1"] });
+    given(subtaskDecider, [...history, done, refuted]).when({ kind: "refute", agentId: "a1", leaseId: "L1", reason: "again" }).thenThrows("not_refutable");
+    given(subtaskDecider, [...history, done]).when({ kind: "refute", agentId: "a2", leaseId: "L1", reason: "x" }).thenThrows("not_that_result");
+    // A checked result stands.
+    given(subtaskDecider, [...checking, { type: "subtask.checkPassed", data: { agentId: "a1", leaseId: "L1", ok: true } } as SubtaskEvent])
+      .when({ kind: "refute", agentId: "a1", leaseId: "L1", reason: "x" })
+      .thenThrows("not_refutable");
   });
 });

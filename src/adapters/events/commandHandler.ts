@@ -168,5 +168,10 @@ export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerO
     if (!cached || cached.version < version) remember(subject, { state, version });
   }
 
-  return Object.assign(handle, { prime });
+  /** The aggregate's state as the stream holds it now (read afresh, its history's signatures checked). */
+  async function read(subject: string): Promise<S> {
+    return (await load(subject)).state;
+  }
+
+  return Object.assign(handle, { prime, read });
 }

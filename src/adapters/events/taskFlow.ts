@@ -4,34 +4,47 @@ import { aggregateIdOf } from "../../domain/events/envelope.js";
 import { eventRegistry } from "../../domain/events/registry.js";
 import { subtaskDecider, subtaskSubject, taskIdOfSubtask } from "../../domain/tasks/subtask.js";
 import { subtaskEvents, subtaskEventSpecs } from "../../domain/tasks/subtaskEvents.js";
-import { taskDecider, taskSubject } from "../../domain/tasks/task.js";
+import { taskDecider, taskSubject, type TaskCommand } from "../../domain/tasks/task.js";
 import { taskEvents, taskEventSpecs, type TaskRequest } from "../../domain/tasks/taskEvents.js";
 import type { EventSealer } from "../crypto/signingPool.js";
 import type { SignatureVerifier } from "../crypto/verificationPool.js";
-import type { EventStore } from "../nats/eventStore.js";
+import { CommitTooLargeError, type EventStore } from "../nats/eventStore.js";
 import { admitAll } from "./admission.js";
 import { commandHandler } from "./commandHandler.js";
 import { startReactor, type Reactor } from "./reactor.js";
 
 export const TASK_FLOW_CONSUMER = "ec-task-flow";
 
-/** A subtask's final word for its task: done by a worker, resolved in escalation, or given up by a person. */
-function subtaskOutcome(event: { type: string; data: unknown }): { ok: boolean; code: string; output: string; error: string } | undefined {
-  const data = event.data as { code?: string; output?: string; reason?: string; via?: string; by?: string };
+/**
+ * What a subtask's event means for its task: a final outcome (done by a worker, checked, resolved
+ * in escalation, given up by a person), a refuted result (the task waits for it again), or nothing.
+ * The code and output stay in the subtask's events: the task records only the outcome.
+ */
+export function subtaskNews(event: { type: string; data: unknown }):
+  | { readonly kind: "finished"; readonly ok: boolean; readonly error: string; readonly checked: boolean }
+  | { readonly kind: "refuted"; readonly reason: string }
+  | undefined {
+  const data = event.data as { reason?: string; by?: string; ok?: boolean; note?: string };
   switch (event.type) {
     case "subtask.completed":
-      return { ok: true, code: data.code ?? "", output: data.output ?? "", error: "" };
+      return { kind: "finished", ok: true, error: "", checked: false };
+    case "subtask.checkPassed":
+      // A claimed failure that held sends the subtask on (escalated or queued), not to its task.
+      return data.ok ? { kind: "finished", ok: true, error: "", checked: data.note === undefined } : undefined;
     case "subtask.resolved":
-      return { ok: true, code: data.code ?? "", output: data.output ?? "", error: "" };
+      // Escalation answers count only after they ran in this node's sandbox.
+      return { kind: "finished", ok: true, error: "", checked: true };
     case "subtask.abandoned":
-      return { ok: false, code: "", output: "", error: `abandoned by ${data.by}: ${data.reason}` };
+      return { kind: "finished", ok: false, error: `abandoned by ${data.by}: ${data.reason}`, checked: false };
+    case "subtask.refuted":
+      return { kind: "refuted", reason: `a later check refuted its result: ${data.reason ?? ""}` };
     default:
       return undefined;
   }
 }
 
 /** Refusals that mean "this reaction happened already": redelivery after a crash, or a twin node. */
-const ALREADY_DONE = new Set(["already_queued", "already_finished", "not_running"]);
+const ALREADY_DONE = new Set(["already_queued", "already_finished", "not_running", "subtask_not_finished"]);
 
 export interface TaskFlowOptions {
   readonly nc: NatsConnection;
@@ -58,11 +71,22 @@ export async function startTaskFlow(opts: TaskFlowOptions): Promise<TaskFlow> {
   // node's flow reported meanwhile) costs a version conflict and a re-read.
   const tasks = commandHandler({ store: opts.store, decider: taskDecider, registry: taskEvents, sealer: opts.sealer, ...(opts.verifier ? { verifier: opts.verifier } : {}) });
   const subtasks = commandHandler({ store: opts.store, decider: subtaskDecider, registry: subtaskEvents, sealer: opts.sealer, cacheSize: 0 });
-  async function once(run: () => Promise<unknown>) {
+  /**
+   * Runs a step of the task's flow once: "done already" is success (a redelivery); a step that can
+   * never succeed (its events too large for the stream, a rule that will refuse it every time)
+   * fails the task with the reason instead of being retried forever; anything else is retried.
+   */
+  async function settle(taskId: string, run: () => Promise<unknown>) {
     try {
       await run();
     } catch (err) {
-      if (!(err instanceof DomainRuleViolation && ALREADY_DONE.has(err.code))) throw err;
+      if (err instanceof DomainRuleViolation && ALREADY_DONE.has(err.code)) return;
+      if (!(err instanceof CommitTooLargeError || err instanceof DomainRuleViolation)) throw err;
+      const reason = `the task flow cannot go on: ${err.message}`;
+      opts.onError?.(new Error(`task ${taskId}: ${reason}`));
+      await tasks(taskSubject(taskId), { kind: "abort", reason }, { commandId: `abort:${taskId}`, now: new Date() }).catch((abortErr: unknown) => {
+        if (!(abortErr instanceof DomainRuleViolation)) throw abortErr;
+      });
     }
   }
 
@@ -96,16 +120,21 @@ export async function startTaskFlow(opts: TaskFlowOptions): Promise<TaskFlow> {
             maxAttempts: opts.maxAttempts ?? 3,
             ...(request.requestedModel ? { requestedModel: request.requestedModel } : {}),
           };
-          await once(() => subtasks(subtaskSubject(p.subtaskId), { kind: "queue", spec }, { commandId: `queue:${p.subtaskId}`, now }));
+          await settle(taskId, () => subtasks(subtaskSubject(p.subtaskId), { kind: "queue", spec }, { commandId: `queue:${p.subtaskId}`, now }));
         }
       }
-      const finished = subtaskOutcome(event);
-      if (finished) {
+      const news = subtaskNews(event);
+      if (news) {
         const subtaskId = aggregateIdOf(subject);
         // The task's id is in the subtask's; its first event says so too, at the cost of a read.
         const taskId = taskIdOfSubtask(subtaskId) ?? (await firstEventData<{ taskId?: string }>(subject))?.taskId;
         if (!taskId) continue;
-        await once(() => tasks(taskSubject(taskId), { kind: "recordSubtaskResult", subtaskId, ...finished }, { commandId: `result:${subtaskId}`, now }));
+        // A subtask may finish more than once (refuted, then done again): the command id names the commit.
+        const command: TaskCommand =
+          news.kind === "finished"
+            ? { kind: "recordSubtaskResult", subtaskId, ok: news.ok, error: news.error, checked: news.checked }
+            : { kind: "reopenSubtask", subtaskId, reason: news.reason };
+        await settle(taskId, () => tasks(taskSubject(taskId), command, { commandId: `${news.kind}:${subtaskId}:${seq}`, now }));
       }
     }
   }

@@ -49,7 +49,9 @@ export function bwrapOptions(language: Language, limits: SandboxLimits): string[
     "--size", String(limits.scratchMb * MiB), "--tmpfs", "/tmp",
     "--perms", "0644", "--file", String(CODE_FD), `/work/${interpreter.file}`,
     "--remount-ro", "/", "--chdir", "/work",
-    "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/work", "--setenv", "LANG", "C.UTF-8",
+    // PYTHONHASHSEED: the same program prints the same set and dict order in every sandbox, so a
+    // coordinator that runs a worker's code again to check it can compare the outputs.
+    "--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/work", "--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONHASHSEED", "0",
   ];
 }
 

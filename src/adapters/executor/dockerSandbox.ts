@@ -89,7 +89,8 @@ export function containerOptions(language: Language, limits: SandboxLimits, opts
     User: SANDBOX_USER,
     WorkingDir: WORK_DIR,
     Hostname: "sandbox",
-    Env: ["PATH=/usr/bin:/bin", "HOME=/work", "LANG=C.UTF-8"],
+    // PYTHONHASHSEED as in bwrap: a checked result's run prints the same set and dict order.
+    Env: ["PATH=/usr/bin:/bin", "HOME=/work", "LANG=C.UTF-8", "PYTHONHASHSEED=0"],
     Labels: { [SANDBOX_LABEL]: language, [DEADLINE_LABEL]: String(now + limits.wallMs + DEADLINE_GRACE_MS) },
     AttachStdin: true,
     AttachStdout: true,

@@ -102,7 +102,7 @@ async function runUnconfined(language: Language, code: string, limits: SandboxLi
     return await runLimited(
       interpreter.bin,
       interpreter.args(limits),
-      { cwd: work, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: work, LANG: "C.UTF-8" } },
+      { cwd: work, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: work, LANG: "C.UTF-8", PYTHONHASHSEED: "0" } },
       limits,
       `cannot start ${interpreter.bin}`,
     );

@@ -7,6 +7,8 @@ export interface Candidate {
   readonly subtaskId: string;
   readonly state: Subtask;
   readonly version: number;
+  /** When its last event was recorded: for a queued subtask, since when it waits. */
+  readonly updatedAt: Date;
 }
 
 /**
@@ -17,20 +19,22 @@ export interface Candidate {
  * once do not all fight over the same subtask; only rows as good as the first are shuffled.
  */
 /** `exclude`: subtasks this coordinator just claimed or lost, which the projection may not show yet. */
-export async function claimCandidates(pool: pg.Pool, filter: ClaimFilter, opts: { limit?: number; exclude?: readonly string[] } = {}): Promise<Candidate[]> {
-  const { rows } = await pool.query<{ subtask_id: string; rank: string; state: Subtask; last_seq: string }>(
-    `SELECT subtask_id, (requested_model IS NOT NULL)::text || ':' || priority AS rank, state, last_seq FROM subtasks
+/** `forAgent`: subtasks this agent tried before without a result come after all others. */
+export async function claimCandidates(pool: pg.Pool, filter: ClaimFilter, opts: { limit?: number; exclude?: readonly string[]; forAgent?: string } = {}): Promise<Candidate[]> {
+  const { rows } = await pool.query<{ subtask_id: string; rank: string; state: Subtask; last_seq: string; updated_at: Date }>(
+    `SELECT subtask_id, (requested_model IS NOT NULL)::text || ':' || ($8::text IS NOT NULL AND position($8 in COALESCE(state->>'triedBy', '')) > 0)::text || ':' || priority AS rank,
+            state, last_seq, updated_at FROM subtasks
       WHERE (status = 'queued' OR (status = 'assigned' AND lease_expires_at < now()))
         AND language = ANY($1) AND resource_class = ANY($2)
         AND (requested_model IS NULL OR requested_model = ANY($3))
         AND ($4::integer IS NULL OR timeout_ms <= $4)
         AND ($5 OR state->'spec'->>'sandboxRequired' = 'false')
         AND subtask_id <> ALL($7)
-      ORDER BY (requested_model IS NOT NULL) DESC, priority DESC, updated_at
+      ORDER BY (requested_model IS NOT NULL) DESC, ($8::text IS NOT NULL AND position($8 in COALESCE(state->>'triedBy', '')) > 0), priority DESC, updated_at
       LIMIT $6`,
-    [filter.languages, filter.resourceClasses, filter.models, filter.maxTimeoutMs ?? null, filter.sandboxed, opts.limit ?? 8, opts.exclude ?? []],
+    [filter.languages, filter.resourceClasses, filter.models, filter.maxTimeoutMs ?? null, filter.sandboxed, opts.limit ?? 8, opts.exclude ?? [], opts.forAgent ?? null],
   );
-  const ids = rows.map((r) => ({ subtaskId: r.subtask_id, state: r.state, version: Number(r.last_seq) }));
+  const ids = rows.map((r) => ({ subtaskId: r.subtask_id, state: r.state, version: Number(r.last_seq), updatedAt: r.updated_at }));
   let equal = 0;
   while (equal < Math.min(rows.length, 4) && rows[equal]!.rank === rows[0]!.rank) equal++;
   const head = ids.slice(0, equal);

@@ -9,16 +9,51 @@ interface Lease {
   readonly expiresAt: string;
 }
 
-/** A subtask's life: queued, assigned to one agent under a lease, then done or escalated. */
+/** What a finished subtask produced: the code that ran and what it printed. */
+export interface SubtaskResult {
+  readonly code: string;
+  readonly output: string;
+  readonly stderr: string;
+}
+
+/** A worker's report held while this coordinator checks it. */
+export interface HeldReport extends SubtaskResult {
+  readonly agentId: string;
+  readonly leaseId: string;
+  readonly ok: boolean;
+  readonly durationMs: number;
+}
+
+/**
+ * A subtask's life: queued, assigned to one agent under a lease, its result checked (or taken
+ * on trust by the sampling policy), then done or escalated. `triedBy` names the agents whose
+ * tries ended without a result, so the next try goes to someone else first.
+ */
 export type Subtask =
   | { readonly status: "none" }
-  | { readonly status: "queued"; readonly spec: SubtaskSpec; readonly attempts: number }
-  | { readonly status: "assigned"; readonly spec: SubtaskSpec; readonly attempts: number; readonly lease: Lease }
-  | { readonly status: "completed"; readonly spec: SubtaskSpec; readonly attempts: number; readonly agentId: string }
+  | { readonly status: "queued"; readonly spec: SubtaskSpec; readonly attempts: number; readonly triedBy?: readonly string[] }
+  | { readonly status: "assigned"; readonly spec: SubtaskSpec; readonly attempts: number; readonly lease: Lease; readonly triedBy?: readonly string[] }
+  | { readonly status: "checking"; readonly spec: SubtaskSpec; readonly attempts: number; readonly report: HeldReport; readonly triedBy?: readonly string[] }
+  | {
+      readonly status: "completed";
+      readonly spec: SubtaskSpec;
+      readonly attempts: number;
+      readonly agentId: string;
+      /** Absent in states folded before results were kept on the subtask. */
+      readonly leaseId?: string;
+      readonly result?: SubtaskResult;
+      /** Whether this coordinator ran the code and saw the reported output. */
+      readonly checked?: boolean;
+      readonly triedBy?: readonly string[];
+    }
   | { readonly status: "escalated"; readonly spec: SubtaskSpec; readonly attempts: number; readonly tried: readonly EscalationStep[] }
   | { readonly status: "awaitingHuman"; readonly spec: SubtaskSpec; readonly attempts: number; readonly tried: readonly EscalationStep[]; readonly reason: string }
-  | { readonly status: "resolved"; readonly spec: SubtaskSpec; readonly attempts: number; readonly via: EscalationStep; readonly by: string }
+  | { readonly status: "resolved"; readonly spec: SubtaskSpec; readonly attempts: number; readonly via: EscalationStep; readonly by: string; readonly result?: SubtaskResult }
   | { readonly status: "abandoned"; readonly spec: SubtaskSpec; readonly attempts: number; readonly reason: string };
+
+const TRIED_BY_KEPT = 10;
+const withTry = (triedBy: readonly string[] | undefined, agentId: string): readonly string[] =>
+  [...(triedBy ?? []).filter((a) => a !== agentId), agentId].slice(-TRIED_BY_KEPT);
 
 /** The error prefix a worker reports for code outside the language subset: never retried locally. */
 export const OUTSIDE_SUBSET = "outside_subset:";
@@ -39,7 +74,14 @@ export const SubtaskCommand = z.discriminatedUnion("kind", [
     output: z.string().max(256 * 1024),
     stderr: z.string().max(256 * 1024),
     durationMs: z.number().int().min(0),
+    /** Hold the result until this coordinator has run the code (the sampling policy's choice). */
+    check: z.boolean().optional(),
   }),
+  /** The checker's verdict on a held report: it ran as reported, or it did not (and why). */
+  z.object({ kind: z.literal("passCheck"), agentId: Id, leaseId: Id, note: z.string().min(1).max(2_000).optional() }),
+  z.object({ kind: z.literal("failCheck"), agentId: Id, leaseId: Id, reason: z.string().min(1).max(2_000) }),
+  /** A result taken unchecked that a later check refutes: the subtask is done again. */
+  z.object({ kind: z.literal("refute"), agentId: Id, leaseId: Id, reason: z.string().min(1).max(2_000) }),
   /** The reaper's: a lease past its end, or (agentGone) one whose agent stopped beating. */
   z.object({ kind: z.literal("expireLease"), now: z.date(), agentGone: z.boolean().optional() }),
   /** An operator's or a rule's: the agent holding the lease may not finish it (blacklisted). */
@@ -63,11 +105,25 @@ export function subtaskRuleBreak(state: Subtask, event: SubtaskEvent): RuleBreak
     case "subtask.leaseExpired":
     case "subtask.leaseRevoked":
     case "subtask.completed":
+    case "subtask.reported":
     case "subtask.failed":
       if (state.status !== "assigned") return { code: "not_assigned", message: `the subtask is ${state.status}, not assigned` };
       return state.lease.leaseId === event.data.leaseId && state.lease.agentId === event.data.agentId
         ? undefined
         : { code: "not_your_lease", message: `lease ${event.data.leaseId} of ${event.data.agentId} is not the subtask's current lease` };
+    case "subtask.checkPassed":
+    case "subtask.checkFailed":
+      if (state.status !== "checking") return { code: "not_checking", message: `the subtask is ${state.status}, no report is being checked` };
+      return state.report.leaseId === event.data.leaseId && state.report.agentId === event.data.agentId
+        ? undefined
+        : { code: "not_that_report", message: `the report being checked is not lease ${event.data.leaseId} of ${event.data.agentId}` };
+    case "subtask.refuted":
+      if (state.status !== "completed" || state.checked === true) {
+        return { code: "not_refutable", message: `only a completed, unchecked result can be refuted; the subtask is ${state.status}${state.status === "completed" ? ", checked" : ""}` };
+      }
+      return state.agentId === event.data.agentId && state.leaseId === event.data.leaseId
+        ? undefined
+        : { code: "not_that_result", message: `the subtask's result is not lease ${event.data.leaseId} of ${event.data.agentId}` };
     case "subtask.escalated":
       return state.status === "queued" ? undefined : { code: "not_queued", message: `only a queued subtask is escalated, this one is ${state.status}` };
     case "subtask.escalationTried":
@@ -89,6 +145,7 @@ export function subtaskRuleBreak(state: Subtask, event: SubtaskEvent): RuleBreak
 }
 
 export function evolveSubtask(state: Subtask, event: SubtaskEvent): Subtask {
+  const tried = (agentId: string) => withTry("triedBy" in state ? state.triedBy : undefined, agentId);
   switch (event.type) {
     case "subtask.queued":
       return { status: "queued", spec: event.data, attempts: 0 };
@@ -99,15 +156,33 @@ export function evolveSubtask(state: Subtask, event: SubtaskEvent): Subtask {
         spec: state.spec,
         attempts: event.data.attempt,
         lease: { leaseId: event.data.leaseId, agentId: event.data.agentId, expiresAt: event.data.leaseExpiresAt },
+        ...(state.triedBy ? { triedBy: state.triedBy } : {}),
       };
     case "subtask.leaseExpired":
     case "subtask.failed":
-      return state.status === "assigned" ? { status: "queued", spec: state.spec, attempts: state.attempts } : state;
+      return state.status === "assigned" ? { status: "queued", spec: state.spec, attempts: state.attempts, triedBy: tried(state.lease.agentId) } : state;
     case "subtask.leaseRevoked":
       // The revoked agent's try does not count against the subtask: it goes back as it was.
-      return state.status === "assigned" ? { status: "queued", spec: state.spec, attempts: state.attempts - 1 } : state;
-    case "subtask.completed":
-      return state.status === "assigned" ? { status: "completed", spec: state.spec, attempts: state.attempts, agentId: event.data.agentId } : state;
+      return state.status === "assigned" ? { status: "queued", spec: state.spec, attempts: state.attempts - 1, ...(state.triedBy ? { triedBy: state.triedBy } : {}) } : state;
+    case "subtask.completed": {
+      if (state.status !== "assigned") return state;
+      const { agentId, leaseId, code, output, stderr } = event.data;
+      return { status: "completed", spec: state.spec, attempts: state.attempts, agentId, leaseId, result: { code: code ?? "", output, stderr }, checked: false };
+    }
+    case "subtask.reported":
+      if (state.status !== "assigned") return state;
+      return { status: "checking", spec: state.spec, attempts: state.attempts, report: event.data, ...(state.triedBy ? { triedBy: state.triedBy } : {}) };
+    case "subtask.checkPassed": {
+      if (state.status !== "checking") return state;
+      const { agentId, leaseId, ok, code, output, stderr } = state.report;
+      // A failure claim that held (code outside the subset) sends the subtask on as a failed try.
+      if (!ok) return { status: "queued", spec: state.spec, attempts: state.attempts, triedBy: tried(agentId) };
+      return { status: "completed", spec: state.spec, attempts: state.attempts, agentId, leaseId, result: { code, output, stderr }, checked: event.data.note === undefined };
+    }
+    case "subtask.checkFailed":
+      return state.status === "checking" ? { status: "queued", spec: state.spec, attempts: state.attempts, triedBy: tried(state.report.agentId) } : state;
+    case "subtask.refuted":
+      return state.status === "completed" ? { status: "queued", spec: state.spec, attempts: state.attempts, triedBy: tried(state.agentId) } : state;
     case "subtask.escalated":
       return state.status === "queued" ? { status: "escalated", spec: state.spec, attempts: event.data.attempts, tried: [] } : state;
     case "subtask.escalationTried":
@@ -116,7 +191,7 @@ export function evolveSubtask(state: Subtask, event: SubtaskEvent): Subtask {
       return state.status === "escalated" ? { status: "awaitingHuman", spec: state.spec, attempts: state.attempts, tried: state.tried, reason: event.data.reason } : state;
     case "subtask.resolved":
       return state.status === "escalated" || state.status === "awaitingHuman"
-        ? { status: "resolved", spec: state.spec, attempts: state.attempts, via: event.data.via, by: event.data.by }
+        ? { status: "resolved", spec: state.spec, attempts: state.attempts, via: event.data.via, by: event.data.by, result: { code: event.data.code, output: event.data.output, stderr: "" } }
         : state;
     case "subtask.abandoned":
       return state.status === "awaitingHuman" ? { status: "abandoned", spec: state.spec, attempts: state.attempts, reason: event.data.reason } : state;
@@ -131,7 +206,7 @@ const checked = (state: Subtask, events: SubtaskEvent[]) => requireRules({ ruleB
  * After a failed or expired try: retry while tries remain, else hand the subtask to escalation.
  * Code outside the language subset is escalated at once: another local try would be refused too.
  */
-function afterTry(state: Extract<Subtask, { status: "assigned" }>, reason: string, outsideSubset = false): SubtaskEvent[] {
+function afterTry(state: { readonly spec: SubtaskSpec; readonly attempts: number }, reason: string, outsideSubset = false): SubtaskEvent[] {
   if (outsideSubset) return [{ type: "subtask.escalated", data: { reason: "outside_subset", attempts: state.attempts } }];
   return state.attempts >= state.spec.maxAttempts
     ? [{ type: "subtask.escalated", data: { reason: `${reason} after ${state.attempts} tries`, attempts: state.attempts } }]
@@ -173,13 +248,33 @@ export function decideSubtask(command: SubtaskCommand, state: Subtask): SubtaskE
         throw new DomainRuleViolation("not_your_lease", `lease ${command.leaseId} of ${command.agentId} is not the subtask's current lease`);
       }
       if (expired(state.lease, command.now)) throw new DomainRuleViolation("lease_expired", `the lease ended at ${state.lease.expiresAt}`);
-      const { agentId, leaseId, durationMs } = command;
+      const { agentId, leaseId, durationMs, ok, output, stderr } = command;
       const code = command.code ?? "";
-      if (command.ok) return checked(state, [{ type: "subtask.completed", data: { agentId, leaseId, code, output: command.output, stderr: command.stderr, durationMs } }]);
-      return checked(state, [
-        { type: "subtask.failed", data: { agentId, leaseId, code, error: command.stderr, durationMs } },
-        ...afterTry(state, "failed", command.stderr.startsWith(OUTSIDE_SUBSET)),
-      ]);
+      const outsideSubset = !ok && stderr.startsWith(OUTSIDE_SUBSET);
+      // A success, or a claim that the code is outside the subset (which sends the subtask to
+      // escalation, the costly steps), is held until checked when the policy says so.
+      if (command.check && (ok || outsideSubset)) {
+        return checked(state, [{ type: "subtask.reported", data: { agentId, leaseId, ok, code, output, stderr, durationMs } }]);
+      }
+      if (ok) return checked(state, [{ type: "subtask.completed", data: { agentId, leaseId, code, output, stderr, durationMs } }]);
+      return checked(state, [{ type: "subtask.failed", data: { agentId, leaseId, code, error: stderr, durationMs } }, ...afterTry(state, "failed", outsideSubset)]);
+    }
+    case "passCheck": {
+      const passed: SubtaskEvent = {
+        type: "subtask.checkPassed",
+        data: { agentId: command.agentId, leaseId: command.leaseId, ok: state.status === "checking" && state.report.ok, ...(command.note ? { note: command.note } : {}) },
+      };
+      // A checked failure claim is a failed try (an outside-subset one escalates at once).
+      const next = state.status === "checking" && !state.report.ok ? afterTry(state, "failed", state.report.stderr.startsWith(OUTSIDE_SUBSET)) : [];
+      return checked(state, [passed, ...next]);
+    }
+    case "failCheck": {
+      const failed: SubtaskEvent = { type: "subtask.checkFailed", data: { agentId: command.agentId, leaseId: command.leaseId, reason: command.reason } };
+      return checked(state, [failed, ...(state.status === "checking" ? afterTry(state, "result refused by its check") : [])]);
+    }
+    case "refute": {
+      const refuted: SubtaskEvent = { type: "subtask.refuted", data: { agentId: command.agentId, leaseId: command.leaseId, reason: command.reason } };
+      return checked(state, [refuted, ...(state.status === "completed" ? afterTry(state, "result refuted by a later check") : [])]);
     }
     case "expireLease":
       if (state.status !== "assigned" || !(command.agentGone || expired(state.lease, command.now))) return [];

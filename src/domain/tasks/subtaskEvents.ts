@@ -40,6 +40,29 @@ export const subtaskCompleted = eventSpec(
   1,
   z.object({ agentId: Id, leaseId: Id, code: Code, output: Text, stderr: Text, durationMs: z.number().int().min(0) }),
 );
+const CheckReason = z.string().min(1).max(2_000);
+/** A result held back until this coordinator has run its code itself and seen the same output. */
+export const subtaskReported = eventSpec(
+  "subtask.reported",
+  1,
+  z.object({ agentId: Id, leaseId: Id, ok: z.boolean(), code: Text, output: Text, stderr: Text, durationMs: z.number().int().min(0) }),
+);
+/** The code ran here as reported: the result counts (ok), or the claimed failure does (not ok). */
+export const subtaskCheckPassed = eventSpec(
+  "subtask.checkPassed",
+  1,
+  z.object({
+    agentId: Id,
+    leaseId: Id,
+    ok: z.boolean(),
+    /** Why the check vouches for less than the output (it differs from run to run here): the result counts unchecked. */
+    note: CheckReason.optional(),
+  }),
+);
+/** The code did not run as reported: the result is refused, and counted against its agent. */
+export const subtaskCheckFailed = eventSpec("subtask.checkFailed", 1, z.object({ agentId: Id, leaseId: Id, reason: CheckReason }));
+/** A result that counted unchecked did not hold when checked later: the subtask is done again. */
+export const subtaskRefuted = eventSpec("subtask.refuted", 1, z.object({ agentId: Id, leaseId: Id, reason: CheckReason }));
 export const subtaskFailed = eventSpec(
   "subtask.failed",
   1,
@@ -70,6 +93,10 @@ export const subtaskEventSpecs = [
   subtaskLeaseExpired,
   subtaskLeaseRevoked,
   subtaskCompleted,
+  subtaskReported,
+  subtaskCheckPassed,
+  subtaskCheckFailed,
+  subtaskRefuted,
   subtaskFailed,
   subtaskEscalated,
   subtaskEscalationTried,

@@ -5,7 +5,8 @@ import { z } from "zod";
 import type { CommandMeta, HandledCommand } from "../../adapters/events/commandHandler.js";
 import { DomainRuleViolation } from "../../domain/decider.js";
 import { AggregateId } from "../../domain/events/envelope.js";
-import { taskSubject, type Task, type TaskCommand } from "../../domain/tasks/task.js";
+import type { Subtask } from "../../domain/tasks/subtask.js";
+import { taskChecked, taskResult, taskSubject, type Task, type TaskCommand } from "../../domain/tasks/task.js";
 import { TaskRequest } from "../../domain/tasks/taskEvents.js";
 
 export interface TaskRoutesDeps {
@@ -46,6 +47,10 @@ const TaskResult = z.object({
   code: z.string().nullable(),
   output: z.string().nullable(),
   reason: z.string().nullable(),
+  /** Every subtask's result was checked: this coordinator ran its code and saw the same output. */
+  checked: z.boolean(),
+  /** Per subtask, in plan order: whether its result was checked (false: taken on trust by the sampling policy). */
+  subtasks: z.array(z.object({ subtaskId: z.string(), index: z.number(), checked: z.boolean() })),
 });
 
 interface TaskRow {
@@ -125,14 +130,22 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesDeps> = async (app, dep
     const row = await taskRow(req.params.taskId);
     if (!row) return reply.code(404).send(unknown(req.params.taskId));
     const done = row.status === "completed" || row.status === "failed";
-    const exact = row.state;
+    const task = row.state;
+    // The task holds its plan and outcomes; the code and output are its subtasks', stored once.
+    const { rows } = await deps.pool.query<{ subtask_id: string; state: Subtask }>("SELECT subtask_id, state FROM subtasks WHERE task_id = $1", [row.task_id]);
+    const results = Object.fromEntries(rows.map((r) => [r.subtask_id, "result" in r.state ? r.state.result : undefined]));
+    const combined = taskResult(task, results);
+    const plan = task.status === "running" || task.status === "completed" || task.status === "failed" ? (task.subtasks ?? []) : [];
+    const finished = task.status === "running" || task.status === "completed" || task.status === "failed" ? (task.finished ?? {}) : {};
     return {
       taskId: row.task_id,
       status: row.status,
       done,
-      code: exact.status === "completed" ? exact.code : null,
-      output: exact.status === "completed" ? exact.output : null,
-      reason: exact.status === "failed" ? exact.reason : null,
+      code: combined?.code ?? null,
+      output: combined?.output ?? null,
+      reason: task.status === "failed" ? task.reason : null,
+      checked: taskChecked(task),
+      subtasks: [...plan].sort((a, b) => a.index - b.index).map((p) => ({ subtaskId: p.subtaskId, index: p.index, checked: finished[p.subtaskId]?.checked === true })),
     };
   });
 };

@@ -25,12 +25,13 @@ async function writeTask(db: PoolClient, row: FoldedRow<Task>): Promise<void> {
       request?.prompt ?? null,
       s.status === "running" ? s.subtasks.length : s.status === "completed" || s.status === "failed" ? s.subtaskCount : 0,
       s.status === "running" ? Object.keys(s.finished).length : s.status === "completed" || s.status === "failed" ? s.subtaskCount : 0,
-      s.status === "completed" ? s.output : null,
+      // Only tasks completed before results moved to their subtasks carry their output here.
+      s.status === "completed" ? (s.output ?? null) : null,
       s.status === "failed" ? s.reason : null,
       JSON.stringify(s),
       row.lastSeq,
       row.updatedAt,
-      s.status === "completed" ? s.code : null,
+      s.status === "completed" ? (s.code ?? null) : null,
     ]),
   );
 }
@@ -53,7 +54,7 @@ async function writeSubtask(db: PoolClient, row: FoldedRow<Subtask>): Promise<vo
       spec?.index ?? null,
       s.status,
       s.status === "none" ? 0 : s.attempts,
-      s.status === "assigned" ? s.lease.agentId : s.status === "completed" ? s.agentId : null,
+      s.status === "assigned" ? s.lease.agentId : s.status === "completed" ? s.agentId : s.status === "checking" ? s.report.agentId : null,
       s.status === "assigned" ? s.lease.expiresAt : null,
       JSON.stringify(s),
       row.lastSeq,
