@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { z } from "zod";
 import { SandboxMode } from "../domain/agents/capabilities.js";
+import { REGISTRATION_LIMITS } from "../gateways/coordinator/registrationLimits.js";
 
 /** 0 lets the system pick a free port (tests). */
 const Port = z.coerce.number().int().min(0).max(65535);
@@ -49,6 +50,10 @@ export const NodeConfig = z.object({
   anchorIntervalMs: Ms,
   /** The device class the worker reports for the power policy; by default it tells from the battery. */
   deviceType: z.enum(["server", "desktop", "laptop"]).optional(),
+  /** Registrations the coordinator takes per window from one source address, and from one key. */
+  registerPerAddress: z.coerce.number().int().min(1).max(1_000_000),
+  registerPerKey: z.coerce.number().int().min(1).max(1_000_000),
+  registerWindowMs: Ms,
 });
 export type NodeConfig = z.infer<typeof NodeConfig>;
 
@@ -87,6 +92,9 @@ export function nodeConfigFrom(flags: Partial<Record<keyof NodeConfig, unknown>>
     anchorProxyUrl: flags.anchorProxyUrl ?? (env.EC_ANCHOR_PROXY_URL || undefined),
     anchorProxyToken: flags.anchorProxyToken ?? (env.EC_ANCHOR_PROXY_TOKEN || env.ANCHOR_PROXY_TOKEN || undefined),
     anchorIntervalMs: flags.anchorIntervalMs ?? env.EC_ANCHOR_INTERVAL_MS ?? 2 * 3600_000,
+    registerPerAddress: flags.registerPerAddress ?? env.EC_REGISTER_PER_ADDRESS ?? REGISTRATION_LIMITS.perAddress,
+    registerPerKey: flags.registerPerKey ?? env.EC_REGISTER_PER_KEY ?? REGISTRATION_LIMITS.perKey,
+    registerWindowMs: flags.registerWindowMs ?? env.EC_REGISTER_WINDOW_MS ?? REGISTRATION_LIMITS.windowMs,
   });
   if (!parsed.success) throw new Error(`bad configuration: ${z.prettifyError(parsed.error)}`);
   if (parsed.data.anchorProxyUrl && !parsed.data.anchorProxyToken) throw new Error("bad configuration: EC_ANCHOR_PROXY_URL needs EC_ANCHOR_PROXY_TOKEN");

@@ -234,6 +234,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
       leaseMs: config.leaseMs,
       sandboxRequired: config.sandboxRequired,
       autoApprove: config.autoApprove,
+      registrationLimits: { perAddress: config.registerPerAddress, perKey: config.registerPerKey, windowMs: config.registerWindowMs },
       adminToken: admin.token,
       escalator: inferenceEscalator(inferenceService),
       log,

@@ -145,6 +145,8 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
         ...(opts.name ? { name: opts.name } : {}),
         mode: opts.mode,
         capabilities: { models, languages: [...(opts.languages ?? ["python", "javascript"])], sandbox: opts.sandbox.mode },
+        // The coordinator holds the worker to it: every heartbeat and pull must report the same.
+        deviceType: (await telemetry()).deviceType,
       },
       { signal },
     );

@@ -70,6 +70,8 @@ describe("coordinator client: signed requests", () => {
     expect(JSON.parse(r!.body.toString())).toEqual({
       mode: "worker",
       capabilities: { models: ["qwen2.5-coder:1.5b"], languages: ["python"], sandbox: "bwrap", resourceClass: "cpu", maxConcurrent: 1 },
+      // Unstated, a device type is a server's: the coordinator holds every later request to it.
+      deviceType: "server",
     });
     // The same headers again are a replay.
     expect(await verifySignedRequest(r!.headers, "POST", "/register", r!.body, nonces)).toMatchObject({ ok: false, reason: expect.stringMatching(/replayed/) });

@@ -126,7 +126,7 @@ describe("worker loop without a model", () => {
     await waitFor("a registration and two heartbeats", () => paths().filter((p) => p === "/heartbeat").length >= 2);
     const first = coordinator.received[0]!;
     expect(first.path).toBe("/register");
-    expect(first.body).toMatchObject({ mode: "worker", capabilities: { models: [], sandbox: "bwrap", languages: ["python", "javascript"] } });
+    expect(first.body).toMatchObject({ mode: "worker", capabilities: { models: [], sandbox: "bwrap", languages: ["python", "javascript"] }, deviceType: power.deviceType });
     expect(paths()).not.toContain("/pull");
     expect(logs.join("\n")).toContain(`no model ${model} reachable at ${ollama.url} (it has llama3:8b; run: ollama pull ${model}): taking no code work`);
     expect(logs.filter((l) => l.includes("taking no code work"))).toHaveLength(1);

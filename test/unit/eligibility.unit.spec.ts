@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Agent } from "../../src/domain/agents/agent.js";
 import type { AgentCapabilities } from "../../src/domain/agents/capabilities.js";
-import { eligibility, SMALL_SUBTASK_MAX_MS } from "../../src/domain/agents/eligibility.js";
+import { deviceTypeRefusal, eligibility, SMALL_SUBTASK_MAX_MS } from "../../src/domain/agents/eligibility.js";
 import { noRecord } from "../../src/domain/agents/record.js";
 import type { PowerTelemetry } from "../../src/domain/agents/powerPolicy.js";
 
@@ -83,5 +83,22 @@ describe("who may pull coordinator work", () => {
         expect(verdict.filter.languages).toEqual(["python"]);
       }),
     );
+  });
+});
+
+describe("the device type is the one registered", () => {
+  const known = { record: noRecord, checks: [] };
+  const onServer = { mode: "worker" as const, capabilities, deviceType: "server" as const };
+  it("a heartbeat or pull reporting another device type than the registered one is refused, naming the registered one", () => {
+    const agent: Agent = { status: "approved", profile: onServer, approvedBy: "operator", approvedProfile: onServer, ...known };
+    expect(deviceTypeRefusal(agent, { deviceType: "server" })).toBeUndefined();
+    expect(deviceTypeRefusal(agent, { deviceType: "laptop" })).toMatch(/registered as a server and reports a laptop/);
+    expect(deviceTypeRefusal({ status: "pending", profile: onServer, ...known }, { deviceType: "ios" })).toMatch(/registered as a server/);
+  });
+
+  it("a profile from before device types were recorded, and a blacklisted agent, are not checked", () => {
+    const old = { mode: "worker" as const, capabilities };
+    expect(deviceTypeRefusal({ status: "approved", profile: old, approvedBy: "operator", approvedProfile: old, ...known }, { deviceType: "laptop" })).toBeUndefined();
+    expect(deviceTypeRefusal({ status: "blacklisted", profile: onServer, reason: "x", ...known }, { deviceType: "laptop" })).toBeUndefined();
   });
 });

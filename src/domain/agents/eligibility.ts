@@ -25,6 +25,19 @@ export type Eligibility =
     };
 
 /**
+ * Why a heartbeat or pull must be refused for the device type it reports, if it must: the type
+ * is fixed at registration, so the power policy's row (a server's, a laptop's) cannot be picked
+ * request by request. A profile registered before the type was recorded, and a blacklisted
+ * agent (refused anyway), are not checked.
+ */
+export function deviceTypeRefusal(agent: Agent, power: Pick<PowerTelemetry, "deviceType">): string | undefined {
+  if (agent.status !== "pending" && agent.status !== "approved") return undefined;
+  const registered = agent.profile.deviceType;
+  if (registered === undefined || registered === power.deviceType) return undefined;
+  return `this agent registered as a ${registered} and reports a ${power.deviceType}; a device type is fixed at registration (register again with the new one, which needs approval again)`;
+}
+
+/**
  * Whether an agent may take coordinator work now, and which: approval and blacklist first, then
  * the node's sandbox policy, a model to write code with, and last the power policy of its device.
  */

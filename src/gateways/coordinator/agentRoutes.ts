@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
 import { z } from "zod";
@@ -7,8 +8,9 @@ import type { CommandMeta, HandledCommand } from "../../adapters/events/commandH
 import { verifySignedRequest, type NonceStore } from "../../adapters/security/signedRequests.js";
 import { claimCandidates } from "../../adapters/tasks/claimCandidates.js";
 import { RESULT_DATA } from "../dataFields.js";
-import { agentSubject, type Agent, type AgentCommand } from "../../domain/agents/agent.js";
-import { eligibility } from "../../domain/agents/eligibility.js";
+import { agentRecord, agentSubject, type Agent, type AgentCommand } from "../../domain/agents/agent.js";
+import { deviceTypeRefusal, eligibility } from "../../domain/agents/eligibility.js";
+import { REGISTRATION_LIMITS, registrationLimits, type RegistrationLimits } from "./registrationLimits.js";
 import { DomainRuleViolation } from "../../domain/decider.js";
 import { subtaskSubject, type Subtask, type SubtaskCommand } from "../../domain/tasks/subtask.js";
 import { HeartbeatBody, HeartbeatReply, PullBody, PullReply, RegisterBody, RegisterReply, ResultBody, ResultReply } from "./schemas.js";
@@ -30,6 +32,8 @@ export interface AgentRoutesDeps {
   readonly sandboxRequired: boolean;
   /** Who is approved on registration without an operator: everyone, agents on this machine, or no one. */
   readonly autoApprove: "all" | "loopback" | "none";
+  /** Registrations taken per window from one address and from one key (default REGISTRATION_LIMITS). */
+  readonly registrationLimits?: RegistrationLimits;
   readonly now?: () => Date;
 }
 
@@ -59,6 +63,15 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
     if (!check.ok) return reply.code(check.status).send({ error: check.status === 401 ? "unauthorized" : "bad_request", message: check.reason });
     req.agentId = check.agent;
   });
+  const limits = await registrationLimits(app, deps.registrationLimits ?? REGISTRATION_LIMITS);
+
+  // The device type is fixed at registration: a heartbeat or pull that reports another is refused.
+  app.addHook("preHandler", async (req, reply) => {
+    if (req.routeOptions.url !== "/heartbeat" && req.routeOptions.url !== "/pull") return;
+    const agent = await loadAgent(req.agentId!);
+    const refusal = agent && deviceTypeRefusal(agent, (req.body as PullBody).power);
+    if (refusal) return reply.code(400).send({ error: "device_type_changed", message: refusal });
+  });
 
   // Agents change rarely and every request needs its agent: a second of staleness (a blacklist
   // taking effect a second late) buys a query per request.
@@ -82,35 +95,65 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
   const recentClaims = claimMemory();
   const unknownAgent = { error: "unknown_agent", message: "no agent registered with this key; POST /register first" };
 
+  /**
+   * The agent as projected once the projection holds `version`, which also becomes this
+   * coordinator's copy: a registration's reply, and the requests after it, see what it decided
+   * (an approval withdrawn, a new device type) rather than the copy of a second ago. Bounded: a
+   * lagging projection delays a registration by two seconds at most.
+   */
+  async function projectedAgent(agentId: string, version: number): Promise<Agent | undefined> {
+    const deadline = Date.now() + 2_000;
+    for (;;) {
+      const row = (await deps.pool.query<{ state: Agent; last_seq: string }>("SELECT state, last_seq FROM agents WHERE agent_id = $1", [agentId])).rows[0];
+      if ((row && Number(row.last_seq) >= version) || Date.now() > deadline) {
+        if (row) agents.set(agentId, { state: row.state, at: Date.now() });
+        return row?.state;
+      }
+      await sleep(20);
+    }
+  }
+
   app.post(
     "/register",
-    { schema: { body: RegisterBody, response: { 200: RegisterReply, 400: ErrorReply, 401: ErrorReply, 403: ErrorReply } } },
+    {
+      // Counted per address before the signature is checked, per key after (registrationLimits).
+      onRequest: limits.byAddress,
+      preHandler: limits.byKey,
+      schema: { body: RegisterBody, response: { 200: RegisterReply, 400: ErrorReply, 401: ErrorReply, 403: ErrorReply, 429: ErrorReply } },
+    },
     async (req, reply) => {
       const agentId = req.agentId!;
-      if (req.body.mode !== "ide" && req.body.capabilities.sandbox === "none") {
+      const { name, mode, capabilities, deviceType } = req.body;
+      if (mode !== "ide" && capabilities.sandbox === "none") {
         return reply.code(400).send({ error: "sandbox_required", message: "sandbox \"none\" is only for agents in ide mode" });
       }
       const autoApprove = deps.autoApprove === "all" || (deps.autoApprove === "loopback" && isLoopback(req.ip));
-      const profile = { mode: req.body.mode, capabilities: req.body.capabilities, ...(req.body.name ? { name: req.body.name } : {}) };
-      let approvedNow: boolean;
+      const profile = { mode, capabilities, deviceType, ...(name ? { name } : {}) };
+      let done: HandledCommand;
       try {
-        const done = await deps.handleAgent(agentSubject(agentId), { kind: "register", profile, autoApprove }, { now: now() });
-        approvedNow = done.events.some((e) => e.type === "agent.approved");
+        done = await deps.handleAgent(agentSubject(agentId), { kind: "register", profile, autoApprove }, { now: now() });
       } catch (err) {
         if (err instanceof DomainRuleViolation && err.code === "blacklisted") return reply.code(403).send({ error: "blacklisted", message: err.message });
         throw err;
       }
-      // An earlier approval is in the projection (it was appended before this request began).
-      const status = approvedNow || autoApprove || (await loadAgent(agentId))?.status === "approved" ? ("approved" as const) : ("pending" as const);
-      return { agentId, status, heartbeatIntervalMs: deps.heartbeatIntervalMs };
+      const known = await projectedAgent(agentId, done.version);
+      // What this registration decided, else what was decided before it (a policy that approves
+      // now approved before, or this registration would have approved).
+      const last = done.events.map((e) => e.type).filter((type) => type === "agent.approved" || type === "agent.approvalWithdrawn" || type === "agent.registered").at(-1);
+      const approved = last ? last === "agent.approved" : autoApprove || known?.status === "approved";
+      return { agentId, status: approved ? ("approved" as const) : ("pending" as const), heartbeatIntervalMs: deps.heartbeatIntervalMs, record: agentRecord(known ?? { status: "none" }) };
     },
   );
 
-  app.post("/heartbeat", { schema: { body: HeartbeatBody, response: { 200: HeartbeatReply, 404: ErrorReply } } }, async (req, reply) => {
+  app.post("/heartbeat", { schema: { body: HeartbeatBody, response: { 200: HeartbeatReply, 400: ErrorReply, 404: ErrorReply } } }, async (req, reply) => {
     const agent = await loadAgent(req.agentId!);
     if (!agent) return reply.code(404).send(unknownAgent);
-    await deps.heartbeats.beat(req.agentId!, { at: now().getTime(), power: req.body.power, ...(req.body.models ? { models: req.body.models } : {}) });
-    return { ok: true, status: agent.status, heartbeatIntervalMs: deps.heartbeatIntervalMs };
+    // A beat can only say less than the registration: a model is claimed by registering with it
+    // (where a claim beyond the approved profile is reviewed), never by a heartbeat.
+    const registered = agent.status === "none" ? [] : (agent.profile?.capabilities.models ?? []);
+    const models = req.body.models?.filter((m) => registered.includes(m));
+    await deps.heartbeats.beat(req.agentId!, { at: now().getTime(), power: req.body.power, ...(models ? { models } : {}) });
+    return { ok: true, status: agent.status, heartbeatIntervalMs: deps.heartbeatIntervalMs, record: agentRecord(agent) };
   });
 
   app.post("/pull", { schema: { body: PullBody, response: { 200: PullReply, 403: ErrorReply, 404: ErrorReply } } }, async (req, reply) => {

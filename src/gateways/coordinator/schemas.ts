@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { AgentCapabilities } from "../../domain/agents/capabilities.js";
-import { PowerTelemetry } from "../../domain/agents/powerPolicy.js";
+import { DeviceType, PowerTelemetry } from "../../domain/agents/powerPolicy.js";
+import { AgentRecord } from "../../domain/agents/record.js";
 import { AggregateId } from "../../domain/events/envelope.js";
 import { Language } from "../../domain/tasks/decomposition.js";
 
@@ -17,6 +18,11 @@ export const RegisterBody = z.object({
   /** "ide" agents run code on the developer's own machine; only they may use sandbox "none". */
   mode: z.enum(["worker", "ide"]).default("worker"),
   capabilities: AgentCapabilities,
+  /**
+   * The machine the agent runs on, fixed from here on: every heartbeat and pull must report the
+   * same. Another one later is a new registration, reviewed like any new capability.
+   */
+  deviceType: DeviceType.default("server"),
 });
 export type RegisterBody = z.infer<typeof RegisterBody>;
 
@@ -24,13 +30,20 @@ export const RegisterReply = z.object({
   agentId: z.string(),
   status: z.enum(["approved", "pending", "blacklisted"]),
   heartbeatIntervalMs: z.number().int(),
+  /** The agent's record of checked results: how far this coordinator trusts its results unchecked. */
+  record: AgentRecord.optional(),
 });
 export type RegisterReply = z.infer<typeof RegisterReply>;
 
 export const HeartbeatBody = z.object({ power: PowerTelemetry, models: z.array(z.string().min(1).max(200)).max(50).optional() });
 export type HeartbeatBody = z.infer<typeof HeartbeatBody>;
 
-export const HeartbeatReply = z.object({ ok: z.boolean(), status: z.enum(["none", "pending", "approved", "blacklisted"]), heartbeatIntervalMs: z.number().int() });
+export const HeartbeatReply = z.object({
+  ok: z.boolean(),
+  status: z.enum(["none", "pending", "approved", "blacklisted"]),
+  heartbeatIntervalMs: z.number().int(),
+  record: AgentRecord.optional(),
+});
 export type HeartbeatReply = z.infer<typeof HeartbeatReply>;
 
 export const PullBody = z.object({ power: PowerTelemetry });
