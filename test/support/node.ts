@@ -33,6 +33,8 @@ export async function startTestNode(
     nats?: TestNats;
     /** Told when a part of the node died (`edgecoder up` then stops it to start it again). */
     onFatal?: (reason: string) => void;
+    /** The result-check sampling's random source: 0 checks every result, 0.999 only those it must. */
+    draw?: () => number;
   } = {},
 ): Promise<TestNode> {
   const [nats, created, model] = await Promise.all([
@@ -59,7 +61,7 @@ export async function startTestNode(
     },
     {},
   );
-  const node = await startNode(config, (line) => logs.push(line), opts.onFatal);
+  const node = await startNode(config, (line) => logs.push(line), opts.onFatal, opts.draw ? { draw: opts.draw } : {});
   // With the embedded Postgres the test reads the node's own database.
   const db: TestDatabase = created ?? { url: node.databaseUrl, pool: createPool(node.databaseUrl, 2), drop: async () => undefined };
   return {
