@@ -10,6 +10,7 @@ import { buildAnchorProxy } from "../../src/gateways/anchor/app.js";
 import { buildControlPlane } from "../../src/gateways/controlPlane/app.js";
 import { buildCoordinator } from "../../src/gateways/coordinator/app.js";
 import { routesOf } from "../../src/gateways/gatewayApp.js";
+import { encodeCursor } from "../../src/gateways/paging.js";
 import { buildInference } from "../../src/gateways/inference/app.js";
 import { appendedEvents, type AppendedEvents } from "../support/appendedEvents.js";
 import { newSigner } from "../support/events.js";
@@ -383,6 +384,15 @@ const escalationBody = () =>
     history: fc.array(fc.record({ code: fc.string({ maxLength: 50 }), stderr: fc.string({ maxLength: 50 }), output: fc.string({ maxLength: 20 }) }), { minLength: 1, maxLength: 3 }),
   });
 const reason = fc.string({ minLength: 1, maxLength: 50 });
+/** A list's cursor: one of the right shape (a key that may or may not be a row's), one of another shape, or none at all. */
+const cursor = (first: fc.Arbitrary<string>, second: fc.Arbitrary<string>) =>
+  fc.oneof(
+    { weight: 3, arbitrary: fc.tuple(first, second).map((key) => encodeCursor(key)) },
+    { weight: 1, arbitrary: fc.tuple(fc.string({ maxLength: 20 }), fc.string({ maxLength: 20 })).map((key) => encodeCursor(key)) },
+    { weight: 1, arbitrary: fc.base64String({ maxLength: 40 }) },
+  );
+const micros = fc.bigInt({ min: 0n, max: 9_999_999_999_999_999n }).map(String);
+const limit = (max: number) => fc.integer({ min: 1, max }).map(String);
 const amount = fc.integer({ min: 1, max: 1_000 });
 
 function cases(): Record<string, RouteCase> {
@@ -390,7 +400,11 @@ function cases(): Record<string, RouteCase> {
   return {
     "coordinator GET /health": health,
     "coordinator GET /ready": health,
-    "coordinator POST /register": { auth: "signed", body: fc.record({ name: fc.string({ minLength: 1, maxLength: 20 }), mode: fc.constantFrom("worker", "ide"), capabilities: fc.constant(capabilities) }) },
+    // The fuzzer's agent keeps its device type: the heartbeat and pull cases report a server's power.
+    "coordinator POST /register": {
+      auth: "signed",
+      body: fc.record({ name: fc.string({ minLength: 1, maxLength: 20 }), mode: fc.constantFrom("worker", "ide"), capabilities: fc.constant(capabilities), deviceType: fc.constant("server") }, { requiredKeys: ["capabilities"] }),
+    },
     "coordinator POST /heartbeat": { auth: "signed", body: fc.record({ power: fc.constant(power), models: fc.array(fc.string({ minLength: 1, maxLength: 20 }), { maxLength: 3 }) }) },
     "coordinator POST /pull": { auth: "signed", body: fc.constant({ power }) },
     "coordinator POST /result": {
@@ -406,10 +420,13 @@ function cases(): Record<string, RouteCase> {
       }),
     },
     "coordinator POST /submit": { auth: "admin", body: fc.record({ prompt: fc.string({ minLength: 1, maxLength: 50 }), language: fc.constantFrom("python", "javascript") }) },
-    "coordinator GET /tasks": { auth: "admin", query: fc.record({ status: fc.constantFrom("submitted", "running", "completed", "failed"), limit: fc.integer({ min: 1, max: 200 }).map(String) }) },
+    "coordinator GET /tasks": {
+      auth: "admin",
+      query: fc.record({ status: fc.constantFrom("submitted", "running", "completed", "failed"), limit: limit(200), before: cursor(micros, id()) }, { requiredKeys: [] }),
+    },
     "coordinator GET /tasks/:taskId": { auth: "admin", params: { taskId: id() } },
     "coordinator GET /tasks/:taskId/result": { auth: "admin", params: { taskId: id() } },
-    "coordinator GET /escalate": { auth: "admin" },
+    "coordinator GET /escalate": { auth: "admin", query: fc.record({ limit: limit(200), after: cursor(micros, id()) }, { requiredKeys: [] }) },
     "coordinator GET /escalate/:subtaskId": { auth: "admin", params: { subtaskId: id() } },
     "coordinator POST /escalate/:subtaskId/result": {
       auth: "admin",
@@ -426,7 +443,10 @@ function cases(): Record<string, RouteCase> {
     "controlPlane GET /credits/:accountId/history": {
       auth: "admin",
       params: { accountId: id() },
-      query: fc.record({ limit: fc.integer({ min: 1, max: 500 }).map(String), beforeSeq: fc.integer({ min: 1 }).map(String) }),
+      query: fc.record(
+        { limit: limit(500), beforeSeq: fc.integer({ min: 1 }).map(String), before: cursor(fc.bigInt({ min: 0n, max: 999_999_999_999_999_999n }).map(String), fc.uuid()) },
+        { requiredKeys: [] },
+      ),
     },
     "controlPlane POST /credits/:accountId/commands": {
       auth: "admin",
@@ -440,7 +460,10 @@ function cases(): Record<string, RouteCase> {
       ),
     },
     "controlPlane POST /credits/:accountId/faucet": { auth: "admin", params: { accountId: id() }, body: fc.record({ amount, reason }) },
-    "controlPlane GET /agents": { auth: "admin", query: fc.record({ status: fc.constantFrom("pending", "approved", "blacklisted") }) },
+    "controlPlane GET /agents": {
+      auth: "admin",
+      query: fc.record({ status: fc.constantFrom("pending", "approved", "blacklisted"), limit: limit(500), after: cursor(micros, id()) }, { requiredKeys: [] }),
+    },
     "controlPlane POST /agents/:agentId/approve": { auth: "admin", params: { agentId: fc.constantFrom(agent.publicKey, newSigner().publicKey) } },
     // Never the fuzzer's own agent: the signed routes' cases need it approved.
     "controlPlane POST /agents/:agentId/blacklist": { auth: "admin", params: { agentId: fc.constant(null).map(() => newSigner().publicKey) }, body: fc.record({ reason }) },

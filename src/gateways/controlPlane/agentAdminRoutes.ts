@@ -9,7 +9,7 @@ import { DomainRuleViolation } from "../../domain/decider.js";
 import { AggregateId } from "../../domain/events/envelope.js";
 import { subtaskSubject, type SubtaskCommand } from "../../domain/tasks/subtask.js";
 import { AGENT_CACHE_MS } from "../coordinator/agentRoutes.js";
-import { Cursor, cursorTime, PageLimit, pageOf } from "../paging.js";
+import { Cursor, Micros, microsOf, PageLimit, pageOf, timeOfMicros } from "../paging.js";
 
 type Handle<C> = (subject: string, command: C, meta: CommandMeta) => Promise<HandledCommand>;
 
@@ -43,7 +43,7 @@ const AgentsQuery = z.object({
   status: z.enum(["pending", "approved", "blacklisted"]).optional(),
   limit: PageLimit(50, 500),
   /** The `next` of the previous page. */
-  after: Cursor.optional(),
+  after: Cursor(Micros, AggregateId).optional(),
 });
 
 interface Row {
@@ -105,14 +105,14 @@ export const agentAdminRoutes: FastifyPluginAsyncZod<AgentAdminDeps> = async (ap
    * have expired, a pull may still hand it a lease; after that none can. Bounded: a projection
    * that is down does not hold the operator's request forever.
    */
-  async function untilNoCoordinatorServes(agentId: string) {
+  async function untilNoCoordinatorServes(agentId: string, cacheMs: number) {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       const row = (await deps.pool.query<{ status: string }>("SELECT status FROM agents WHERE agent_id = $1", [agentId])).rows[0];
       if (row?.status === "blacklisted") break;
       await sleep(50);
     }
-    await sleep((deps.agentCacheMs ?? AGENT_CACHE_MS) + 50);
+    await sleep(cacheMs + 50);
   }
 
   app.get("/agents", { schema: { querystring: AgentsQuery, response: { 200: z.object({ agents: z.array(AgentRow), next: z.string().nullable() }) } } }, async (req) => {
@@ -121,9 +121,9 @@ export const agentAdminRoutes: FastifyPluginAsyncZod<AgentAdminDeps> = async (ap
     // registering during a walk come at its end and none is served twice.
     const { rows } = await deps.pool.query<Row>(
       `SELECT agent_id, status, name, mode, capabilities, reason, approved_by, checked_results, failed_results, check_streak, last_failed_at,
-              first_seen_at, ${cursorTime("first_seen_at")} AS first_seen_cursor, updated_at
+              first_seen_at, ${microsOf("first_seen_at")} AS first_seen_cursor, updated_at
          FROM agents
-        WHERE ($1::text IS NULL OR status = $1) AND ($2::timestamptz IS NULL OR (first_seen_at, agent_id) > ($2::timestamptz, $3::text))
+        WHERE ($1::text IS NULL OR status = $1) AND ($2::bigint IS NULL OR (first_seen_at, agent_id) > (${timeOfMicros("$2")}, $3::text))
         ORDER BY first_seen_at, agent_id
         LIMIT $4`,
       [status ?? null, after?.[0] ?? null, after?.[1] ?? null, limit + 1],
@@ -150,6 +150,10 @@ export const agentAdminRoutes: FastifyPluginAsyncZod<AgentAdminDeps> = async (ap
     async (req) => {
       const { agentId } = req.params;
       const { reason } = req.body;
+      const cacheMs = deps.agentCacheMs ?? AGENT_CACHE_MS;
+      // Only an agent approved now, or changed within a coordinator's copy of it, may be handed a lease meanwhile.
+      const seen = (await deps.pool.query<{ status: string; updated_at: Date }>("SELECT status, updated_at FROM agents WHERE agent_id = $1", [agentId])).rows[0];
+      const mayBeServed = seen !== undefined && (seen.status === "approved" || Date.now() - seen.updated_at.getTime() < cacheMs + 1_000);
       // A key may be blacklisted before it ever registers.
       const done = await deps.handleAgent(agentSubject(agentId), { kind: "blacklist", by: "operator", reason }, { now: now() }).catch(async (err: unknown) => {
         // Blacklisted before (perhaps by a request that failed while revoking): finish that.
@@ -158,8 +162,8 @@ export const agentAdminRoutes: FastifyPluginAsyncZod<AgentAdminDeps> = async (ap
       });
       // The leases it holds end now; a look again catches any handed out while the news spread.
       let revokedLeases = await revokeLeases(agentId, reason);
-      if (deps.handleSubtask) {
-        await untilNoCoordinatorServes(agentId);
+      if (deps.handleSubtask && mayBeServed) {
+        await untilNoCoordinatorServes(agentId, cacheMs);
         revokedLeases += await revokeLeases(agentId, reason);
       }
       return { events: done.events.map((e) => e.type), revokedLeases };

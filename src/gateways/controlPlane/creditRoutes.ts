@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { HandledCommand, CommandMeta } from "../../adapters/events/commandHandler.js";
 import { AccountId, CreditCommand, creditSubject } from "../../domain/credits/commands.js";
 import { Millicredits } from "../../domain/credits/events.js";
+import { Cursor, PageLimit, pageOf, Seq } from "../paging.js";
 
 export interface CreditRoutesDeps {
   readonly pool: pg.Pool;
@@ -26,10 +27,15 @@ const Balance = z.object({
   unit: z.literal("millicredits"),
 });
 
-const HistoryQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  beforeSeq: z.coerce.number().int().min(1).optional(),
-});
+const HistoryQuery = z
+  .object({
+    limit: PageLimit(50, 500),
+    /** The `next` of the previous page. */
+    before: Cursor(Seq, z.uuid()).optional(),
+    /** Transactions before this stream sequence (the older form of `before`; a commit's transactions share one). */
+    beforeSeq: z.coerce.number().int().min(1).optional(),
+  })
+  .refine((q) => q.before === undefined || q.beforeSeq === undefined, { message: "give before or beforeSeq, not both", path: ["before"] });
 
 /**
  * Credit accounts on the control plane: balances and history read from the projection, commands
@@ -63,13 +69,18 @@ export const creditRoutes: FastifyPluginAsyncZod<CreditRoutesDeps> = async (app,
   );
 
   app.get("/credits/:accountId/history", { schema: { params: Params, querystring: HistoryQuery } }, async (req) => {
-    const { limit, beforeSeq } = req.query;
-    const rows = await deps.pool.query(
+    const { limit, before, beforeSeq } = req.query;
+    // Newest first by (seq, event_id): one commit's several transactions share a seq, so a page
+    // ending inside a commit starts the next one at the same seq, after the last id served.
+    const rows = await deps.pool.query<{ event_id: string; seq: string }>(
       `SELECT event_id, seq, type, amount, hold_id, reason, ref, available_after, held_after, signer, occurred_at
-       FROM credit_transactions WHERE account_id = $1 AND ($2::bigint IS NULL OR seq < $2) ORDER BY seq DESC LIMIT $3`,
-      [req.params.accountId, beforeSeq ?? null, limit],
+       FROM credit_transactions
+       WHERE account_id = $1 AND ($2::bigint IS NULL OR seq < $2) AND ($3::bigint IS NULL OR (seq, event_id) < ($3::bigint, $4::uuid))
+       ORDER BY seq DESC, event_id DESC LIMIT $5`,
+      [req.params.accountId, beforeSeq ?? null, before?.[0] ?? null, before?.[1] ?? null, limit + 1],
     );
-    return { accountId: req.params.accountId, transactions: rows.rows };
+    const page = pageOf(rows.rows, limit, (r) => [String(r.seq), r.event_id]);
+    return { accountId: req.params.accountId, transactions: page.rows, next: page.next };
   });
 
   app.post(

@@ -8,6 +8,7 @@ import { ESCALATION_BODY_LIMIT, EscalationRequest } from "../../domain/escalatio
 import { AggregateId } from "../../domain/events/envelope.js";
 import { subtaskSubject, type SubtaskCommand } from "../../domain/tasks/subtask.js";
 import { ESCALATION_DATA } from "../dataFields.js";
+import { Cursor, Micros, microsOf, PageLimit, pageOf, timeOfMicros } from "../paging.js";
 
 export interface EscalationRoutesDeps {
   readonly pool: pg.Pool;
@@ -19,6 +20,8 @@ export interface EscalationRoutesDeps {
 
 const ErrorReply = z.object({ error: z.string(), message: z.string() });
 const Params = z.object({ subtaskId: AggregateId });
+/** `after`: the `next` of the previous page. */
+const ListQuery = z.object({ limit: PageLimit(50, 200), after: Cursor(Micros, AggregateId).optional() });
 const Text = z.string().max(256 * 1024);
 const Resolution = z.union([
   z.object({ code: Text.min(1), output: Text.default(""), by: z.string().min(1).max(200).default("operator") }),
@@ -62,12 +65,23 @@ const escalation = (r: Row) => ({
 export const escalationRoutes: FastifyPluginAsyncZod<EscalationRoutesDeps> = async (app, deps) => {
   const now = deps.now ?? (() => new Date());
 
-  app.get("/escalate", { schema: { response: { 200: z.object({ escalations: z.array(Escalation) }) } } }, async () => {
-    const { rows } = await deps.pool.query<Row>(
-      "SELECT subtask_id, task_id, status, attempts, state FROM subtasks WHERE status IN ('escalated', 'awaitingHuman') ORDER BY updated_at",
-    );
-    return { escalations: rows.map(escalation) };
-  });
+  app.get(
+    "/escalate",
+    { schema: { querystring: ListQuery, response: { 200: z.object({ escalations: z.array(Escalation), next: z.string().nullable() }) } } },
+    async (req) => {
+      const { limit, after } = req.query;
+      // Oldest first, as a queue is worked. A subtask that moves on during a walk (a step tried,
+      // a person's answer) leaves it or comes again at its end.
+      const { rows } = await deps.pool.query<Row & { cursor_at: string }>(
+        `SELECT subtask_id, task_id, status, attempts, state, ${microsOf("updated_at")} AS cursor_at FROM subtasks
+          WHERE status IN ('escalated', 'awaitingHuman') AND ($1::bigint IS NULL OR (updated_at, subtask_id) > (${timeOfMicros("$1")}, $2::text))
+          ORDER BY updated_at, subtask_id LIMIT $3`,
+        [after?.[0] ?? null, after?.[1] ?? null, limit + 1],
+      );
+      const page = pageOf(rows, limit, (r) => [r.cursor_at, r.subtask_id]);
+      return { escalations: page.rows.map(escalation), next: page.next };
+    },
+  );
 
   app.get("/escalate/:subtaskId", { schema: { params: Params, response: { 200: Escalation, 404: ErrorReply } } }, async (req, reply) => {
     const row = (await deps.pool.query<Row>("SELECT subtask_id, task_id, status, attempts, state FROM subtasks WHERE subtask_id = $1", [req.params.subtaskId])).rows[0];

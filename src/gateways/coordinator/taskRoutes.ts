@@ -8,6 +8,7 @@ import { AggregateId } from "../../domain/events/envelope.js";
 import type { Subtask } from "../../domain/tasks/subtask.js";
 import { taskChecked, taskResult, taskSubject, type Task, type TaskCommand } from "../../domain/tasks/task.js";
 import { TaskRequest } from "../../domain/tasks/taskEvents.js";
+import { Cursor, Micros, microsOf, PageLimit, pageOf, timeOfMicros } from "../paging.js";
 
 export interface TaskRoutesDeps {
   readonly pool: pg.Pool;
@@ -20,7 +21,9 @@ const SubmitBody = TaskRequest.extend({ submitter: AggregateId.default("local") 
 const TaskParams = z.object({ taskId: AggregateId });
 const ListQuery = z.object({
   status: z.enum(["submitted", "running", "completed", "failed"]).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(20),
+  limit: PageLimit(20, 200),
+  /** The `next` of the previous page. */
+  before: Cursor(Micros, AggregateId).optional(),
 });
 const IdempotencyHeaders = z.object({ "idempotency-key": z.uuid().optional() });
 
@@ -101,12 +104,18 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesDeps> = async (app, dep
     },
   );
 
-  app.get("/tasks", { schema: { querystring: ListQuery, response: { 200: z.object({ tasks: z.array(TaskSummary) }) } } }, async (req) => {
-    const { rows } = await deps.pool.query<TaskRow>(
-      "SELECT * FROM tasks WHERE ($1::text IS NULL OR status = $1) ORDER BY updated_at DESC LIMIT $2",
-      [req.query.status ?? null, req.query.limit],
+  app.get("/tasks", { schema: { querystring: ListQuery, response: { 200: z.object({ tasks: z.array(TaskSummary), next: z.string().nullable() }) } } }, async (req) => {
+    const { status, limit, before } = req.query;
+    // Newest first. A task that changes during a walk moves to its front (it is newer now), so
+    // that walk may miss it; tasks submitted during it are never served twice.
+    const { rows } = await deps.pool.query<TaskRow & { cursor_at: string }>(
+      `SELECT *, ${microsOf("updated_at")} AS cursor_at FROM tasks
+        WHERE ($1::text IS NULL OR status = $1) AND ($2::bigint IS NULL OR (updated_at, task_id) < (${timeOfMicros("$2")}, $3::text))
+        ORDER BY updated_at DESC, task_id DESC LIMIT $4`,
+      [status ?? null, before?.[0] ?? null, before?.[1] ?? null, limit + 1],
     );
-    return { tasks: rows.map(summary) };
+    const page = pageOf(rows, limit, (r) => [r.cursor_at, r.task_id]);
+    return { tasks: page.rows.map(summary), next: page.next };
   });
 
   app.get(
