@@ -20,6 +20,10 @@ import { startTaskFlow } from "../adapters/events/taskFlow.js";
 import { startChainer } from "../adapters/ledger/chainer.js";
 import { startNodeAnchoring } from "../adapters/ledger/nodeAnchoring.js";
 import { createSandbox } from "../adapters/executor/sandbox.js";
+import { startResultChecker } from "../app/results/resultChecker.js";
+import { agentSubject } from "../domain/agents/agent.js";
+import { DomainRuleViolation } from "../domain/decider.js";
+import { checkSubset } from "../worker/runSubtask.js";
 import { ollamaProvider } from "../adapters/models/ollamaProvider.js";
 import { kvNonceStore } from "../adapters/security/signedRequests.js";
 import { startLeaseReaper } from "../adapters/tasks/leaseReaper.js";
@@ -80,7 +84,12 @@ type Log = (msg: string) => void;
  * queue, escalate) and the lease reaper, the inference service, coordinator and control plane,
  * and last its own worker, forked and kept running. Stops in reverse order.
  */
-export async function startNode(config: NodeConfig, log: Log = console.log, onFatal: (reason: string) => void = () => undefined): Promise<RunningNode> {
+/** What a test may set that no operator should: the result-check sampling's random source, to make it deterministic. */
+export interface NodeInternals {
+  readonly draw?: () => number;
+}
+
+export async function startNode(config: NodeConfig, log: Log = console.log, onFatal: (reason: string) => void = () => undefined, internals: NodeInternals = {}): Promise<RunningNode> {
   const cleanups: (() => Promise<unknown>)[] = [];
   let stopping = false;
   const stop = async () => {
@@ -172,7 +181,27 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
     );
     log(`inference on ${inferenceAddress} (${modelNote})`);
 
+    // The node's own sandbox: escalation answers and the result checks run their code in it.
+    const sandbox = await createSandbox({ mode: config.sandbox, agentMode: "worker", sandboxRequired: config.sandboxRequired });
     const flows = [
+      await startResultChecker({
+        nc,
+        pool,
+        handleSubtask,
+        recordCheck: async ({ agentId, subtaskId, leaseId, ok, reason }) => {
+          await handleAgent(agentSubject(agentId), { kind: "recordCheck", subtaskId, leaseId, ok, ...(reason ? { reason: reason.slice(0, 500) } : {}), now: new Date() }, { commandId: `check:${leaseId}`, now: new Date() }).catch(
+            (err: unknown) => {
+              // The same check recorded again (a redelivery): it counted once.
+              if (!(err instanceof DomainRuleViolation && err.code === "already_checked")) throw err;
+            },
+          );
+        },
+        sandbox,
+        checkSubset,
+        verifier,
+        log,
+        onError: onError("result checker"),
+      }),
       await startTaskFlow({ nc, store, sealer, verifier, maxAttempts: config.maxAttempts, onError: onError("task flow") }),
       await startDecomposer({ nc, store, sealer, verifier, inference: inferenceService, onError: onError("decomposer") }),
       await startEscalationFlow({
@@ -181,7 +210,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
         sealer,
         verifier,
         escalators: escalatorsFor(config, inferenceService),
-        sandbox: await createSandbox({ mode: config.sandbox, agentMode: "worker", sandboxRequired: config.sandboxRequired }),
+        sandbox,
         log,
         onError: onError("escalation"),
       }),
@@ -224,6 +253,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
 
     const coordinator = await buildCoordinator({
       health: nodeHealth,
+      ...(internals.draw ? { draw: internals.draw } : {}),
       pool,
       nonces: await kvNonceStore(nc),
       heartbeats,

@@ -210,6 +210,8 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
   async function obey(reply: Extract<PullReply, { assigned: false }>, idleMs: number): Promise<boolean> {
     switch (reply.reason) {
       case "no_work":
+      // It holds as many leases as it declared it runs at once (another process with its key, or leases of its last life).
+      case "at_capacity":
         await sleep(idleMs);
         return true;
       case "power_deferred":

@@ -5,7 +5,7 @@ import { coordinatorClient, type CoordinatorClient } from "../../src/worker/coor
 import { eventually, startTestNode, type TestNode } from "../support/node.js";
 
 const power = { deviceType: "server", cpuLoadPct: 5, thermalState: "nominal", onExternalPower: true, lowPowerMode: false, batteryStopPct: 20 } as const;
-const capabilities = { models: ["qwen2.5-coder:1.5b"], languages: ["python" as const], sandbox: "bwrap" as const, resourceClass: "cpu" as const, maxConcurrent: 1 };
+const capabilities = { models: ["qwen2.5-coder:1.5b"], languages: ["python" as const], sandbox: "bwrap" as const, resourceClass: "cpu" as const, maxConcurrent: 5 };
 
 /** Two coordinators on one NATS, each with its own Postgres: the federation's shape. */
 describe("two coordinators racing for the same subtasks", () => {
@@ -24,6 +24,7 @@ describe("two coordinators racing for the same subtasks", () => {
     await a?.close();
   });
 
+  // Each agent keeps the lease it wins in every round (it never reports): five at once.
   it("exactly one assignment wins each subtask; the loser's pull gets the next one", async () => {
     const agent = async (node: TestNode): Promise<CoordinatorClient> => {
       const client = coordinatorClient({ url: node.node.coordinatorUrl, signer: signerFromPrivateKeyPem(generatePrivateKeyPem()) });

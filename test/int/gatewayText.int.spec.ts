@@ -1,6 +1,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Ed25519Signer } from "../../src/adapters/crypto/ed25519.js";
+import { createEventStore } from "../../src/adapters/nats/eventStore.js";
 import { signRequest } from "../../src/adapters/security/signedRequests.js";
 import { subtaskSubject } from "../../src/domain/tasks/subtask.js";
 import { appendedEvents, expectRefused as refused, replyOf, type AppendedEvents, type Reply } from "../support/appendedEvents.js";
@@ -182,11 +183,14 @@ describe("data is kept exactly", () => {
     const output = "a\u0000b\n";
     const stderr = "\u0000warning\u0000";
     const done = await signedPost(agent, "/result", { ...lease, ok: true, code, output, stderr, durationMs: 5 });
-    expect(done).toMatchObject({ status: 200, body: { accepted: true, events: ["subtask.completed"] } });
-    const jsm = await jetstreamManager(await t.nats.connect("text-data-reader"));
-    const msg = await jsm.streams.getMessage("EC_TASKS", { last_by_subj: subtaskSubject(lease.subtaskId) });
-    const [completed] = msg!.json<{ type: string; data: Record<string, unknown> }[]>();
-    expect(completed).toMatchObject({ type: "subtask.completed", data: { code, output, stderr } });
+    // A new agent's result is held until the coordinator has run its code: it is appended as reported, exactly.
+    expect(done).toMatchObject({ status: 200, body: { accepted: true, events: ["subtask.reported"] } });
+    const reported = await eventually("the held report", async () => {
+      const { commits } = await (await createEventStore(await t.nats.connect("text-data-commits"))).readAggregate(subtaskSubject(lease.subtaskId));
+      const events = commits.flatMap((c) => JSON.parse(new TextDecoder().decode(c.data)) as { type: string; data: Record<string, unknown> }[]);
+      return events.find((e) => e.type === "subtask.reported");
+    });
+    expect(reported).toMatchObject({ type: "subtask.reported", data: { code, output, stderr } });
   });
 
   it("an escalation's failed tries with NULs are escalated (the coordinator's parent route and the inference service)", async () => {

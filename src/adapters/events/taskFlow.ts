@@ -72,16 +72,21 @@ export async function startTaskFlow(opts: TaskFlowOptions): Promise<TaskFlow> {
   const tasks = commandHandler({ store: opts.store, decider: taskDecider, registry: taskEvents, sealer: opts.sealer, ...(opts.verifier ? { verifier: opts.verifier } : {}) });
   const subtasks = commandHandler({ store: opts.store, decider: subtaskDecider, registry: subtaskEvents, sealer: opts.sealer, cacheSize: 0 });
   /**
-   * Runs a step of the task's flow once: "done already" is success (a redelivery); a step that can
-   * never succeed (its events too large for the stream, a rule that will refuse it every time)
-   * fails the task with the reason instead of being retried forever; anything else is retried.
+   * Runs a step of the task's flow once. "Done already" is success (a redelivery). A step that
+   * can never succeed is never retried for ever: events too large for the stream fail the task
+   * with the reason; any other rule's refusal (a subtask the task never planned, from a stray or
+   * hostile event) is reported and skipped, since it is not the task's own to fail for. Anything
+   * else (the connection, a conflict) is retried.
    */
   async function settle(taskId: string, run: () => Promise<unknown>) {
     try {
       await run();
     } catch (err) {
-      if (err instanceof DomainRuleViolation && ALREADY_DONE.has(err.code)) return;
-      if (!(err instanceof CommitTooLargeError || err instanceof DomainRuleViolation)) throw err;
+      if (err instanceof DomainRuleViolation) {
+        if (!ALREADY_DONE.has(err.code)) opts.onError?.(new Error(`task ${taskId}: a step was refused and is skipped: ${err.code}: ${err.message}`));
+        return;
+      }
+      if (!(err instanceof CommitTooLargeError)) throw err;
       const reason = `the task flow cannot go on: ${err.message}`;
       opts.onError?.(new Error(`task ${taskId}: ${reason}`));
       await tasks(taskSubject(taskId), { kind: "abort", reason }, { commandId: `abort:${taskId}`, now: new Date() }).catch((abortErr: unknown) => {

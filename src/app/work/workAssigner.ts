@@ -37,7 +37,7 @@ export interface WorkAssignerDeps {
  * agent's count honest.
  */
 function claimMemory(forMs = 2_000) {
-  const until = new Map<string, { agentId: string; end: number }>();
+  const until = new Map<string, { agentId: string; end: number; version?: number }>();
   const sweep = (now: number) => {
     for (const [id, c] of until) if (c.end < now) until.delete(id);
   };
@@ -45,13 +45,19 @@ function claimMemory(forMs = 2_000) {
     add(subtaskId: string, agentId: string, now: number) {
       until.set(subtaskId, { agentId, end: now + forMs });
     },
+    /** The claim won: the assignment is at this stream version. */
+    won(subtaskId: string, version: number) {
+      const c = until.get(subtaskId);
+      if (c) until.set(subtaskId, { ...c, version });
+    },
     ids(now: number): string[] {
       sweep(now);
       return [...until.keys()];
     },
-    of(agentId: string, now: number): string[] {
+    /** Assignments won for the agent, with their versions. */
+    wonBy(agentId: string, now: number): { subtaskId: string; version: number }[] {
       sweep(now);
-      return [...until].filter(([, c]) => c.agentId === agentId).map(([id]) => id);
+      return [...until].flatMap(([subtaskId, c]) => (c.agentId === agentId && c.version !== undefined ? [{ subtaskId, version: c.version }] : []));
     },
   };
 }
@@ -66,12 +72,21 @@ export function workAssigner(deps: WorkAssignerDeps) {
   const recent = claimMemory();
   const queues = new Map<string, Promise<unknown>>();
 
+  /** The agent's live leases: the projection's, and those won here that it does not show yet. */
   async function openLeases(agentId: string, now: number): Promise<number> {
-    const { rows } = await deps.pool.query<{ subtask_id: string }>(
-      "SELECT subtask_id FROM subtasks WHERE agent_id = $1 AND status = 'assigned' AND lease_expires_at > now()",
-      [agentId],
+    const won = recent.wonBy(agentId, now);
+    const { rows } = await deps.pool.query<{ subtask_id: string; live: boolean; last_seq: number }>(
+      `SELECT subtask_id, (agent_id = $1 AND status = 'assigned' AND lease_expires_at > now()) AS live, last_seq FROM subtasks
+        WHERE (agent_id = $1 AND status = 'assigned' AND lease_expires_at > now()) OR subtask_id = ANY($2)`,
+      [agentId, won.map((w) => w.subtaskId)],
     );
-    return new Set([...rows.map((r) => r.subtask_id), ...recent.of(agentId, now)]).size;
+    const projected = new Map(rows.map((r) => [r.subtask_id, r]));
+    const open = new Set(rows.filter((r) => r.live).map((r) => r.subtask_id));
+    for (const w of won) {
+      const row = projected.get(w.subtaskId);
+      if (!row || Number(row.last_seq) < w.version) open.add(w.subtaskId);
+    }
+    return open.size;
   }
 
   async function assignOnce(agentId: string, filter: ClaimFilter, maxConcurrent: number, at: Date): Promise<AssignOutcome> {
@@ -95,6 +110,7 @@ export function workAssigner(deps: WorkAssignerDeps) {
         );
         const assigned = done.events.find((e) => e.type === "subtask.assigned")?.data as { leaseExpiresAt: string; attempt: number } | undefined;
         if (!assigned) continue;
+        recent.won(subtaskId, done.version);
         return { assigned: true, assignment: { subtaskId, spec, leaseId, leaseExpiresAt: assigned.leaseExpiresAt, attempt: assigned.attempt } };
       } catch (err) {
         // Another coordinator or agent got there first, or the projection was behind: try the next.

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomInt } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type pg from "pg";
@@ -6,7 +6,6 @@ import { z } from "zod";
 import type { HeartbeatStore } from "../../adapters/agents/heartbeats.js";
 import type { CommandMeta, HandledCommand } from "../../adapters/events/commandHandler.js";
 import { verifySignedRequest, type NonceStore } from "../../adapters/security/signedRequests.js";
-import { claimCandidates } from "../../adapters/tasks/claimCandidates.js";
 import { RESULT_DATA } from "../dataFields.js";
 import { agentRecord, agentSubject, type Agent, type AgentCommand } from "../../domain/agents/agent.js";
 import { deviceTypeRefusal, eligibility } from "../../domain/agents/eligibility.js";
@@ -14,9 +13,11 @@ import { REGISTRATION_LIMITS, registrationLimits, type RegistrationLimits } from
 import { DomainRuleViolation } from "../../domain/decider.js";
 import { subtaskSubject, type Subtask, type SubtaskCommand } from "../../domain/tasks/subtask.js";
 import { HeartbeatBody, HeartbeatReply, PullBody, PullReply, RegisterBody, RegisterReply, ResultBody, ResultReply } from "./schemas.js";
-import { leaseMsFor } from "../../domain/tasks/lease.js";
+import { workAssigner } from "../../app/work/workAssigner.js";
+import { shouldCheck } from "../../domain/tasks/resultCheck.js";
 
 type Handle<C> = (subject: string, command: C, meta: CommandMeta) => Promise<HandledCommand>;
+
 /** A handler that can be seeded with a projected state (see commandHandler's prime). */
 type Primable<C, S> = Handle<C> & { prime?: (subject: string, state: S, version: number) => void };
 
@@ -35,6 +36,8 @@ export interface AgentRoutesDeps {
   /** Registrations taken per window from one address and from one key (default REGISTRATION_LIMITS). */
   readonly registrationLimits?: RegistrationLimits;
   readonly now?: () => Date;
+  /** A uniform random number in [0, 1) for the result-check sampling (default: crypto). */
+  readonly draw?: () => number;
 }
 
 declare module "fastify" {
@@ -76,9 +79,9 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
   // Agents change rarely and every request needs its agent: a second of staleness (a blacklist
   // taking effect a second late) buys a query per request.
   const agents = new Map<string, { state: Agent | undefined; at: number }>();
-  async function loadAgent(agentId: string): Promise<Agent | undefined> {
+  async function loadAgent(agentId: string, opts: { fresh?: boolean } = {}): Promise<Agent | undefined> {
     const cached = agents.get(agentId);
-    if (cached?.state && Date.now() - cached.at < AGENT_CACHE_MS) return cached.state;
+    if (!opts.fresh && cached?.state && Date.now() - cached.at < AGENT_CACHE_MS) return cached.state;
     const row = (await deps.pool.query<{ state: Agent }>("SELECT state FROM agents WHERE agent_id = $1", [agentId])).rows[0];
     if (agents.size > 10_000) agents.clear();
     agents.set(agentId, { state: row?.state, at: Date.now() });
@@ -92,7 +95,8 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
     lastBeats.set(agentId, at);
     await deps.heartbeats.beat(agentId, { at, power });
   }
-  const recentClaims = claimMemory();
+  const assigner = workAssigner(deps);
+  const draw = deps.draw ?? (() => randomInt(0, 2 ** 47) / 2 ** 47);
   const unknownAgent = { error: "unknown_agent", message: "no agent registered with this key; POST /register first" };
 
   /**
@@ -168,75 +172,46 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
     if (!verdict.eligible) {
       return { assigned: false as const, reason: verdict.reason, message: verdict.message, ...(verdict.deferMs ? { deferMs: verdict.deferMs } : {}) };
     }
-    for (const { subtaskId, state, version } of await claimCandidates(deps.pool, verdict.filter, { exclude: recentClaims.ids(at.getTime()) })) {
-      if (state.status === "none") continue;
-      const { spec } = state;
-      const subject = subtaskSubject(subtaskId);
-      deps.handleSubtask.prime?.(subject, state, version);
-      const leaseId = randomUUID();
-      const leaseMs = leaseMsFor(deps.leaseMs, spec.timeoutMs);
-      recentClaims.add(subtaskId, at.getTime());
-      try {
-        const done = await deps.handleSubtask(subject, { kind: "assign", agentId, leaseId, leaseMs, now: at }, { now: at, refusalFromCache: true });
-        const assigned = done.events.find((e) => e.type === "subtask.assigned")?.data as { leaseExpiresAt: string; attempt: number } | undefined;
-        if (!assigned) continue;
-        return {
-          assigned: true as const,
-          subtask: {
-            subtaskId,
-            taskId: spec.taskId,
-            leaseId,
-            leaseExpiresAt: assigned.leaseExpiresAt,
-            attempt: assigned.attempt,
-            input: spec.input,
-            language: spec.language,
-            timeoutMs: spec.timeoutMs,
-            ...(spec.requestedModel ? { requestedModel: spec.requestedModel } : {}),
-          },
-        };
-      } catch (err) {
-        // Another coordinator or agent got there first, or the projection was behind: try the next.
-        if (err instanceof DomainRuleViolation) continue;
-        throw err;
-      }
-    }
-    return { assigned: false as const, reason: "no_work" as const, message: "no queued subtask matches this agent" };
+    const outcome = await assigner.assign(agentId, verdict.filter, agent.status === "approved" ? agent.profile.capabilities.maxConcurrent : 1, at);
+    if (!outcome.assigned) return { assigned: false as const, reason: outcome.reason, message: outcome.message };
+    const { subtaskId, spec, leaseId, leaseExpiresAt, attempt } = outcome.assignment;
+    return {
+      assigned: true as const,
+      subtask: {
+        subtaskId,
+        taskId: spec.taskId,
+        leaseId,
+        leaseExpiresAt,
+        attempt,
+        input: spec.input,
+        language: spec.language,
+        timeoutMs: spec.timeoutMs,
+        ...(spec.requestedModel ? { requestedModel: spec.requestedModel } : {}),
+      },
+    };
   });
 
 
-  app.post("/result", { config: { data: RESULT_DATA }, schema: { body: ResultBody, response: { 200: ResultReply, 404: ErrorReply, 409: ErrorReply } } }, async (req, reply) => {
+  app.post("/result", { config: { data: RESULT_DATA }, schema: { body: ResultBody, response: { 200: ResultReply, 403: ErrorReply, 404: ErrorReply, 409: ErrorReply } } }, async (req, reply) => {
     const agentId = req.agentId!;
-    if (!(await loadAgent(agentId))) return reply.code(404).send(unknownAgent);
+    // Read afresh, not from the cache: a blacklisted agent's report is never taken.
+    const agent = await loadAgent(agentId, { fresh: true });
+    if (!agent) return reply.code(404).send(unknownAgent);
+    if (agent.status === "blacklisted") return reply.code(403).send({ error: "blacklisted", message: `the agent is blacklisted: ${agent.reason}` });
     const { subtaskId, leaseId, ok, code, output, stderr, durationMs } = req.body;
     const at = now();
+    // Whether this result is held until the coordinator has run its code: the agent's record decides.
+    const check = shouldCheck(agentRecord(agent), draw());
     const done = await deps
       .handleSubtask(
         subtaskSubject(subtaskId),
-        { kind: "report", agentId, leaseId, now: at, ok, code, output, stderr, durationMs },
+        { kind: "report", agentId, leaseId, now: at, ok, code, output, stderr, durationMs, check },
         { now: at, commandId: `report:${leaseId}` },
       )
       .catch((err: unknown) => {
         if (err instanceof DomainRuleViolation && err.code === "unknown_subtask") throw new DomainRuleViolation(err.code, `no subtask ${subtaskId}`, true);
         throw err;
       });
-    return { accepted: true, events: done.events.map((e) => e.type) };
+    return { accepted: true, events: done.events.map((e) => e.type), checking: done.events.some((e) => e.type === "subtask.reported") };
   });
 };
-
-/**
- * Subtasks this coordinator claimed (or tried to) in the last few seconds. Its projection lags the
- * stream, so for a moment it still shows them queued; skipping them keeps concurrent pulls from
- * queueing up on a subtask that is gone.
- */
-function claimMemory(forMs = 2_000) {
-  const until = new Map<string, number>();
-  return {
-    add(subtaskId: string, now: number) {
-      until.set(subtaskId, now + forMs);
-    },
-    ids(now: number): string[] {
-      for (const [id, end] of until) if (end < now) until.delete(id);
-      return [...until.keys()];
-    },
-  };
-}

@@ -66,7 +66,7 @@ export const PullReply = z.discriminatedUnion("assigned", [
   z.object({ assigned: z.literal(true), subtask: AssignedSubtask }),
   z.object({
     assigned: z.literal(false),
-    reason: z.enum(["no_work", "power_blocked", "power_deferred", "not_approved", "blacklisted", "no_model", "sandbox_required"]),
+    reason: z.enum(["no_work", "at_capacity", "power_blocked", "power_deferred", "not_approved", "blacklisted", "no_model", "sandbox_required"]),
     message: z.string(),
     deferMs: z.number().int().optional(),
   }),
@@ -86,6 +86,11 @@ export const ResultBody = z.object({
 });
 export type ResultBody = z.infer<typeof ResultBody>;
 
-/** events: what the result caused, e.g. ["subtask.completed"] or ["subtask.failed", "subtask.escalated"]. */
-export const ResultReply = z.object({ accepted: z.boolean(), events: z.array(z.string()) });
+/** events: what the result caused, e.g. ["subtask.completed"], ["subtask.reported"] or ["subtask.failed", "subtask.escalated"]. */
+export const ResultReply = z.object({
+  accepted: z.boolean(),
+  events: z.array(z.string()),
+  /** The result is held until this coordinator has run its code and seen the same output. */
+  checking: z.boolean().optional(),
+});
 export type ResultReply = z.infer<typeof ResultReply>;
