@@ -13,7 +13,16 @@ import { startFakeOllama } from "../test/support/fakeOllama.js";
 import { eventually } from "../test/support/node.js";
 import { creditWriter, signedAppendRate } from "./appends.js";
 import type { CycleRun, HealthRun, SimulatedWorkersData, SimulatedWorkersReply, SimulatedWorkersRequest } from "./simulatedWorkers.js";
-import { benchDatabase, benchNats, pooled, report, round } from "./support.js";
+import { benchDatabase, benchNats, percentile, pooled, report, round } from "./support.js";
+import { generatePrivateKeyPem, signerFromPrivateKeyPem } from "../src/adapters/crypto/ed25519.js";
+import { inlineSealer } from "../src/adapters/crypto/signingPool.js";
+import { commandHandler } from "../src/adapters/events/commandHandler.js";
+import { createSandbox } from "../src/adapters/executor/sandbox.js";
+import { createEventStore } from "../src/adapters/nats/eventStore.js";
+import { checkClaim } from "../src/app/results/resultChecker.js";
+import { agentDecider, agentSubject } from "../src/domain/agents/agent.js";
+import { agentEvents } from "../src/domain/agents/agentEvents.js";
+import { checkSubset } from "../src/worker/runSubtask.js";
 
 /** One cycle: `workers` simulated workers work off `tasks` tasks of `subtasksPerTask` subtasks each. */
 export interface GatewayRound {
@@ -21,7 +30,15 @@ export interface GatewayRound {
   readonly tasks: number;
   /** Added to the figures' names, e.g. "_1_worker"; empty for the headline round. */
   readonly suffix: string;
+  /**
+   * The workers come with an established record (ESTABLISHED_SEED passed checks each), so the
+   * result check samples them at its floor rate; otherwise every result of theirs is checked.
+   */
+  readonly established: boolean;
 }
+
+/** Checks passed in a row that put an agent's sampling at the floor (10 / streak <= 5%). */
+const ESTABLISHED_SEED = 200;
 
 export interface GatewayBenchOptions {
   readonly rounds: readonly GatewayRound[];
@@ -68,6 +85,39 @@ interface RoundResult {
 }
 
 /**
+ * Gives the agents a record of ESTABLISHED_SEED passed checks each, appended as the node's result
+ * checker appends them (agent.resultChecked, signed by a key of the bench's), and waits for the
+ * agents projection to show it: the node then samples their results at the floor rate.
+ */
+async function establish(nc: NatsConnection, pool: pg.Pool, agentIds: readonly string[]): Promise<void> {
+  const store = await createEventStore(nc);
+  const handle = commandHandler({ store, decider: agentDecider, registry: agentEvents, sealer: inlineSealer(signerFromPrivateKeyPem(generatePrivateKeyPem())) });
+  const checks = agentIds.flatMap((agentId) => Array.from({ length: ESTABLISHED_SEED }, (_, i) => ({ agentId, i })));
+  await pooled(checks, 32, ({ agentId, i }) =>
+    handle(agentSubject(agentId), { kind: "recordCheck", subtaskId: `seed-${i}`, leaseId: `seed-${i}`, ok: true, now: new Date() }, { now: new Date() }),
+  );
+  await eventually("the agents' records in the projection", async () =>
+    (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM agents WHERE agent_id = ANY($1) AND check_streak >= $2", [agentIds, ESTABLISHED_SEED])).rows[0]!.n ===
+    agentIds.length
+      ? true
+      : undefined,
+  60_000);
+}
+
+/** What one result check costs on this machine: the reported code run in the sandbox and compared, sequentially. */
+async function oneCheckMs(runs: number): Promise<number[]> {
+  const sandbox = await createSandbox({ mode: "bwrap", agentMode: "worker", sandboxRequired: true });
+  const took: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const verdict = await checkClaim({ language: "python", timeoutMs: 5_000 }, { ok: true, code: "print(1)", output: "1\n" }, { sandbox, checkSubset });
+    if (verdict.verdict !== "passed") throw new Error(`the check did not pass: ${JSON.stringify(verdict)}`);
+    took.push(performance.now() - t0);
+  }
+  return took;
+}
+
+/**
  * One round on a running node: the health baseline with this round's clients, then they
  * register, the queue is filled through POST /submit and decomposed by the node, and once every
  * subtask is queued in the projection the clock starts and the workers work it off.
@@ -80,10 +130,11 @@ async function gatewayRound(node: RunningNode, pool: pg.Pool, nc: NatsConnection
     const health = await workers.ask<HealthRun>({ kind: "health", ms: opts.healthMs });
 
     const approvedBefore = await countWhere(pool, "agents", "approved");
-    await workers.ask({ kind: "register" });
+    const agentIds = await workers.ask<string[]>({ kind: "register" });
     await eventually("the simulated workers approved in the agents projection", async () =>
       (await countWhere(pool, "agents", "approved")) >= approvedBefore + round.workers ? true : undefined,
     );
+    if (round.established) await establish(nc, pool, agentIds);
 
     const completedBefore = await countWhere(pool, "subtasks", "completed");
     const tasksBefore = await countWhere(pool, "tasks", "completed");
@@ -107,6 +158,7 @@ async function gatewayRound(node: RunningNode, pool: pg.Pool, nc: NatsConnection
       async () => ((await countWhere(pool, "subtasks", "completed")) >= completedBefore + subtasks ? true : undefined),
       60_000,
     );
+    // With results held for checking, "completed" comes after the check: this lag includes it.
     const projectionLagMs = performance.now() - cycleEnded;
     // Behind the cycle the task flow reports each completion to its task and completes the task.
     await eventually("every task completed", async () => ((await countWhere(pool, "tasks", "completed")) >= tasksBefore + round.tasks ? true : undefined), 60_000);
@@ -153,6 +205,8 @@ export async function gatewayBench(opts: GatewayBenchOptions): Promise<void> {
         worker: false,
         autoApprove: "all",
         leaseMs: 3_600_000,
+        // 101 simulated workers register from this one address.
+        registerPerAddress: 1_000,
       },
       {},
     );
@@ -175,12 +229,14 @@ export async function gatewayBench(opts: GatewayBenchOptions): Promise<void> {
     await writer.close();
 
     for (const { round: r, subtasks, health, run, commitsInCycle, commitsUntilTasksCompleted, projectionLagMs, loadAvgAtStart } of results) {
-      const seconds = run.ms / 1000;
+      // Every result checked: a subtask counts once its check has completed it, so its time is in the rate.
+      const seconds = (r.established ? run.ms : run.ms + projectionLagMs) / 1000;
       const cycle = {
         workers: r.workers,
         subtasks,
         queue: `POST /submit x${r.tasks}, decomposed by the node through a fake Ollama model into ${opts.subtasksPerTask} subtasks each; workers start once all are queued`,
         noWorkPauseMs: opts.noWorkPauseMs,
+        resultChecks: r.established ? `established workers (${ESTABLISHED_SEED} checks passed each): sampled at the floor rate` : "every result checked before it counts",
       };
       report(`gateway_subtasks_per_s${r.suffix}`, subtasks / seconds, "subtasks/s", health.requests / (health.ms / 1000), {
         baselineIs: "GET /health round trips/s, same clients, same server (a subtask takes 2 signed round trips)",
@@ -202,6 +258,17 @@ export async function gatewayBench(opts: GatewayBenchOptions): Promise<void> {
       report(`gateway_pull_p99_ms${r.suffix}`, run.allPulls.p99Ms, "ms", health.latency.p99Ms, { ...latency, pulls: run.allPulls.count });
       report(`gateway_pull_assigned_p50_ms${r.suffix}`, run.assignedPulls.p50Ms, "ms", health.latency.p50Ms, { ...latency, pulls: run.assignedPulls.count });
       report(`gateway_pull_assigned_p99_ms${r.suffix}`, run.assignedPulls.p99Ms, "ms", health.latency.p99Ms, { ...latency, pulls: run.assignedPulls.count });
+    }
+    // One check's cost beside the full cycle's time per subtask at the floor rate.
+    const checks = await oneCheckMs(20);
+    const floor = results.find((x) => x.round.established);
+    if (floor) {
+      const cycleMsPerSubtask = floor.run.ms / floor.subtasks;
+      report("result_check_ms", percentile(checks, 50), "ms", cycleMsPerSubtask, {
+        baselineIs: "the full cycle's wall time per subtask, 50 established workers (the ratio: one check as a share of it)",
+        p99Ms: round(percentile(checks, 99)),
+        check: "python print(1) run in bwrap under the subtask's limits and its stdout compared, 20 in a row on an idle node",
+      });
     }
   } finally {
     await nc.close();

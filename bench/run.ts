@@ -53,12 +53,15 @@ async function backbone(): Promise<void> {
 
 const parts: Record<string, () => Promise<void>> = {
   backbone,
-  // 50 workers on 300 subtasks, then one worker alone on 50: what contention costs.
+  // 50 workers on 300 subtasks, then one worker alone on 50 (what contention costs), then 50 new
+  // workers on 100 subtasks, every result of theirs checked (what the check costs).
   gateway: () =>
     gatewayBench({
+      // Established workers (the result check at its floor rate), then fresh ones (every result checked).
       rounds: [
-        { workers: 50, tasks: 60, suffix: "" },
-        { workers: 1, tasks: 10, suffix: "_1_worker" },
+        { workers: 50, tasks: 60, suffix: "", established: true },
+        { workers: 1, tasks: 10, suffix: "_1_worker", established: true },
+        { workers: 50, tasks: 20, suffix: "_all_checked", established: false },
       ],
       subtasksPerTask: 5,
       noWorkPauseMs: 20,

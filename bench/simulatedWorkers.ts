@@ -20,6 +20,7 @@ export interface SimulatedWorkersData {
 export type SimulatedWorkersRequest =
   /** Raw limit: the same clients, unsigned GET /health of the same server, for `ms`. */
   | { readonly kind: "health"; readonly ms: number }
+  /** Registers every worker; answers their agent ids. */
   | { readonly kind: "register" }
   /** Pull and report until `subtasks` results were accepted as completed (or `deadlineMs` passed). */
   | { readonly kind: "cycle"; readonly subtasks: number; readonly noWorkPauseMs: number; readonly deadlineMs: number };
@@ -97,7 +98,8 @@ async function cycle(clients: readonly CoordinatorClient[], req: Extract<Simulat
           assigned.push(took);
           const { subtaskId, leaseId } = reply.subtask;
           const result = await client.result({ subtaskId, leaseId, ok: true, code: "print(1)", output: "1\n", stderr: "", durationMs: 1 });
-          if (result.events.includes("subtask.completed")) {
+          // Taken at once, or held until the coordinator has run the code (it counts once checked).
+          if (result.events.includes("subtask.completed") || result.events.includes("subtask.reported")) {
             completed++;
             lastCompletedAt = performance.now();
           } else errors.push(`result for ${subtaskId} caused ${result.events.join(", ") || "nothing"}`);
@@ -124,9 +126,9 @@ if (!isMainThread && parentPort) {
         case "register":
           return Promise.all(
             clients.map((c, i) =>
-              c.register({ name: `bench-${i}`, mode: "worker", capabilities: { models: [data.model], languages: ["python", "javascript"], sandbox: "bwrap" } }),
+              c.register({ name: `bench-${i}`, mode: "worker", capabilities: { models: [data.model], languages: ["python", "javascript"], sandbox: "bwrap" }, deviceType: desktop.deviceType }),
             ),
-          );
+          ).then((replies) => replies.map((r) => r.agentId));
         case "cycle":
           return cycle(clients, req);
       }

@@ -22,7 +22,7 @@ export interface Candidate {
 /** `forAgent`: subtasks this agent tried before without a result come after all others. */
 export async function claimCandidates(pool: pg.Pool, filter: ClaimFilter, opts: { limit?: number; exclude?: readonly string[]; forAgent?: string } = {}): Promise<Candidate[]> {
   const { rows } = await pool.query<{ subtask_id: string; rank: string; state: Subtask; last_seq: string; updated_at: Date }>(
-    `SELECT subtask_id, (requested_model IS NOT NULL)::text || ':' || ($8::text IS NOT NULL AND position($8 in COALESCE(state->>'triedBy', '')) > 0)::text || ':' || priority AS rank,
+    `SELECT subtask_id, (requested_model IS NOT NULL)::text || ':' || ($8::text IS NOT NULL AND $8 = ANY(tried_by))::text || ':' || priority AS rank,
             state, last_seq, updated_at FROM subtasks
       WHERE (status = 'queued' OR (status = 'assigned' AND lease_expires_at < now()))
         AND language = ANY($1) AND resource_class = ANY($2)
@@ -30,7 +30,7 @@ export async function claimCandidates(pool: pg.Pool, filter: ClaimFilter, opts: 
         AND ($4::integer IS NULL OR timeout_ms <= $4)
         AND ($5 OR state->'spec'->>'sandboxRequired' = 'false')
         AND subtask_id <> ALL($7)
-      ORDER BY (requested_model IS NOT NULL) DESC, ($8::text IS NOT NULL AND position($8 in COALESCE(state->>'triedBy', '')) > 0), priority DESC, updated_at
+      ORDER BY (requested_model IS NOT NULL) DESC, ($8::text IS NOT NULL AND $8 = ANY(tried_by)), priority DESC, updated_at
       LIMIT $6`,
     [filter.languages, filter.resourceClasses, filter.models, filter.maxTimeoutMs ?? null, filter.sandboxed, opts.limit ?? 8, opts.exclude ?? [], opts.forAgent ?? null],
   );

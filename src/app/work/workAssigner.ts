@@ -31,33 +31,45 @@ export interface WorkAssignerDeps {
 }
 
 /**
- * What this coordinator has claimed in the last seconds, by subtask and by agent. Its projection
- * lags the stream, so for a moment it still shows them queued (and the agent as holding fewer
- * leases): skipping them keeps concurrent pulls from queueing on a subtask that is gone, and the
- * agent's count honest.
+ * Subtasks this coordinator claimed (or tried to) in the last seconds. Its projection lags the
+ * stream, so for a moment it still shows them queued: skipping them keeps concurrent pulls from
+ * queueing up on a subtask that is gone.
  */
 function claimMemory(forMs = 2_000) {
-  const until = new Map<string, { agentId: string; end: number; version?: number }>();
-  const sweep = (now: number) => {
-    for (const [id, c] of until) if (c.end < now) until.delete(id);
-  };
+  const until = new Map<string, number>();
   return {
-    add(subtaskId: string, agentId: string, now: number) {
-      until.set(subtaskId, { agentId, end: now + forMs });
-    },
-    /** The claim won: the assignment is at this stream version. */
-    won(subtaskId: string, version: number) {
-      const c = until.get(subtaskId);
-      if (c) until.set(subtaskId, { ...c, version });
+    add(subtaskId: string, now: number) {
+      until.set(subtaskId, now + forMs);
     },
     ids(now: number): string[] {
-      sweep(now);
+      for (const [id, end] of until) if (end < now) until.delete(id);
       return [...until.keys()];
     },
-    /** Assignments won for the agent, with their versions. */
-    wonBy(agentId: string, now: number): { subtaskId: string; version: number }[] {
-      sweep(now);
-      return [...until].flatMap(([subtaskId, c]) => (c.agentId === agentId && c.version !== undefined ? [{ subtaskId, version: c.version }] : []));
+  };
+}
+
+/**
+ * What this coordinator did to each agent's leases lately (won one, took its result), at which
+ * stream version: under load the projection lags by seconds, and an agent whose last result it
+ * does not show yet would seem to hold a lease it gave back. Kept for a minute, far beyond lag.
+ */
+function leaseMemory(forMs = 60_000, maxAgents = 10_000) {
+  const byAgent = new Map<string, Map<string, { held: boolean; version: number; end: number }>>();
+  return {
+    note(agentId: string, subtaskId: string, held: boolean, version: number, now: number) {
+      let leases = byAgent.get(agentId);
+      if (!leases) {
+        if (byAgent.size >= maxAgents) byAgent.delete(byAgent.keys().next().value as string);
+        byAgent.set(agentId, (leases = new Map()));
+      }
+      leases.set(subtaskId, { held, version, end: now + forMs });
+    },
+    of(agentId: string, now: number): { subtaskId: string; held: boolean; version: number }[] {
+      const leases = byAgent.get(agentId);
+      if (!leases) return [];
+      for (const [id, l] of leases) if (l.end < now) leases.delete(id);
+      if (leases.size === 0) byAgent.delete(agentId);
+      return [...leases].map(([subtaskId, l]) => ({ subtaskId, held: l.held, version: l.version }));
     },
   };
 }
@@ -70,21 +82,26 @@ function claimMemory(forMs = 2_000) {
  */
 export function workAssigner(deps: WorkAssignerDeps) {
   const recent = claimMemory();
+  const leases = leaseMemory();
   const queues = new Map<string, Promise<unknown>>();
 
-  /** The agent's live leases: the projection's, and those won here that it does not show yet. */
+  /**
+   * The agent's live leases: the projection's, corrected by what this coordinator did in the
+   * last seconds that the projection does not show yet (leases won here, results taken here).
+   */
   async function openLeases(agentId: string, now: number): Promise<number> {
-    const won = recent.wonBy(agentId, now);
+    const known = leases.of(agentId, now);
     const { rows } = await deps.pool.query<{ subtask_id: string; live: boolean; last_seq: number }>(
       `SELECT subtask_id, (agent_id = $1 AND status = 'assigned' AND lease_expires_at > now()) AS live, last_seq FROM subtasks
         WHERE (agent_id = $1 AND status = 'assigned' AND lease_expires_at > now()) OR subtask_id = ANY($2)`,
-      [agentId, won.map((w) => w.subtaskId)],
+      [agentId, known.map((k) => k.subtaskId)],
     );
-    const projected = new Map(rows.map((r) => [r.subtask_id, r]));
     const open = new Set(rows.filter((r) => r.live).map((r) => r.subtask_id));
-    for (const w of won) {
-      const row = projected.get(w.subtaskId);
-      if (!row || Number(row.last_seq) < w.version) open.add(w.subtaskId);
+    const projected = new Map(rows.map((r) => [r.subtask_id, Number(r.last_seq)]));
+    for (const k of known) {
+      if ((projected.get(k.subtaskId) ?? 0) >= k.version) continue;
+      if (k.held) open.add(k.subtaskId);
+      else open.delete(k.subtaskId);
     }
     return open.size;
   }
@@ -101,7 +118,7 @@ export function workAssigner(deps: WorkAssignerDeps) {
       const subject = subtaskSubject(subtaskId);
       deps.handleSubtask.prime?.(subject, state, version);
       const leaseId = randomUUID();
-      recent.add(subtaskId, agentId, now);
+      recent.add(subtaskId, now);
       try {
         const done = await deps.handleSubtask(
           subject,
@@ -110,7 +127,7 @@ export function workAssigner(deps: WorkAssignerDeps) {
         );
         const assigned = done.events.find((e) => e.type === "subtask.assigned")?.data as { leaseExpiresAt: string; attempt: number } | undefined;
         if (!assigned) continue;
-        recent.won(subtaskId, done.version);
+        leases.note(agentId, subtaskId, true, done.version, now);
         return { assigned: true, assignment: { subtaskId, spec, leaseId, leaseExpiresAt: assigned.leaseExpiresAt, attempt: assigned.attempt } };
       } catch (err) {
         // Another coordinator or agent got there first, or the projection was behind: try the next.
@@ -122,6 +139,10 @@ export function workAssigner(deps: WorkAssignerDeps) {
   }
 
   return {
+    /** A result of the agent's was taken here: that lease no longer counts, whatever the projection shows yet. */
+    resultTaken(subtaskId: string, agentId: string, version: number, at: Date): void {
+      leases.note(agentId, subtaskId, false, version, at.getTime());
+    },
     assign(agentId: string, filter: ClaimFilter, maxConcurrent: number, at: Date): Promise<AssignOutcome> {
       const go = () => assignOnce(agentId, filter, maxConcurrent, at);
       const previous = queues.get(agentId);

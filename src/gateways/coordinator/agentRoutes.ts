@@ -212,6 +212,7 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
         if (err instanceof DomainRuleViolation && err.code === "unknown_subtask") throw new DomainRuleViolation(err.code, `no subtask ${subtaskId}`, true);
         throw err;
       });
+    if (done.events.length > 0) assigner.resultTaken(subtaskId, agentId, done.version, at);
     return { accepted: true, events: done.events.map((e) => e.type), checking: done.events.some((e) => e.type === "subtask.reported") };
   });
 };

@@ -41,13 +41,13 @@ async function writeSubtask(db: PoolClient, row: FoldedRow<Subtask>): Promise<vo
   const spec = s.status === "none" ? undefined : s.spec;
   await db.query(
     `INSERT INTO subtasks (subtask_id, task_id, index, status, attempts, agent_id, lease_expires_at, state, last_seq, updated_at,
-       language, priority, resource_class, requested_model, timeout_ms)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+       language, priority, resource_class, requested_model, timeout_ms, tried_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
      ON CONFLICT (subtask_id) DO UPDATE SET task_id = EXCLUDED.task_id, index = EXCLUDED.index, status = EXCLUDED.status,
        attempts = EXCLUDED.attempts, agent_id = EXCLUDED.agent_id, lease_expires_at = EXCLUDED.lease_expires_at,
        state = EXCLUDED.state, last_seq = EXCLUDED.last_seq, updated_at = EXCLUDED.updated_at, language = EXCLUDED.language,
        priority = EXCLUDED.priority, resource_class = EXCLUDED.resource_class, requested_model = EXCLUDED.requested_model,
-       timeout_ms = EXCLUDED.timeout_ms`,
+       timeout_ms = EXCLUDED.timeout_ms, tried_by = EXCLUDED.tried_by`,
     storableParams([
       row.id,
       spec?.taskId ?? null,
@@ -64,6 +64,7 @@ async function writeSubtask(db: PoolClient, row: FoldedRow<Subtask>): Promise<vo
       spec?.resourceClass ?? null,
       spec?.requestedModel ?? null,
       spec?.timeoutMs ?? null,
+      "triedBy" in s && s.triedBy ? [...s.triedBy] : [],
     ]),
   );
 }
