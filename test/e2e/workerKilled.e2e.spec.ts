@@ -100,7 +100,8 @@ describe("a worker killed mid-subtask", () => {
     const nc = await t.nats.connect("killed-reader");
     const { commits } = await (await createEventStore(nc)).readAggregate(`ec.tasks.${subtaskId}`);
     const events = commits.flatMap((c) => JSON.parse(new TextDecoder().decode(c.data)) as { type: string; data: { agentId?: string } }[]);
-    expect(events.map((e) => e.type)).toEqual(["subtask.queued", "subtask.assigned", "subtask.leaseExpired", "subtask.assigned", "subtask.completed"]);
+    // The second worker is new to the node: its result is checked before it counts.
+    expect(events.map((e) => e.type)).toEqual(["subtask.queued", "subtask.assigned", "subtask.leaseExpired", "subtask.assigned", "subtask.reported", "subtask.checkPassed"]);
     expect(events[1]!.data.agentId).toBe(victimId);
     expect(events[2]!.data.agentId).toBe(victimId);
     expect(events[3]!.data.agentId).toBe(survivorId);

@@ -107,7 +107,7 @@ describe.skipIf(skipReason)(skipReason ? `docker sandbox with an engine (skipped
       const fresh = dockerSandbox({ socketPath });
       const r = await fresh.run("python", "import json, os\nprint(json.dumps(sorted(os.environ)))\nprint(open('/proc/1/environ').read())", limits);
       expect(r.exitCode).toBe(0);
-      expect(JSON.parse(r.stdout.split("\n")[0]!)).toEqual(["HOME", "HOSTNAME", "LANG", "PATH", "PWD"]);
+      expect(JSON.parse(r.stdout.split("\n")[0]!)).toEqual(["HOME", "HOSTNAME", "LANG", "PATH", "PWD", "PYTHONHASHSEED"]);
       expect(r.stdout).not.toContain(canary);
     } finally {
       for (const k of ["ADMIN_API_TOKEN", "DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_PATH_PREFIX"]) {
