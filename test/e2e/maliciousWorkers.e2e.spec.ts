@@ -130,6 +130,19 @@ describe("malicious workers", () => {
     expect(new Set([first.taskId, second.taskId])).toEqual(new Set([a, b]));
   }, 90_000);
 
+  it("a worker that starts again (registers) gives back what its last process held, and can take work at once", async () => {
+    const restarted = await register(1);
+    const taskId = await submit("print three");
+    const held = await pullFor(restarted, taskId);
+    expect(await pull(restarted)).toEqual({ reason: "at_capacity" });
+    expect(await post(restarted, "/register", { mode: "worker", capabilities: { ...pythonCapabilities, models: [model], maxConcurrent: 1 }, deviceType: "server" })).toMatchObject({ status: 200 });
+    const again = await pullFor(restarted, taskId);
+    expect(again.subtaskId).toBe(held.subtaskId);
+    expect(again.leaseId).not.toBe(held.leaseId);
+    // The old process's late report finds no lease.
+    expect(await report(restarted, held, { code: "print(3)", output: "3\n" })).toMatchObject({ status: 409 });
+  }, 60_000);
+
   it("a blacklisted agent's lease is taken back at once and its late report refused", async () => {
     const mallory = await register();
     const taskId = await submit("print two");

@@ -138,7 +138,28 @@ export function workAssigner(deps: WorkAssignerDeps) {
     return { assigned: false, reason: "no_work", message: "no queued subtask matches this agent" };
   }
 
+  /**
+   * Takes back every lease the agent holds: its worker started again (a registration), and a new
+   * process holds none of its old leases, which would otherwise count against its cap until they
+   * ran out. The try does not count against the subtask (subtask.leaseRevoked).
+   */
+  async function releaseAll(agentId: string, reason: string, at: Date): Promise<number> {
+    const now = at.getTime();
+    const { rows } = await deps.pool.query<{ subtask_id: string }>("SELECT subtask_id FROM subtasks WHERE agent_id = $1 AND status = 'assigned'", [agentId]);
+    const held = new Set([...rows.map((r) => r.subtask_id), ...leases.of(agentId, now).filter((l) => l.held).map((l) => l.subtaskId)]);
+    let revoked = 0;
+    for (const subtaskId of held) {
+      const done = await deps.handleSubtask(subtaskSubject(subtaskId), { kind: "revokeLease", agentId, reason }, { now: at });
+      if (done.events.length > 0) {
+        revoked++;
+        leases.note(agentId, subtaskId, false, done.version, now);
+      }
+    }
+    return revoked;
+  }
+
   return {
+    releaseAll,
     /** A result of the agent's was taken here: that lease no longer counts, whatever the projection shows yet. */
     resultTaken(subtaskId: string, agentId: string, version: number, at: Date): void {
       leases.note(agentId, subtaskId, false, version, at.getTime());

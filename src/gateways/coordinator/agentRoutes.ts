@@ -140,6 +140,8 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
         if (err instanceof DomainRuleViolation && err.code === "blacklisted") return reply.code(403).send({ error: "blacklisted", message: err.message });
         throw err;
       }
+      // A worker registers when its process starts: what its last process held is given back.
+      await assigner.releaseAll(agentId, "its worker registered again (a new process holds none of the old leases)", now());
       const known = await projectedAgent(agentId, done.version);
       // What this registration decided, else what was decided before it (a policy that approves
       // now approved before, or this registration would have approved).
