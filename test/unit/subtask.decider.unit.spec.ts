@@ -11,7 +11,7 @@ const at = (s: number) => new Date(t0.getTime() + s * 1000);
 const queued: SubtaskEvent = { type: "subtask.queued", data: spec };
 const assigned = (agentId: string, leaseId: string, attempt: number, startS = 0): SubtaskEvent => ({
   type: "subtask.assigned",
-  data: { agentId, leaseId, leaseExpiresAt: at(startS + 30).toISOString(), attempt },
+  data: { agentId, leaseId, leaseExpiresAt: at(startS + 30).toISOString(), attempt, assignedAt: at(startS).toISOString() },
 });
 const assign = (agentId: string, leaseId: string, s = 0) => ({ kind: "assign" as const, agentId, leaseId, leaseMs: 30_000, now: at(s) });
 const report = (agentId: string, leaseId: string, s: number, ok: boolean) => ({
@@ -64,6 +64,15 @@ describe("subtask lifecycle", () => {
     given(subtaskDecider, [queued, assigned("a1", "L1", 1), revoked]).when(report("a1", "L1", 5, true)).thenThrows("not_assigned");
     // The next agent's try is the first one.
     given(subtaskDecider, [queued, assigned("a1", "L1", 1), revoked]).when(assign("a2", "L2", 6)).then([assigned("a2", "L2", 1, 6)]);
+  });
+
+  it("refuses a duration longer than the lease has lasted: it is a claim, and it will be paid for", () => {
+    const history = [queued, assigned("a1", "L1", 1)];
+    given(subtaskDecider, history).when({ ...report("a1", "L1", 5, true), durationMs: 7_001 }).thenThrows("duration_impossible");
+    // Within the clocks' slack it is taken.
+    given(subtaskDecider, history)
+      .when({ ...report("a1", "L1", 5, true), durationMs: 7_000 })
+      .then([{ type: "subtask.completed", data: { agentId: "a1", leaseId: "L1", code: "print(42)", output: "42\n", stderr: "", durationMs: 7_000 } }]);
   });
 
   it("a completed subtask is completed exactly once", () => {

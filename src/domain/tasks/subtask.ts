@@ -7,7 +7,14 @@ interface Lease {
   readonly leaseId: string;
   readonly agentId: string;
   readonly expiresAt: string;
+  readonly assignedAt?: string;
 }
+
+/**
+ * How far a worker's clock may run ahead of the coordinator's: a reported duration may exceed
+ * the time the coordinator saw pass between the lease and the report by this much, no more.
+ */
+export const DURATION_SLACK_MS = 2_000;
 
 /** What a finished subtask produced: the code that ran and what it printed. */
 export interface SubtaskResult {
@@ -155,7 +162,7 @@ export function evolveSubtask(state: Subtask, event: SubtaskEvent): Subtask {
         status: "assigned",
         spec: state.spec,
         attempts: event.data.attempt,
-        lease: { leaseId: event.data.leaseId, agentId: event.data.agentId, expiresAt: event.data.leaseExpiresAt },
+        lease: { leaseId: event.data.leaseId, agentId: event.data.agentId, expiresAt: event.data.leaseExpiresAt, ...(event.data.assignedAt ? { assignedAt: event.data.assignedAt } : {}) },
         ...(state.triedBy ? { triedBy: state.triedBy } : {}),
       };
     case "subtask.leaseExpired":
@@ -237,6 +244,7 @@ export function decideSubtask(command: SubtaskCommand, state: Subtask): SubtaskE
             leaseId: command.leaseId,
             leaseExpiresAt: new Date(command.now.getTime() + command.leaseMs).toISOString(),
             attempt: attempts + 1,
+            assignedAt: command.now.toISOString(),
           },
         },
       ]);
@@ -248,6 +256,13 @@ export function decideSubtask(command: SubtaskCommand, state: Subtask): SubtaskE
         throw new DomainRuleViolation("not_your_lease", `lease ${command.leaseId} of ${command.agentId} is not the subtask's current lease`);
       }
       if (expired(state.lease, command.now)) throw new DomainRuleViolation("lease_expired", `the lease ended at ${state.lease.expiresAt}`);
+      // A duration is a claim (it will be paid for): it cannot be longer than the lease has lasted.
+      if (state.lease.assignedAt) {
+        const lasted = command.now.getTime() - Date.parse(state.lease.assignedAt);
+        if (command.durationMs > lasted + DURATION_SLACK_MS) {
+          throw new DomainRuleViolation("duration_impossible", `the reported duration ${command.durationMs} ms is longer than the lease has lasted (${lasted} ms)`);
+        }
+      }
       const { agentId, leaseId, durationMs, ok, output, stderr } = command;
       const code = command.code ?? "";
       const outsideSubset = !ok && stderr.startsWith(OUTSIDE_SUBSET);

@@ -26,7 +26,14 @@ export const subtaskQueued = eventSpec("subtask.queued", 1, SubtaskSpec);
 export const subtaskAssigned = eventSpec(
   "subtask.assigned",
   1,
-  z.object({ agentId: Id, leaseId: Id, leaseExpiresAt: Instant, attempt: z.number().int().min(1) }),
+  z.object({
+    agentId: Id,
+    leaseId: Id,
+    leaseExpiresAt: Instant,
+    attempt: z.number().int().min(1),
+    /** When the lease began; absent in events recorded before it was kept. */
+    assignedAt: Instant.optional(),
+  }),
 );
 export const subtaskLeaseExpired = eventSpec("subtask.leaseExpired", 1, z.object({ agentId: Id, leaseId: Id }));
 /** The lease was taken back from its agent (blacklisted): that try does not count. */
