@@ -6,7 +6,7 @@ import { AgentProfile, type AgentEvent } from "./agentEvents.js";
 import { beyondApproved, canonicalProfile } from "./profileReview.js";
 import { checkKey, noRecord, recordAfter, REMEMBERED_CHECKS, type AgentRecord } from "./record.js";
 
-export { agentRecord, type AgentRecord } from "./record.js";
+export type { AgentRecord } from "./record.js";
 
 /** What every known agent carries: its record of checked results, and the checks it remembers (checkKey). */
 interface Known {
@@ -29,6 +29,9 @@ export type Agent =
   | ({ readonly status: "blacklisted"; readonly profile?: AgentProfile; readonly reason: string } & Known);
 
 export const noAgent = (): Agent => ({ status: "none" });
+
+/** The record of any agent state: an unknown key has none (zeros). */
+export const agentRecord = (state: Agent): AgentRecord => (state.status === "none" ? noRecord : state.record);
 
 /** The approver named when the coordinator's policy (EC_AUTO_APPROVE_AGENTS) approves. */
 export const AUTO_APPROVAL = "auto-approval";

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import type { Agent } from "./agent.js";
 
 /**
  * An agent's record of checked results: how many were checked, how many of those failed, and
@@ -31,5 +30,3 @@ export function recordAfter(record: AgentRecord, check: { readonly ok: boolean; 
   return { checked: record.checked + 1, failed: record.failed + 1, streak: 0, lastFailedAt: check.at };
 }
 
-/** The record of any agent state: an unknown key has none (zeros). */
-export const agentRecord = (state: Agent): AgentRecord => (state.status === "none" ? noRecord : state.record);
