@@ -54,6 +54,8 @@ export const NodeConfig = z.object({
   registerPerAddress: z.coerce.number().int().min(1).max(1_000_000),
   registerPerKey: z.coerce.number().int().min(1).max(1_000_000),
   registerWindowMs: Ms,
+  /** Open leases all agents of one owner account may hold together. */
+  ownerMaxLeases: z.coerce.number().int().min(1).max(1_000_000),
 });
 export type NodeConfig = z.infer<typeof NodeConfig>;
 
@@ -94,6 +96,7 @@ export function nodeConfigFrom(flags: Partial<Record<keyof NodeConfig, unknown>>
     anchorIntervalMs: flags.anchorIntervalMs ?? env.EC_ANCHOR_INTERVAL_MS ?? 2 * 3600_000,
     registerPerAddress: flags.registerPerAddress ?? env.EC_REGISTER_PER_ADDRESS ?? REGISTRATION_LIMITS.perAddress,
     registerPerKey: flags.registerPerKey ?? env.EC_REGISTER_PER_KEY ?? REGISTRATION_LIMITS.perKey,
+    ownerMaxLeases: flags.ownerMaxLeases ?? env.EC_OWNER_MAX_LEASES ?? 256,
     registerWindowMs: flags.registerWindowMs ?? env.EC_REGISTER_WINDOW_MS ?? REGISTRATION_LIMITS.windowMs,
   });
   if (!parsed.success) throw new Error(`bad configuration: ${z.prettifyError(parsed.error)}`);

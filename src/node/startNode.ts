@@ -253,6 +253,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
 
     const coordinator = await buildCoordinator({
       health: nodeHealth,
+      ownerMaxLeases: config.ownerMaxLeases,
       ...(internals.draw ? { draw: internals.draw } : {}),
       pool,
       nonces: await kvNonceStore(nc),

@@ -24,7 +24,7 @@ describe("malicious workers", () => {
   const admin = (method: string, path: string, body?: unknown) => controlPlane(t.node.controlPlaneUrl, t.node.adminToken, method, path, body);
 
   beforeAll(async () => {
-    t = await startTestNode({ worker: false, registerPerAddress: 1_000 }, { draw: () => draw });
+    t = await startTestNode({ worker: false, registerPerAddress: 1_000, ownerMaxLeases: 2 }, { draw: () => draw });
     // One subtask per task, whose input is the prompt.
     t.model.answer = (prompt) => JSON.stringify([{ input: /write: (.*)$/m.exec(prompt)?.[1] ?? "print 42", language: "python" }]);
   }, 120_000);
@@ -36,9 +36,9 @@ describe("malicious workers", () => {
     model = `m-${ctx.task.name.length}-${Math.random().toString(36).slice(2, 8)}`;
   });
 
-  async function register(maxConcurrent = 1): Promise<Signer> {
+  async function register(maxConcurrent = 1, owner?: string): Promise<Signer> {
     const agent = newSigner();
-    const r = await post(agent, "/register", { mode: "worker", capabilities: { ...pythonCapabilities, models: [model], maxConcurrent }, deviceType: "server" });
+    const r = await post(agent, "/register", { mode: "worker", capabilities: { ...pythonCapabilities, models: [model], maxConcurrent }, deviceType: "server", ...(owner ? { owner } : {}) });
     expect(r).toMatchObject({ status: 200, body: { status: "approved" } });
     await eventually("the agent in the projection", async () => ((await t.db.pool.query("SELECT 1 FROM agents WHERE agent_id = $1", [agent.publicKey])).rowCount ? true : undefined));
     return agent;
@@ -129,6 +129,17 @@ describe("malicious workers", () => {
     const second = await any(other);
     expect(new Set([first.taskId, second.taskId])).toEqual(new Set([a, b]));
   }, 90_000);
+
+  it("one owner's many keys hold no more leases together than one owner may; another owner's agent is served", async () => {
+    const keys = [await register(5, "owner-x"), await register(5, "owner-x"), await register(5, "owner-x")];
+    const outsider = await register(1, "owner-y");
+    for (let i = 0; i < 4; i++) await submit(`print four ${i}`);
+    const got = [];
+    for (const key of keys) got.push(await pull(key));
+    expect(got.filter((g) => "subtaskId" in g)).toHaveLength(2);
+    expect(got.at(-1)).toEqual({ reason: "at_capacity" });
+    expect("subtaskId" in (await pull(outsider))).toBe(true);
+  }, 60_000);
 
   it("a worker that starts again (registers) gives back what its last process held, and can take work at once", async () => {
     const restarted = await register(1);

@@ -68,6 +68,7 @@ describe("registering beyond the approved profile", () => {
     ["another sandbox", withCaps({ sandbox: "docker" }), /sandbox docker \(approved: bwrap\)/],
     ["ide mode", withCaps({}, { mode: "ide" }), /mode ide \(approved: worker\)/],
     ["another device type", withCaps({}, { deviceType: "laptop" }), /device type laptop \(approved: server\)/],
+    ["another owner account", withCaps({}, { owner: "someone-else" }), /owner someone-else \(approved: none\)/],
   ];
 
   it.each(claims)("an operator's approval is withdrawn for %s, even where the policy approves everyone", (_what, next, reason) => {

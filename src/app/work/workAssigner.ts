@@ -28,7 +28,17 @@ export interface WorkAssignerDeps {
   readonly handleSubtask: HandleSubtask;
   /** The least lease (EC_LEASE_MS). */
   readonly leaseMs: number;
+  /** Open leases all agents of one owner account may hold together (EC_OWNER_MAX_LEASES). */
+  readonly ownerMaxLeases?: number;
 }
+
+/** What an agent may hold: its own declared concurrency, and its owner's share. */
+export interface LeaseLimits {
+  readonly maxConcurrent: number;
+  readonly owner?: string;
+}
+
+export const DEFAULT_OWNER_MAX_LEASES = 256;
 
 /**
  * Subtasks this coordinator claimed (or tried to) in the last seconds. Its projection lags the
@@ -76,14 +86,27 @@ function leaseMemory(forMs = 60_000, maxAgents = 10_000) {
 
 /**
  * The claim loop of POST /pull: an eligible agent gets the best queued subtask it may take, under
- * a lease, if it holds fewer open leases than it declared it runs at once. Subtasks an agent's
- * own try left without a result go to others first. Pulls of one agent run one after another,
- * so two at once cannot both pass the lease count.
+ * a lease, if it holds fewer open leases than it declared it runs at once and its owner account's
+ * agents together hold fewer than one owner may. Subtasks an agent's own try left without a
+ * result go to others first. Pulls of one agent (of one owner) run one after another, so two at
+ * once cannot both pass the lease count.
  */
 export function workAssigner(deps: WorkAssignerDeps) {
   const recent = claimMemory();
   const leases = leaseMemory();
   const queues = new Map<string, Promise<unknown>>();
+
+  /** Live leases in the projection's rows, corrected by what this coordinator did that they do not show yet. */
+  function corrected(rows: readonly { subtask_id: string; live: boolean; last_seq: number }[], known: readonly { subtaskId: string; held: boolean; version: number }[]): number {
+    const open = new Set(rows.filter((r) => r.live).map((r) => r.subtask_id));
+    const projected = new Map(rows.map((r) => [r.subtask_id, Number(r.last_seq)]));
+    for (const k of known) {
+      if ((projected.get(k.subtaskId) ?? 0) >= k.version) continue;
+      if (k.held) open.add(k.subtaskId);
+      else open.delete(k.subtaskId);
+    }
+    return open.size;
+  }
 
   /**
    * The agent's live leases: the projection's, corrected by what this coordinator did in the
@@ -96,21 +119,42 @@ export function workAssigner(deps: WorkAssignerDeps) {
         WHERE (agent_id = $1 AND status = 'assigned' AND lease_expires_at > now()) OR subtask_id = ANY($2)`,
       [agentId, known.map((k) => k.subtaskId)],
     );
-    const open = new Set(rows.filter((r) => r.live).map((r) => r.subtask_id));
-    const projected = new Map(rows.map((r) => [r.subtask_id, Number(r.last_seq)]));
-    for (const k of known) {
-      if ((projected.get(k.subtaskId) ?? 0) >= k.version) continue;
-      if (k.held) open.add(k.subtaskId);
-      else open.delete(k.subtaskId);
-    }
-    return open.size;
+    return corrected(rows, known);
   }
 
-  async function assignOnce(agentId: string, filter: ClaimFilter, maxConcurrent: number, at: Date): Promise<AssignOutcome> {
+  /** The same for all agents of one owner account. */
+  async function ownerLeases(owner: string, now: number): Promise<number> {
+    const known = leases.of(`owner:${owner}`, now);
+    const { rows } = await deps.pool.query<{ subtask_id: string; live: boolean; last_seq: number }>(
+      `SELECT s.subtask_id, (a.owner IS NOT DISTINCT FROM $1 AND s.status = 'assigned' AND s.lease_expires_at > now()) AS live, s.last_seq
+         FROM subtasks s LEFT JOIN agents a ON a.agent_id = s.agent_id
+        WHERE (a.owner = $1 AND s.status = 'assigned' AND s.lease_expires_at > now()) OR s.subtask_id = ANY($2)`,
+      [owner, known.map((k) => k.subtaskId)],
+    );
+    return corrected(rows, known);
+  }
+
+  const ownerOf = new Map<string, string>();
+  const note = (agentId: string, subtaskId: string, held: boolean, version: number, now: number) => {
+    leases.note(agentId, subtaskId, held, version, now);
+    const owner = ownerOf.get(agentId);
+    if (owner) leases.note(`owner:${owner}`, subtaskId, held, version, now);
+  };
+
+  async function assignOnce(agentId: string, filter: ClaimFilter, limits: LeaseLimits, at: Date): Promise<AssignOutcome> {
     const now = at.getTime();
     const open = await openLeases(agentId, now);
-    if (!hasRoom(open, maxConcurrent)) {
-      return { assigned: false, reason: "at_capacity", message: `the agent holds ${open} open lease(s), as many as it declared it runs at once (maxConcurrent ${maxConcurrent})` };
+    if (!hasRoom(open, limits.maxConcurrent)) {
+      return { assigned: false, reason: "at_capacity", message: `the agent holds ${open} open lease(s), as many as it declared it runs at once (maxConcurrent ${limits.maxConcurrent})` };
+    }
+    if (limits.owner) {
+      if (ownerOf.size > 10_000) ownerOf.clear();
+      ownerOf.set(agentId, limits.owner);
+      const ownerMax = deps.ownerMaxLeases ?? DEFAULT_OWNER_MAX_LEASES;
+      const held = await ownerLeases(limits.owner, now);
+      if (!hasRoom(held, ownerMax)) {
+        return { assigned: false, reason: "at_capacity", message: `the agents of owner ${limits.owner} hold ${held} open lease(s), as many as one owner may (${ownerMax})` };
+      }
     }
     for (const { subtaskId, state, version, updatedAt } of await claimCandidates(deps.pool, filter, { exclude: recent.ids(now), forAgent: agentId })) {
       if (state.status === "none" || !mayTake(state, agentId, now - updatedAt.getTime())) continue;
@@ -127,7 +171,7 @@ export function workAssigner(deps: WorkAssignerDeps) {
         );
         const assigned = done.events.find((e) => e.type === "subtask.assigned")?.data as { leaseExpiresAt: string; attempt: number } | undefined;
         if (!assigned) continue;
-        leases.note(agentId, subtaskId, true, done.version, now);
+        note(agentId, subtaskId, true, done.version, now);
         return { assigned: true, assignment: { subtaskId, spec, leaseId, leaseExpiresAt: assigned.leaseExpiresAt, attempt: assigned.attempt } };
       } catch (err) {
         // Another coordinator or agent got there first, or the projection was behind: try the next.
@@ -152,7 +196,7 @@ export function workAssigner(deps: WorkAssignerDeps) {
       const done = await deps.handleSubtask(subtaskSubject(subtaskId), { kind: "revokeLease", agentId, reason }, { now: at });
       if (done.events.length > 0) {
         revoked++;
-        leases.note(agentId, subtaskId, false, done.version, now);
+        note(agentId, subtaskId, false, done.version, now);
       }
     }
     return revoked;
@@ -162,17 +206,19 @@ export function workAssigner(deps: WorkAssignerDeps) {
     releaseAll,
     /** A result of the agent's was taken here: that lease no longer counts, whatever the projection shows yet. */
     resultTaken(subtaskId: string, agentId: string, version: number, at: Date): void {
-      leases.note(agentId, subtaskId, false, version, at.getTime());
+      note(agentId, subtaskId, false, version, at.getTime());
     },
-    assign(agentId: string, filter: ClaimFilter, maxConcurrent: number, at: Date): Promise<AssignOutcome> {
-      const go = () => assignOnce(agentId, filter, maxConcurrent, at);
-      const previous = queues.get(agentId);
+    assign(agentId: string, filter: ClaimFilter, limits: LeaseLimits, at: Date): Promise<AssignOutcome> {
+      const go = () => assignOnce(agentId, filter, limits, at);
+      // One owner's agents take their turns together, so two of them cannot both pass its count.
+      const key = limits.owner ? `owner:${limits.owner}` : agentId;
+      const previous = queues.get(key);
       const run = previous ? previous.then(go, go) : go();
       const tail: Promise<unknown> = run.then(
-        () => queues.get(agentId) === tail && queues.delete(agentId),
-        () => queues.get(agentId) === tail && queues.delete(agentId),
+        () => queues.get(key) === tail && queues.delete(key),
+        () => queues.get(key) === tail && queues.delete(key),
       );
-      queues.set(agentId, tail);
+      queues.set(key, tail);
       return run;
     },
   };

@@ -10,6 +10,12 @@ export const AgentProfile = z.object({
   capabilities: AgentCapabilities,
   /** Fixed at registration: a pull or heartbeat that reports another is refused. Absent in profiles registered before it was recorded. */
   deviceType: DeviceType.optional(),
+  /**
+   * The account that owns the agent: its keys' open leases are capped together (one owner's many
+   * keys cannot take all the work), and it is whom the agent's work will pay. Naming another
+   * owner later is a change the approval must cover again.
+   */
+  owner: AggregateId.optional(),
 });
 export type AgentProfile = z.infer<typeof AgentProfile>;
 

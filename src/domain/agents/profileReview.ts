@@ -20,6 +20,7 @@ export function canonicalProfile(p: AgentProfile): AgentProfile {
       maxConcurrent: c.maxConcurrent,
     },
     ...(p.deviceType !== undefined ? { deviceType: p.deviceType } : {}),
+    ...(p.owner !== undefined ? { owner: p.owner } : {}),
   };
 }
 
@@ -37,6 +38,7 @@ export function beyondApproved(approved: AgentProfile, next: AgentProfile): stri
   if (approved.deviceType !== undefined && next.deviceType !== approved.deviceType) {
     beyond.push(`device type ${next.deviceType ?? "unstated"} (approved: ${approved.deviceType})`);
   }
+  if (next.owner !== approved.owner) beyond.push(`owner ${next.owner ?? "none"} (approved: ${approved.owner ?? "none"})`);
   if (n.sandbox !== a.sandbox) beyond.push(`sandbox ${n.sandbox} (approved: ${a.sandbox})`);
   if (n.resourceClass === "gpu" && a.resourceClass !== "gpu") beyond.push("resource class gpu");
   if (n.maxConcurrent > a.maxConcurrent) beyond.push(`maxConcurrent ${n.maxConcurrent} (approved: ${a.maxConcurrent})`);

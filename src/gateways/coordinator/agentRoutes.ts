@@ -38,6 +38,8 @@ export interface AgentRoutesDeps {
   readonly now?: () => Date;
   /** A uniform random number in [0, 1) for the result-check sampling (default: crypto). */
   readonly draw?: () => number;
+  /** Open leases all agents of one owner account may hold together. */
+  readonly ownerMaxLeases?: number;
 }
 
 declare module "fastify" {
@@ -127,12 +129,12 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
     },
     async (req, reply) => {
       const agentId = req.agentId!;
-      const { name, mode, capabilities, deviceType } = req.body;
+      const { name, mode, capabilities, deviceType, owner } = req.body;
       if (mode !== "ide" && capabilities.sandbox === "none") {
         return reply.code(400).send({ error: "sandbox_required", message: "sandbox \"none\" is only for agents in ide mode" });
       }
       const autoApprove = deps.autoApprove === "all" || (deps.autoApprove === "loopback" && isLoopback(req.ip));
-      const profile = { mode, capabilities, deviceType, ...(name ? { name } : {}) };
+      const profile = { mode, capabilities, deviceType, ...(name ? { name } : {}), ...(owner ? { owner } : {}) };
       let done: HandledCommand;
       try {
         done = await deps.handleAgent(agentSubject(agentId), { kind: "register", profile, autoApprove }, { now: now() });
@@ -174,7 +176,8 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
     if (!verdict.eligible) {
       return { assigned: false as const, reason: verdict.reason, message: verdict.message, ...(verdict.deferMs ? { deferMs: verdict.deferMs } : {}) };
     }
-    const outcome = await assigner.assign(agentId, verdict.filter, agent.status === "approved" ? agent.profile.capabilities.maxConcurrent : 1, at);
+    const limits = agent.status === "approved" ? { maxConcurrent: agent.profile.capabilities.maxConcurrent, ...(agent.profile.owner ? { owner: agent.profile.owner } : {}) } : { maxConcurrent: 1 };
+    const outcome = await assigner.assign(agentId, verdict.filter, limits, at);
     if (!outcome.assigned) return { assigned: false as const, reason: outcome.reason, message: outcome.message };
     const { subtaskId, spec, leaseId, leaseExpiresAt, attempt } = outcome.assignment;
     return {

@@ -23,6 +23,8 @@ export const RegisterBody = z.object({
    * same. Another one later is a new registration, reviewed like any new capability.
    */
   deviceType: DeviceType.default("server"),
+  /** The account that owns the agent (see AgentProfile.owner). */
+  owner: AggregateId.optional(),
 });
 export type RegisterBody = z.infer<typeof RegisterBody>;
 

@@ -12,12 +12,13 @@ async function writeAgent(db: PoolClient, row: FoldedRow<Agent>): Promise<void> 
   const record = agentRecord(s);
   await db.query(
     `INSERT INTO agents (agent_id, status, name, mode, capabilities, reason, state, last_seq, updated_at,
-                         approved_by, checked_results, failed_results, check_streak, last_failed_at, first_seen_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                         approved_by, checked_results, failed_results, check_streak, last_failed_at, first_seen_at, owner)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
      ON CONFLICT (agent_id) DO UPDATE SET status = EXCLUDED.status, name = EXCLUDED.name, mode = EXCLUDED.mode,
        capabilities = EXCLUDED.capabilities, reason = EXCLUDED.reason, state = EXCLUDED.state, last_seq = EXCLUDED.last_seq,
        updated_at = EXCLUDED.updated_at, approved_by = EXCLUDED.approved_by, checked_results = EXCLUDED.checked_results,
-       failed_results = EXCLUDED.failed_results, check_streak = EXCLUDED.check_streak, last_failed_at = EXCLUDED.last_failed_at`,
+       failed_results = EXCLUDED.failed_results, check_streak = EXCLUDED.check_streak, last_failed_at = EXCLUDED.last_failed_at,
+       owner = EXCLUDED.owner`,
     storableParams([
       row.id,
       s.status,
@@ -34,6 +35,7 @@ async function writeAgent(db: PoolClient, row: FoldedRow<Agent>): Promise<void> 
       record.streak,
       record.lastFailedAt ?? null,
       row.firstAt,
+      profile?.owner ?? null,
     ]),
   );
 }
