@@ -55,11 +55,13 @@ function processTree(root: number): number[] {
 }
 
 function roleOf(pid: number, root: number): string {
-  if (pid === root) return "node";
+  // `edgecoder up` is a small supervisor; the node is its child running the same command line.
+  if (pid === root) return "supervisor";
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
     if (cmdline.some((a) => a.endsWith(join("worker", "main.js")))) return "worker";
     if (cmdline.some((a) => a.endsWith("embeddedPostgresMain.js"))) return "embedded-postgres";
+    if (cmdline.some((a) => a.endsWith(join("cli", "main.js")))) return "node";
     return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
   } catch {
     return "gone";
@@ -194,13 +196,13 @@ export async function idleNodeBench(opts: IdleNodeBenchOptions): Promise<void> {
         const loadAvgAtStart = Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
         const { processes, readyMs, peakMiB } = await idleNodeMemory(model, db?.url, opts.idleMs);
         const of = (role: string) => processes.filter((p) => p.role === role).reduce((sum, p) => sum + p.rssMiB, 0);
-        const nodeAndWorker = of("node") + of("worker");
+        const nodeAndWorker = of("supervisor") + of("node") + of("worker");
         const all = processes.reduce((sum, p) => sum + p.rssMiB, 0);
         const about = { database: variant.database, idleS: opts.idleMs / 1000 };
         report(`idle_node_rss_${variant.name}`, nodeAndWorker, "MiB", 2 * bare.node, {
           ...about,
           baselineIs: "two bare idle Node.js processes (node -e 'setInterval(...)')",
-          target: `< ${TARGET_MIB} MB for node + worker`,
+          target: `< ${TARGET_MIB} MB for node + worker (the supervisor that restarts the node counted with it)`,
           withinTarget: nodeAndWorker * 1.048576 < TARGET_MIB,
           natsServerCounted: false,
           embeddedPostgresCounted: false,
@@ -212,6 +214,7 @@ export async function idleNodeBench(opts: IdleNodeBenchOptions): Promise<void> {
         });
         const bareNode = { baselineIs: "a bare idle Node.js process" };
         report(`idle_node_rss_${variant.name}_node`, of("node"), "MiB", bare.node, { ...about, ...bareNode, role: "coordinator + inference + control plane" });
+        report(`idle_node_rss_${variant.name}_supervisor`, of("supervisor"), "MiB", bare.node, { ...about, ...bareNode, role: "edgecoder up's supervisor, which starts the node again" });
         report(`idle_node_rss_${variant.name}_worker`, of("worker"), "MiB", bare.node, { ...about, ...bareNode, role: "forked worker" });
         if (variant.name === "pglite") {
           report(`idle_node_rss_${variant.name}_embedded_postgres`, of("embedded-postgres"), "MiB", bare.node, { ...about, ...bareNode, role: "PGlite process forked by the node" });

@@ -1,12 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import cliProgress from "cli-progress";
-import { Command, InvalidArgumentError, Option } from "commander";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { bitcoinRpc, type BitcoinRpc } from "../adapters/bitcoin/rpc.js";
 import { bitcoinRpcConfigFrom } from "../adapters/bitcoin/rpcConfig.js";
 import { verifyEventSignature } from "../adapters/crypto/eventSigning.js";
-import { auditLedger, DEFAULT_UNCHAINED_GRACE_MS, type AuditIssue, type AuditOptions, type AuditResult, type AuditSource, type LedgerLocation, type VerifiedCheckpoint } from "../adapters/ledger/audit.js";
+import { auditLedger, type AuditIssue, type AuditOptions, type AuditResult, type AuditSource, type LedgerLocation, type VerifiedCheckpoint } from "../adapters/ledger/audit.js";
 import type { AnchorAudit } from "../adapters/ledger/auditAnchors.js";
 import { followLedger } from "../adapters/ledger/auditFollow.js";
 import { commitCheckerPool, type CommitChecker } from "../adapters/ledger/commitChecker.js";
@@ -16,66 +15,17 @@ import { createEventReader } from "../adapters/nats/eventStore.js";
 import { PublicKey, type EventEnvelope } from "../domain/events/envelope.js";
 import { fromHex, merkleLevels } from "../domain/ledger/merkle.js";
 import { consistencyProofDocument, inclusionProofDocument, proofKindOf, verifyConsistencyProofDocument, verifyInclusionProofDocument } from "../domain/ledger/proof.js";
-import { LEDGER_STREAM } from "../domain/ledger/record.js";
 import { nodeConfigFrom } from "../node/config.js";
 import { resolveNatsUrl } from "./replay.js";
 
-/** Exit codes: the ledger (or proof) is sound, it is not, or the audit could not be run. */
-const SOUND = 0;
-const UNSOUND = 1;
-const CANNOT_RUN = 2;
+import { SOUND, UNSOUND } from "./auditCommand.js";
 
 /** A mistake in how the command was called, or in what it was pointed at. */
 class UsageError extends Error {}
 
-interface AuditFlags {
-  follow?: boolean;
-  state?: string;
-  prove?: string;
-  proveConsistency?: number;
-  verifyProof?: string;
-  trustedKeys?: string;
-  bitcoinRpc?: string;
-  unchainedGrace: number;
-  json?: boolean;
-  progress: boolean;
-  ledgerStream: string;
-  ledgerSubjectPrefix: string;
-}
+import type { AuditFlags, Globals } from "./auditCommand.js";
 
-type Globals = () => { dataDir?: string; natsUrl?: string };
-
-/** `edgecoder audit`: its options, and exit codes 0 / 1 / 2 for every way it ends, usage errors included. */
-export function auditCommand(globals: Globals): Command {
-  return new Command("audit")
-    .description("verify the ordering ledger with nothing but the streams and public keys; names the first bad record (exit 1)")
-    .option("--follow", "after the full check, verify each new record, checkpoint and anchor as it arrives; resumes from --state")
-    .option("--state <file>", "where --follow keeps its last verified state [default <data-dir>/audit-state.json]")
-    .option("--prove <eventId>", "print an inclusion proof (JSON) of that source event's record against the latest checkpoint")
-    .option("--prove-consistency <size>", "print a consistency proof (JSON) that the latest checkpoint extends the checkpoint of <size> records", checkpointSize)
-    .option("--verify-proof <file>", "check a proof printed by --prove or --prove-consistency, offline (- reads standard input)")
-    .option("--trusted-keys <keys>", "coordinator public keys allowed to sign records and checkpoints: a file (one per line) or a comma list")
-    .addOption(
-      new Option("--bitcoin-rpc <url>", "bitcoind's RPC (credentials from BITCOIN_RPC_USER/BITCOIN_RPC_PASSWORD or BITCOIN_RPC_COOKIE_FILE): the anchors' transactions are checked there").env(
-        "BITCOIN_RPC_URL",
-      ),
-    )
-    .option("--unchained-grace <seconds>", "a source event missing from the ledger is a fault once the ledger holds records stored this long after it", seconds, DEFAULT_UNCHAINED_GRACE_MS / 1000)
-    .option("--json", "print the full audit's verdict as one JSON object (same exit codes)")
-    .option("--no-progress", "no progress bar")
-    .addOption(new Option("--ledger-stream <name>", "stream holding the ledger").default(LEDGER_STREAM).hideHelp())
-    .addOption(new Option("--ledger-subject-prefix <prefix>", "the ledger's subjects are <prefix>.chain and <prefix>.checkpoints").default("ec.ledger").hideHelp())
-    .showHelpAfterError()
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? SOUND : CANNOT_RUN))
-    .action(async (flags: AuditFlags) => {
-      process.exitCode = await runAudit(flags, globals()).catch((err: unknown) => {
-        console.error(`edgecoder audit: ${err instanceof Error ? err.message : String(err)}`);
-        return CANNOT_RUN;
-      });
-    });
-}
-
-async function runAudit(flags: AuditFlags, globals: ReturnType<Globals>): Promise<number> {
+export async function runAudit(flags: AuditFlags, globals: ReturnType<Globals>): Promise<number> {
   const modes = [
     flags.follow && "--follow",
     flags.prove !== undefined && "--prove",
@@ -385,12 +335,3 @@ async function trustedKeysFrom(arg: string): Promise<Set<string>> {
   }
   return new Set(keys);
 }
-
-/** An option's parser for a whole number of at least `min`, refused with `what` it should be. */
-const wholeNumber = (min: number, what: string) => (value: string) => {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(what);
-  return n;
-};
-const checkpointSize = wholeNumber(1, "a checkpoint's size: a whole number of records, at least 1");
-const seconds = wholeNumber(0, "a whole number of seconds, 0 or more");

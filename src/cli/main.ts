@@ -1,13 +1,10 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from "commander";
-import { connectNats } from "../adapters/nats/connection.js";
-import { applyStreams } from "../adapters/nats/streams.js";
-import { loadOrCreateIdentity } from "../adapters/crypto/nodeIdentity.js";
 import { nodeConfigFrom } from "../node/config.js";
-import { auditCommand } from "./audit.js";
-import { replay, resolveNatsUrl } from "./replay.js";
-import { coordinatorAccess, listTasks, submitAndWait } from "./submit.js";
-import { up } from "./up.js";
+import { auditCommand } from "./auditCommand.js";
+
+// Each command loads what it runs when it runs: `edgecoder up`'s supervisor, which only starts
+// and watches the node's process, then holds none of the node's modules in its memory.
 
 const port = (v: string) => {
   const n = Number(v);
@@ -39,11 +36,14 @@ program
   .option("--no-restart", "run the node in this process, not started again when a part of it fails")
   .action(async (opts: { host?: string; coordinatorPort?: number; inferencePort?: number; controlPlanePort?: number; embeddedNatsPort?: number; ollamaHost?: string; model?: string; sandbox?: string; worker: boolean; restart: boolean }) => {
     const { worker, restart, ...rest } = opts;
+    const { up } = await import("./up.js");
     await up(() => nodeConfigFrom({ ...globals(), ...rest, ...(worker ? {} : { worker: false }) }), { restart });
   });
 
-const access = async (opts: { coordinatorUrl?: string }) =>
-  coordinatorAccess({ dataDir: nodeConfigFrom(globals()).dataDir, ...(opts.coordinatorUrl ? { coordinatorUrl: opts.coordinatorUrl } : {}) });
+const access = async (opts: { coordinatorUrl?: string }) => {
+  const { coordinatorAccess } = await import("./submit.js");
+  return coordinatorAccess({ dataDir: nodeConfigFrom(globals()).dataDir, ...(opts.coordinatorUrl ? { coordinatorUrl: opts.coordinatorUrl } : {}) });
+};
 
 program
   .command("submit")
@@ -57,6 +57,7 @@ program
   .action(async (prompt: string, opts: { language: string; model?: string; wait: boolean; timeout: number; coordinatorUrl?: string }) => {
     if (!["python", "javascript"].includes(opts.language)) throw new InvalidArgumentError(`--language must be python or javascript, not ${opts.language}`);
     if (!Number.isFinite(opts.timeout) || opts.timeout <= 0) throw new InvalidArgumentError("--timeout must be a positive number of seconds");
+    const { submitAndWait } = await import("./submit.js");
     const code = await submitAndWait(
       await access(opts),
       { prompt, language: opts.language, wait: opts.wait, timeoutMs: opts.timeout * 1000, ...(opts.model ? { requestedModel: opts.model } : {}) },
@@ -72,6 +73,7 @@ program
   .option("--limit <n>", "how many", (v) => Number(v), 20)
   .option("--coordinator-url <url>", "coordinator [EC_COORDINATOR_URL, default http://127.0.0.1:4301]")
   .action(async (opts: { status?: string; limit: number; coordinatorUrl?: string }) => {
+    const { listTasks } = await import("./submit.js");
     await listTasks(await access(opts), { limit: opts.limit, ...(opts.status ? { status: opts.status } : {}) }, (line) => console.log(line));
   });
 
@@ -83,6 +85,7 @@ program
   .option("--stats", "print one JSON line per projection: counts, duration and the process's peak RSS")
   .action(async (opts: { projection?: string; progress: boolean; stats?: boolean }) => {
     const cfg = nodeConfigFrom(globals());
+    const { replay } = await import("./replay.js");
     const results = await replay({ ...opts, natsUrl: cfg.natsUrl, dataDir: cfg.dataDir, ...(cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : {}) });
     for (const r of results) {
       if (opts.stats) {
@@ -97,6 +100,7 @@ program
   .command("identity")
   .description("print this node's public key (creating the identity on first use)")
   .action(async () => {
+    const { loadOrCreateIdentity } = await import("../adapters/crypto/nodeIdentity.js");
     const id = await loadOrCreateIdentity(nodeConfigFrom(globals()).dataDir);
     console.log(`${id.publicKey}  ${id.file}`);
   });
@@ -107,6 +111,11 @@ program
   .option("--replicas <n>", "replicas per stream", (v) => Number(v))
   .action(async (opts: { replicas?: number }) => {
     const cfg = nodeConfigFrom({ ...globals(), ...(opts.replicas ? { streamReplicas: opts.replicas } : {}) });
+    const [{ connectNats }, { applyStreams }, { resolveNatsUrl }] = await Promise.all([
+      import("../adapters/nats/connection.js"),
+      import("../adapters/nats/streams.js"),
+      import("./replay.js"),
+    ]);
     const nc = await connectNats(await resolveNatsUrl(cfg.natsUrl, cfg.dataDir), "edgecoder-streams");
     try {
       for (const o of await applyStreams(nc, { replicas: cfg.streamReplicas })) console.log(`${o.name}: ${o.action}`);

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { tiedToParent } from "../adapters/process/tiedToParent.js";
 import type { NodeConfig } from "../node/config.js";
-import { DataFolderInUseError, startNode } from "../node/startNode.js";
+import type { RunningNode } from "../node/startNode.js";
 
 /** Set in the node process that `edgecoder up` supervises. */
 const SUPERVISED = "EC_NODE_SUPERVISED";
@@ -48,7 +48,7 @@ export async function up(config: () => NodeConfig, opts: { restart: boolean }, l
 
 async function runNode(config: NodeConfig, log: Log): Promise<void> {
   let stopping = false;
-  let node: Awaited<ReturnType<typeof startNode>> | undefined;
+  let node: RunningNode | undefined;
   const shutdown = async (why: string, code: number) => {
     if (stopping) return;
     stopping = true;
@@ -62,6 +62,8 @@ async function runNode(config: NodeConfig, log: Log): Promise<void> {
   process.on("SIGTERM", () => void shutdown("SIGTERM", 0));
   // The supervisor is gone (SIGKILLed): nobody would start this node again or stop it.
   process.on("disconnect", () => void shutdown("the supervisor went away", 0));
+  // Loaded here, not at the top: the supervisor that runs up() holds none of the node's modules.
+  const { DataFolderInUseError, startNode } = await import("../node/startNode.js");
   try {
     node = await startNode(config, log, (reason) => void shutdown(`${reason}; the node stops to be started again`, EXIT_RESTART));
   } catch (err) {

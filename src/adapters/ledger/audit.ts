@@ -1,3 +1,5 @@
+import { DEFAULT_UNCHAINED_GRACE_MS } from "../../domain/ledger/unchained.js";
+export { DEFAULT_UNCHAINED_GRACE_MS };
 import type { EventEnvelope } from "../../domain/events/envelope.js";
 import { merkleAccumulator, toHex, type MerkleFrontier } from "../../domain/ledger/merkle.js";
 import { ANCHOR_SUBJECT, CHAIN_SUBJECT, CHECKPOINT_SUBJECT, Checkpoint, GENESIS_HASH, LEDGER_STREAM } from "../../domain/ledger/record.js";
@@ -295,8 +297,6 @@ export interface AuditOptions {
   readonly unchainedGraceMs?: number;
 }
 
-/** Five minutes: ten times a chainer's ack wait, after which another node chains what a dead one held. */
-export const DEFAULT_UNCHAINED_GRACE_MS = 300_000;
 
 export interface AuditResult {
   readonly ok: boolean;

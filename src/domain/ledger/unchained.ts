@@ -44,3 +44,6 @@ export function judgeUnchained(candidates: readonly UnchainedCandidate[], ledger
   }
   return { ...(dropped ? { dropped } : {}), pending, ...(oldestPendingAt !== undefined ? { oldestPendingAt } : {}), refused };
 }
+
+/** Five minutes: far past the chainer's ack wait (15 s), after which another node chains what a dead one held. */
+export const DEFAULT_UNCHAINED_GRACE_MS = 300_000;
