@@ -18,7 +18,7 @@ export async function rawPublishRate(nc: NatsConnection, count: number, inFlight
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({ name: "BENCH_RAW", subjects: ["bench.raw.>"], duplicate_window: 120_000_000_000 });
   const sample = encodeCommit([
-    sealEvent(signer, { id: randomUUID(), type: "credits.earned", subject: "ec.credits.acct-0001", data: { amount: 1000, reason: "bench" }, time: new Date().toISOString(), schemaVersion: 1 }),
+    sealEvent(signer, { id: randomUUID(), type: "credits.earned", subject: "ec.credits.account.acct-0001", data: { amount: 1000, reason: "bench" }, time: new Date().toISOString(), schemaVersion: 1 }),
   ]);
   const js = jetstream(nc);
   const ids = Array.from({ length: count }, (_, i) => i);

@@ -169,7 +169,7 @@ describe("event store on a 3-node JetStream cluster", () => {
     expect(ncB.info?.server_name).toBe(b.name);
     const [storeA, storeB] = [await storeOn(ncA), await storeOn(ncB)];
 
-    const subject = "ec.credits.race";
+    const subject = "ec.credits.account.race";
     const rounds = 40;
     const winners: number[] = [];
     const wins = { a: 0, b: 0 };
@@ -213,7 +213,7 @@ describe("event store on a 3-node JetStream cluster", () => {
     // The writer may start on any of the three (including the one about to die) and reconnects.
     const writerNc = await connect(nodes.map(urlOf), "failover-writer");
     const writer = await storeOn(writerNc);
-    const subject = "ec.credits.failover";
+    const subject = "ec.credits.account.failover";
     const acked: { seq: number; id: string }[] = [];
     let version = 0;
     let retries = 0;

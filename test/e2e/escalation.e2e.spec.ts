@@ -42,7 +42,7 @@ describe("the escalation waterfall on a running node", () => {
     expect(result.status).toBe("completed");
     expect(result.code).toContain("print(42)");
     expect(result.output).toContain("42\n");
-    expect(await eventTypes(`ec.tasks.${taskId}-0`)).toEqual(["subtask.queued", "subtask.assigned", "subtask.failed", "subtask.escalated", "subtask.resolved"]);
+    expect(await eventTypes(`ec.tasks.subtask.${taskId}-0`)).toEqual(["subtask.queued", "subtask.assigned", "subtask.failed", "subtask.escalated", "subtask.resolved"]);
   }, 90_000);
 
   it("when no step helps, a person sees the escalation, answers it, and the task completes with their code", async () => {
@@ -59,7 +59,7 @@ describe("the escalation waterfall on a running node", () => {
     const result = await finished(taskId);
     expect(result.status).toBe("completed");
     expect(result.code).toContain("print(1 + 1)");
-    expect(await eventTypes(`ec.tasks.${subtaskId}`)).toEqual([
+    expect(await eventTypes(`ec.tasks.subtask.${subtaskId}`)).toEqual([
       "subtask.queued",
       "subtask.assigned",
       "subtask.failed",

@@ -37,7 +37,7 @@ describe("the escalation waterfall: inference, parent coordinator, cloud", () =>
 
   /** The escalation events of a subtask, as "type:via". */
   const steps = async (subtaskId: string) => {
-    const { commits } = await (await createEventStore(await child.nats.connect("reader"))).readAggregate(`ec.tasks.${subtaskId}`);
+    const { commits } = await (await createEventStore(await child.nats.connect("reader"))).readAggregate(`ec.tasks.subtask.${subtaskId}`);
     return commits
       .flatMap((c) => JSON.parse(new TextDecoder().decode(c.data)) as { type: string; data: { via?: string } }[])
       .filter((e) => e.data.via)

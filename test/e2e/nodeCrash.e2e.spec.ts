@@ -170,7 +170,7 @@ describe("edgecoder up when its parts are killed", () => {
           }
         }
       }
-      for (const t of tasks) expect(ends.get(`ec.tasks.task.${t.id}`) ?? ends.get(`ec.tasks.${t.id}`), `task ${t.n}`).toEqual(["task.completed"]);
+      for (const t of tasks) expect(ends.get(`ec.tasks.task.${t.id}`), `task ${t.n}`).toEqual(["task.completed"]);
       const subtaskEnds = [...ends.entries()].filter(([, types]) => types.some((x) => x.startsWith("subtask.")));
       expect(subtaskEnds).toHaveLength(tasks.length);
       for (const [subject, types] of subtaskEnds) expect(types.length === 1 && ["subtask.completed", "subtask.checkPassed"].includes(types[0]!), `${subject}: ${types.join(", ")}`).toBe(true);

@@ -72,7 +72,7 @@ describe("one node runs a coding task end to end", () => {
     const store = await createEventStore(nc);
     const types: Record<string, string[]> = {};
     for (const i of [0, 1]) {
-      const { commits } = await store.readAggregate(`ec.tasks.${taskId}-${i}`);
+      const { commits } = await store.readAggregate(`ec.tasks.subtask.${taskId}-${i}`);
       types[i] = commits.flatMap((c) => (JSON.parse(new TextDecoder().decode(c.data)) as { type: string }[]).map((e) => e.type));
       expect(types[i]).toEqual(["subtask.queued", "subtask.assigned", "subtask.reported", "subtask.checkPassed"]);
     }

@@ -51,7 +51,7 @@ describe("two coordinators racing for the same subtasks", () => {
 
       const store = await createEventStore(await a.nats.connect(`reader-${round}`));
       for (const i of [0, 1]) {
-        const { commits } = await store.readAggregate(`ec.tasks.${taskId}-${i}`);
+        const { commits } = await store.readAggregate(`ec.tasks.subtask.${taskId}-${i}`);
         const types = commits.flatMap((c) => (JSON.parse(new TextDecoder().decode(c.data)) as { type: string }[]).map((e) => e.type));
         expect(types).toEqual(["subtask.queued", "subtask.assigned"]);
       }

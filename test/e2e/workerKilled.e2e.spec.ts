@@ -98,7 +98,7 @@ describe("a worker killed mid-subtask", () => {
     expect(((await late.json()) as { error: string }).error).toBe("not_assigned");
 
     const nc = await t.nats.connect("killed-reader");
-    const { commits } = await (await createEventStore(nc)).readAggregate(`ec.tasks.${subtaskId}`);
+    const { commits } = await (await createEventStore(nc)).readAggregate(`ec.tasks.subtask.${subtaskId}`);
     const events = commits.flatMap((c) => JSON.parse(new TextDecoder().decode(c.data)) as { type: string; data: { agentId?: string } }[]);
     // The second worker is new to the node: its result is checked before it counts.
     expect(events.map((e) => e.type)).toEqual(["subtask.queued", "subtask.assigned", "subtask.leaseExpired", "subtask.assigned", "subtask.reported", "subtask.checkPassed"]);

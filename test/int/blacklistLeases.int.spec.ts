@@ -47,8 +47,8 @@ describe("blacklisting an agent that holds a lease", () => {
     expect(blacklisted).toEqual({ status: 200, body: { events: ["agent.blacklisted"], revokedLeases: 1 } });
     // Both are appended before the reply: the lease is gone the moment the operator is told.
     const appended = await events.since(mark);
-    expect(appended).toContain(`EC_TASKS ec.tasks.${subtaskId} subtask.leaseRevoked`);
-    expect(appended).toContain(`EC_AGENTS ec.agents.${outcast.publicKey} agent.blacklisted`);
+    expect(appended).toContain(`EC_TASKS ec.tasks.subtask.${subtaskId} subtask.leaseRevoked`);
+    expect(appended).toContain(`EC_AGENTS ec.agents.agent.${outcast.publicKey} agent.blacklisted`);
 
     await eventually("the subtask back in the queue", async () => ((await subtask(subtaskId))?.status === "queued" ? true : undefined));
     expect(await subtask(subtaskId)).toEqual({ status: "queued", attempts: 0, agent_id: null });

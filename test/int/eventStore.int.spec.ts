@@ -26,7 +26,7 @@ describe("JetStream event store", () => {
   });
 
   it("appends to a new aggregate only when it expects version 0", async () => {
-    const subject = "ec.credits.fresh";
+    const subject = "ec.credits.account.fresh";
     const first = await store.append(subject, [creditEarned(signer, subject, 5)], 0);
     expect(first.duplicate).toBe(false);
     await expect(store.append(subject, [creditEarned(signer, subject, 5)], 0)).rejects.toBeInstanceOf(WrongExpectedVersionError);
@@ -35,7 +35,7 @@ describe("JetStream event store", () => {
   });
 
   it("reports a wrong expected version as a typed conflict with the actual version", async () => {
-    const subject = "ec.credits.conflict";
+    const subject = "ec.credits.account.conflict";
     const a = await store.append(subject, [creditEarned(signer, subject, 1)], 0);
     const err = await store.append(subject, [creditEarned(signer, subject, 1)], a.seq + 100).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WrongExpectedVersionError);
@@ -43,7 +43,7 @@ describe("JetStream event store", () => {
   });
 
   it("treats a retried publish of the same event id as a successful duplicate", async () => {
-    const subject = "ec.credits.dup";
+    const subject = "ec.credits.account.dup";
     const event = creditEarned(signer, subject, 3);
     const first = await store.append(subject, [event], 0);
     // The retry carries the expectation it was first sent with; the duplicate check comes first.
@@ -54,8 +54,8 @@ describe("JetStream event store", () => {
   });
 
   it("reads one aggregate's commits in order and nothing of other aggregates", async () => {
-    const a = "ec.credits.reader-a";
-    const b = "ec.credits.reader-b";
+    const a = "ec.credits.account.reader-a";
+    const b = "ec.credits.account.reader-b";
     let va = 0;
     for (let i = 1; i <= 5; i++) {
       va = (await store.append(a, [creditEarned(signer, a, i)], va)).seq;
@@ -66,7 +66,7 @@ describe("JetStream event store", () => {
     const amounts = commits.map((c) => (JSON.parse(Buffer.from(c.data).toString()) as [{ data: { amount: number } }])[0].data.amount);
     expect(amounts).toEqual([1, 2, 3, 4, 5]);
     expect(commits.every((c) => c.subject === a)).toBe(true);
-    expect(await store.readAggregate("ec.credits.nobody")).toEqual({ commits: [], version: 0 });
+    expect(await store.readAggregate("ec.credits.account.nobody")).toEqual({ commits: [], version: 0 });
   });
 
   it("stops following when aborted while its consumer is still being created", async () => {
@@ -95,7 +95,7 @@ describe("JetStream event store", () => {
         if (seen.length === 3) abort.abort();
       }
     })();
-    for (let i = 0; i < 3; i++) await store.append("ec.credits.live", [creditEarned(signer, "ec.credits.live", 1)], "any");
+    for (let i = 0; i < 3; i++) await store.append("ec.credits.account.live", [creditEarned(signer, "ec.credits.account.live", 1)], "any");
     await following;
     expect(seen).toEqual([last + 1, last + 2, last + 3]);
   });

@@ -146,7 +146,7 @@ describe("what only looks like a surrogate is text", () => {
     expect(gift).toMatchObject({ status: 201 });
     await events.settle();
     const jsm = await jetstreamManager(await t.nats.connect("text-reason-reader"));
-    const msg = await jsm.streams.getMessage("EC_CREDITS", { last_by_subj: "ec.credits.bob" });
+    const msg = await jsm.streams.getMessage("EC_CREDITS", { last_by_subj: "ec.credits.account.bob" });
     expect(msg!.json<{ data: { reason: string } }[]>()[0]!.data.reason).toBe("\\ud800 and \ud83d\ude00");
   });
 });

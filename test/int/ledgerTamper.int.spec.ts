@@ -196,8 +196,8 @@ describe("tampering with a copy of the ledger is caught at the exact record", ()
 
   it("names a record, trusted and well linked, whose source event carries a forged signature", async () => {
     // A credit event whose signature is not its signer's, stored in the source stream itself.
-    const forgedSource = { ...creditEarned(newSigner(), "ec.credits.forged", 1_000_000), signer: newSigner().publicKey };
-    const ack = await jetstream(tamperer).publish("ec.credits.forged", new TextEncoder().encode(JSON.stringify([forgedSource])));
+    const forgedSource = { ...creditEarned(newSigner(), "ec.credits.account.forged", 1_000_000), signer: newSigner().publicKey };
+    const ack = await jetstream(tamperer).publish("ec.credits.account.forged", new TextEncoder().encode(JSON.stringify([forgedSource])));
     const last = locate(messages, RECORDS - 1).record;
     const record = sealEvent(writer.coordinator, {
       id: crypto.randomUUID(),

@@ -40,7 +40,7 @@ describe("deploy/nats users through connectNats", () => {
     const nc = await connectNats(url("edgecoder", process.env.EC_NATS_PASSWORD!), "node");
     await applyStreams(nc);
     const store = await createEventStore(nc);
-    const subject = "ec.credits.audited";
+    const subject = "ec.credits.account.audited";
     expect((await store.append(subject, [creditEarned(newSigner(), subject, 5)], 0)).duplicate).toBe(false);
     store.close();
     await nc.close();
@@ -59,14 +59,14 @@ describe("deploy/nats users through connectNats", () => {
   it("lets the auditor read the streams but not append to them", async () => {
     const nc = await connectNats(url("auditor", process.env.EC_AUDITOR_PASSWORD!), "auditor");
     const store = await createEventStore(nc);
-    const { commits } = await store.readAggregate("ec.credits.audited");
+    const { commits } = await store.readAggregate("ec.credits.account.audited");
     expect(commits).toHaveLength(1);
     const publisher = jetStreamPublisher(nc, 1000);
-    const event = creditEarned(newSigner(), "ec.credits.audited", 1);
-    await expect(publisher.publish("ec.credits.audited", new TextEncoder().encode(JSON.stringify([event])), { msgId: event.id })).rejects.toThrow(
+    const event = creditEarned(newSigner(), "ec.credits.account.audited", 1);
+    await expect(publisher.publish("ec.credits.account.audited", new TextEncoder().encode(JSON.stringify([event])), { msgId: event.id })).rejects.toThrow(
       /no JetStream ack/,
     );
-    expect((await store.readAggregate("ec.credits.audited")).commits).toHaveLength(1);
+    expect((await store.readAggregate("ec.credits.account.audited")).commits).toHaveLength(1);
     publisher.close();
     store.close();
     await nc.close();

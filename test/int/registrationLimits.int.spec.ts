@@ -52,7 +52,7 @@ describe("registration limits", () => {
     const byKey = await register(key, { capabilities: pythonCapabilities }, "127.0.0.7");
     expect(byKey).toMatchObject({ status: 429, body: { message: expect.stringMatching(/^at most 6 registrations per 60 s of one key/) } });
     await events.settle();
-    expect(await agentEvents(mark)).toEqual([`EC_AGENTS ec.agents.${key.publicKey} agent.registered`]);
+    expect(await agentEvents(mark)).toEqual([`EC_AGENTS ec.agents.agent.${key.publicKey} agent.registered`]);
   }, 60_000);
 
   it("a profile the same but for the order or repeats of its models and languages is the same registration", async () => {
@@ -69,7 +69,7 @@ describe("registration limits", () => {
       expect((await register(key, again, "127.0.0.8")).status).toBe(200);
     }
     await events.settle();
-    expect(await agentEvents(mark)).toEqual([`EC_AGENTS ec.agents.${key.publicKey} agent.registered`]);
+    expect(await agentEvents(mark)).toEqual([`EC_AGENTS ec.agents.agent.${key.publicKey} agent.registered`]);
   });
 });
 

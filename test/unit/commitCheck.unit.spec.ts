@@ -7,7 +7,7 @@ import type { EventEnvelope } from "../../src/domain/events/envelope.js";
 import { newSigner } from "../support/events.js";
 
 const signer = newSigner();
-const subject = "ec.credits.alice";
+const subject = "ec.credits.account.alice";
 const time = "2026-11-23T10:00:00.000Z";
 
 function event(index: number, change: Partial<Omit<EventEnvelope, "signer" | "signature">> = {}): EventEnvelope {
@@ -105,10 +105,10 @@ describe("admission of a stored commit", () => {
   });
 
   it("refuses an event stored under another aggregate's subject", () => {
-    const forBob = event(0, { subject: "ec.credits.bob" });
+    const forBob = event(0, { subject: "ec.credits.account.bob" });
     expect(refusal(commit([forBob]))).toEqual({
       ok: false,
-      reason: "event is for ec.credits.bob but stored under ec.credits.alice",
+      reason: "event is for ec.credits.account.bob but stored under ec.credits.account.alice",
       eventId: forBob.id,
     });
   });
@@ -140,7 +140,7 @@ describe("admission of a stored commit", () => {
       expect(refusal(commit([event(0, { data: { amount: -1, reason: "subtask" } })]), knownGood).reason).toMatch(/^credits\.earned data:/);
       expect(refusal(commit([event(0, { type: "credits.gifted" })]), knownGood).reason).toBe("unknown event type credits.gifted");
       expect(refusal(commit([event(0, { schemaVersion: 2 })]), knownGood).reason).toMatch(/schema version 2/);
-      expect(refusal(commit([event(0)], "ec.credits.bob"), knownGood).reason).toMatch(/stored under ec\.credits\.bob/);
+      expect(refusal(commit([event(0)], "ec.credits.account.bob"), knownGood).reason).toMatch(/stored under ec\.credits\.account\.bob/);
       expect(refusal(rawText("[]"), knownGood).reason).toBe("not a non-empty array of events");
     });
   });

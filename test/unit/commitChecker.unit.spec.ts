@@ -44,7 +44,7 @@ describe("checking commits on worker threads", () => {
         async (commits) => {
           const envelopes = commits.map((c) =>
             c.map(({ data, tamper }) => {
-              const unsigned = { id: crypto.randomUUID(), type: "credits.earned", subject: "ec.credits.a", data, time: "2026-11-23T12:00:00.000Z", schemaVersion: 1 };
+              const unsigned = { id: crypto.randomUUID(), type: "credits.earned", subject: "ec.credits.account.a", data, time: "2026-11-23T12:00:00.000Z", schemaVersion: 1 };
               // Data that has no canonical form cannot be signed: such an event carries some other signature.
               const e = safeSeal(unsigned) ?? { ...sealEvent(signer, { ...unsigned, data: {} }), data };
               if (tamper === "data") return { ...e, data: { ...e.data, extra: 1 } };
@@ -74,7 +74,7 @@ describe("checking commits on worker threads", () => {
       JSON.parse('{"b":[[{"y":1,"x":[{"k":2,"j":3}]}]],"a":"\u00e9\ud83d\ude00"}') as Record<string, unknown>,
       JSON.parse('{"z":1,"__proto__":{"b":1,"a":2}}') as Record<string, unknown>,
     ];
-    const events = shapes.map((data) => sealEvent(signer, { id: crypto.randomUUID(), type: "credits.earned", subject: "ec.credits.a", data, time: "2026-11-23T12:00:00.000Z", schemaVersion: 1 }));
+    const events = shapes.map((data) => sealEvent(signer, { id: crypto.randomUUID(), type: "credits.earned", subject: "ec.credits.account.a", data, time: "2026-11-23T12:00:00.000Z", schemaVersion: 1 }));
     // The text a reader gets back: the same objects, parsed again from the stream's bytes.
     const bytes = events.map((e) => utf8(JSON.stringify([e])));
     const reread = bytes.map((b) => (JSON.parse(new TextDecoder().decode(b)) as EventEnvelope[])[0]!);
@@ -83,8 +83,8 @@ describe("checking commits on worker threads", () => {
   });
 
   it("gives no events for a message that is not a JSON array, and keeps the others in line", async () => {
-    const a = creditEarned(signer, "ec.credits.a", 1);
-    const b = creditEarned(signer, "ec.credits.b", 2);
+    const a = creditEarned(signer, "ec.credits.account.a", 1);
+    const b = creditEarned(signer, "ec.credits.account.b", 2);
     const texts = [JSON.stringify([a]), '[{"id":"x"', JSON.stringify({ not: "an array" }), JSON.stringify([7, b])];
     // Views into one larger buffer, as a NATS client hands messages out.
     const whole = utf8(texts.join(""));

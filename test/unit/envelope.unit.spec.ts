@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { sealEvent } from "../../src/adapters/crypto/eventSigning.js";
 import { creditEvents } from "../../src/domain/credits/events.js";
-import { EventEnvelope } from "../../src/domain/events/envelope.js";
+import { aggregateIdOf, EventEnvelope, parseSubject, subjectOf } from "../../src/domain/events/envelope.js";
 import { checkEventSchema } from "../../src/domain/events/registry.js";
 import { newSigner } from "../support/events.js";
 
 const valid: EventEnvelope = sealEvent(newSigner(), {
   id: "0b5e1d2c-3f4a-8b6c-9d7e-1f2a3b4c5d6e",
   type: "credits.earned",
-  subject: "ec.credits.alice",
+  subject: "ec.credits.account.alice",
   data: { amount: 1_000, reason: "subtask" },
   time: "2026-11-23T10:00:00.000Z",
   schemaVersion: 1,
@@ -26,22 +26,35 @@ describe("event envelope schema", () => {
     expect(EventEnvelope.safeParse(valid).success).toBe(true);
   });
 
-  it.each(["ec.credits.alice", "ec.tasks.T-1_a", `ec.credits.${"a".repeat(128)}`])("accepts the subject %s", (subject) => {
-    expect(EventEnvelope.safeParse({ ...valid, subject }).success).toBe(true);
-  });
+  it.each(["ec.credits.account.alice", "ec.tasks.subtask.T-1_a", `ec.credits.account.${"a".repeat(128)}`, "ec.ledger.chain", "ec.ledger.checkpoints"])(
+    "accepts the subject %s",
+    (subject) => {
+      expect(EventEnvelope.safeParse({ ...valid, subject }).success).toBe(true);
+    },
+  );
 
   it.each([
-    ["no aggregate id", "ec.credits"],
-    ["an empty aggregate id", "ec.credits."],
-    ["a missing ec prefix", "credits.alice"],
-    ["another prefix", "xx.credits.alice"],
-    ["an upper-case context", "ec.Credits.alice"],
-    ["a dotted aggregate id", "ec.credits.alice.b"],
-    ["a wildcard", "ec.credits.*"],
-    ["a space", "ec.credits.al ice"],
-    ["an aggregate id of 129 chars", `ec.credits.${"a".repeat(129)}`],
+    ["no aggregate", "ec.credits"],
+    ["an empty aggregate id", "ec.credits.account."],
+    ["a missing ec prefix", "credits.account.alice"],
+    ["another prefix", "xx.credits.account.alice"],
+    ["an upper-case context", "ec.Credits.account.alice"],
+    ["an aggregate kind that is not a word", "ec.credits.acc-ount.alice"],
+    ["the old format's id in the aggregate's place", "ec.tasks.0b5e1d2c-3f4a-8b6c-9d7e-1f2a3b4c5d6e"],
+    ["a dotted aggregate id", "ec.credits.account.alice.b"],
+    ["a wildcard", "ec.credits.account.*"],
+    ["a space", "ec.credits.account.al ice"],
+    ["an aggregate id of 129 chars", `ec.credits.account.${"a".repeat(129)}`],
   ])("refuses a subject with %s", (_what, subject) => {
     expect(refusedFields({ ...valid, subject })).toEqual(["subject"]);
+  });
+
+  it("names a subject's context, aggregate and id, and builds it back", () => {
+    expect(parseSubject("ec.tasks.subtask.t1-0")).toEqual({ context: "tasks", aggregate: "subtask", id: "t1-0" });
+    expect(parseSubject("ec.ledger.chain")).toEqual({ context: "ledger", aggregate: "chain" });
+    expect(parseSubject("ec.tasks.t1-0")).toBeUndefined();
+    expect(subjectOf("credits", "account", "alice")).toBe("ec.credits.account.alice");
+    expect(aggregateIdOf("ec.credits.account.alice")).toBe("alice");
   });
 
   it.each(["credits.earned", "credits.earnedLate", "tasks.subtask.assigned"])("accepts the type %s", (type) => {

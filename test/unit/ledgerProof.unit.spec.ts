@@ -29,7 +29,7 @@ function withDigitFlipped(proof: readonly string[], flip: number): string[] {
 
 /** A ledger of n credit events, chained and signed by the coordinator. */
 function ledgerOf(n: number): { sources: EventEnvelope[]; records: EventEnvelope[] } {
-  const sources = Array.from({ length: n }, (_, i) => creditEarned(writer, `ec.credits.acct-${i % 3}`, 1_000 + i));
+  const sources = Array.from({ length: n }, (_, i) => creditEarned(writer, `ec.credits.account.acct-${i % 3}`, 1_000 + i));
   let prev = GENESIS_HASH;
   const records = sources.map((s, index) => {
     const record = sealEvent(coordinator, {

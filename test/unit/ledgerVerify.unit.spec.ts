@@ -11,7 +11,7 @@ const coordinator = newSigner();
 const stranger = newSigner();
 
 function sources(n: number): SourceEvent[] {
-  return Array.from({ length: n }, (_, i) => ({ stream: "EC_CREDITS", seq: i + 1, event: creditEarned(writer, `ec.credits.acct-${i % 3}`, 1_000) }));
+  return Array.from({ length: n }, (_, i) => ({ stream: "EC_CREDITS", seq: i + 1, event: creditEarned(writer, `ec.credits.account.acct-${i % 3}`, 1_000) }));
 }
 
 /** A well-formed ledger of `src`, each record signed by `signer`. */
@@ -124,8 +124,8 @@ describe("verifying the ordering chain", () => {
   });
 
   it("tells tasks and subtasks from their subjects", () => {
-    expect(taskRefs("ec.tasks.t1", "task.submitted")).toEqual({ taskId: "t1" });
-    expect(taskRefs("ec.tasks.t1-3", "subtask.completed")).toEqual({ subtaskId: "t1-3", taskId: "t1" });
-    expect(taskRefs("ec.credits.alice", "credits.earned")).toEqual({});
+    expect(taskRefs("ec.tasks.task.t1", "task.submitted")).toEqual({ taskId: "t1" });
+    expect(taskRefs("ec.tasks.subtask.t1-3", "subtask.completed")).toEqual({ subtaskId: "t1-3", taskId: "t1" });
+    expect(taskRefs("ec.credits.account.alice", "credits.earned")).toEqual({});
   });
 });

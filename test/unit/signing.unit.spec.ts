@@ -15,7 +15,7 @@ type Draft = Omit<UnsignedEvent, "signer">;
 const draft: Draft = {
   id: "0b5e1d2c-3f4a-8b6c-9d7e-1f2a3b4c5d6e",
   type: "credits.earned",
-  subject: "ec.credits.alice",
+  subject: "ec.credits.account.alice",
   data: { amount: 1_000, reason: "subtask", ref: "st-1" },
   time: "2026-11-23T10:00:00.000Z",
   schemaVersion: 1,
@@ -57,7 +57,7 @@ describe("event signatures: node:crypto and @noble/curves interoperate", () => {
       ["data (an added key)", { data: { ...draft.data, bonus: 1 } }],
       ["data (a removed key)", { data: { amount: 1_000, reason: "subtask" } }],
       ["type", { type: "credits.spent" }],
-      ["subject", { subject: "ec.credits.mallory" }],
+      ["subject", { subject: "ec.credits.account.mallory" }],
       ["time", { time: "2026-11-23T10:00:00.001Z" }],
       ["id", { id: "0b5e1d2c-3f4a-8b6c-9d7e-1f2a3b4c5d6f" }],
       ["schemaVersion", { schemaVersion: 2 }],
@@ -92,7 +92,7 @@ describe("signing bytes: RFC 8785 canonical JSON of the signed fields", () => {
     const sealed = sealEvent(nodeSigner, draft);
     expect(text(signingBytes(sealed))).toBe(
       `{"data":{"amount":1000,"reason":"subtask","ref":"st-1"},"id":"${draft.id}","schemaVersion":1,` +
-        `"signer":"${nodeSigner.publicKey}","subject":"ec.credits.alice","time":"2026-11-23T10:00:00.000Z","type":"credits.earned"}`,
+        `"signer":"${nodeSigner.publicKey}","subject":"ec.credits.account.alice","time":"2026-11-23T10:00:00.000Z","type":"credits.earned"}`,
     );
   });
 
@@ -122,7 +122,7 @@ describe("signing bytes: RFC 8785 canonical JSON of the signed fields", () => {
 
   it("change with every signed field", () => {
     const base = text(signingBytes({ ...draft, signer: nodeSigner.publicKey }));
-    for (const change of [{ type: "credits.spent" }, { subject: "ec.credits.bob" }, { data: {} }, { schemaVersion: 3 }]) {
+    for (const change of [{ type: "credits.spent" }, { subject: "ec.credits.account.bob" }, { data: {} }, { schemaVersion: 3 }]) {
       expect(text(signingBytes({ ...draft, signer: nodeSigner.publicKey, ...change }))).not.toBe(base);
     }
   });

@@ -19,7 +19,7 @@ afterAll(async () => {
 const draft = (i: number) => ({
   id: randomUUID(),
   type: "credits.earned",
-  subject: `ec.credits.acct-${i % 7}`,
+  subject: `ec.credits.account.acct-${i % 7}`,
   data: { amount: i + 1, reason: `work ${i}`, nested: { b: [1, "ü", { z: null }], a: i } },
   time: "2026-11-23T10:00:00.000Z",
   schemaVersion: 1,

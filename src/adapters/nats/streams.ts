@@ -4,6 +4,7 @@ import { jetstreamManager, type JetStreamManager, type StreamConfig } from "@nat
 import type { NatsConnection } from "@nats-io/transport-node";
 import { z } from "zod";
 import { packageRoot } from "../packageRoot.js";
+import { parseSubject } from "../../domain/events/envelope.js";
 
 export const streamsDir = join(packageRoot, "deploy", "nats", "streams");
 
@@ -71,9 +72,9 @@ async function applyStream(jsm: JetStreamManager, wanted: StreamDeclaration): Pr
   return "updated";
 }
 
-/** Which stream holds a subject: ec.<context>.<id> lives in EC_<CONTEXT>. */
+/** Which stream holds a subject: ec.<context>.<aggregate>[.<id>] lives in EC_<CONTEXT>. */
 export function streamForSubject(subject: string): string {
-  const context = subject.split(".")[1];
-  if (!context) throw new Error(`subject ${subject} has no context token`);
-  return `EC_${context.toUpperCase()}`;
+  const parts = parseSubject(subject);
+  if (!parts) throw new Error(`subject ${subject} is not ec.<context>.<aggregate>[.<id>]`);
+  return `EC_${parts.context.toUpperCase()}`;
 }

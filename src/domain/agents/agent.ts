@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
 import { assertNever, DomainRuleViolation, requireRules, type Decider, type RuleBreak } from "../decider.js";
-import { AggregateId } from "../events/envelope.js";
+import { AggregateId, subjectOf } from "../events/envelope.js";
 import { AgentProfile, type AgentEvent } from "./agentEvents.js";
 import { beyondApproved, canonicalProfile } from "./profileReview.js";
 import { checkKey, noRecord, recordAfter, REMEMBERED_CHECKS, type AgentRecord } from "./record.js";
@@ -150,4 +150,4 @@ export function decideAgent(command: AgentCommand, state: Agent): AgentEvent[] {
 }
 
 export const agentDecider: Decider<AgentCommand, Agent, AgentEvent> = { initialState: noAgent, decide: decideAgent, evolve: evolveAgent, ruleBreak: agentRuleBreak };
-export const agentSubject = (agentId: string) => `ec.agents.${agentId}`;
+export const agentSubject = (agentId: string) => subjectOf("agents", "agent", agentId);

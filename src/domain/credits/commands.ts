@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AggregateId } from "../events/envelope.js";
+import { AggregateId, subjectOf } from "../events/envelope.js";
 import { assertNever, DomainRuleViolation, requireRules, type Decider } from "../decider.js";
 import { emptyAccount, evolveAccount, heldAmount, type CreditAccount } from "./account.js";
 import { creditsAdjusted, creditsEarned, creditsHeld, creditsSpent, HoldId, type CreditEvent } from "./events.js";
@@ -63,5 +63,5 @@ export const creditAccountDecider: Decider<CreditCommand, CreditAccount, CreditE
   ruleBreak: creditRuleBreak,
 };
 
-export const creditSubject = (accountId: string) => `ec.credits.${accountId}`;
+export const creditSubject = (accountId: string) => subjectOf("credits", "account", accountId);
 export const AccountId = AggregateId;

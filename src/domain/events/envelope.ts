@@ -10,15 +10,43 @@ const AGGREGATE_ID = "[A-Za-z0-9_-]{1,128}";
 /** The last token of a subject: an account, task or subtask id. */
 export const AggregateId = z.string().regex(new RegExp(`^${AGGREGATE_ID}$`), "1-128 chars of [A-Za-z0-9_-]");
 
-/** Subjects read like paths: ec.<context>.<aggregateId>. */
+const AGGREGATE_KIND = "[a-z][A-Za-z]*";
+
+/**
+ * Subjects read like paths: ec.<context>.<aggregate>.<id> (ec.tasks.subtask.<id>), or
+ * ec.<context>.<aggregate> for an aggregate a context has one of (ec.ledger.chain). The
+ * aggregate's kind is in the subject, so a consumer knows what a commit is about before it
+ * parses it, and one context may hold several kinds of aggregate.
+ */
 export const EventSubject = z
   .string()
   .max(255)
-  .regex(new RegExp(`^ec\\.[a-z]+\\.${AGGREGATE_ID}$`), "must look like ec.<context>.<aggregateId>");
+  .regex(new RegExp(`^ec\\.[a-z]+\\.${AGGREGATE_KIND}(\\.${AGGREGATE_ID})?$`), "must look like ec.<context>.<aggregate>.<id>");
 
-/** The aggregate id of a subject: what follows ec.<context>. */
+export interface SubjectParts {
+  readonly context: string;
+  readonly aggregate: string;
+  /** Absent for an aggregate its context has one of. */
+  readonly id?: string;
+}
+
+const SUBJECT = new RegExp(`^ec\\.([a-z]+)\\.(${AGGREGATE_KIND})(?:\\.(${AGGREGATE_ID}))?$`);
+
+export function subjectOf(context: string, aggregate: string, id?: string): string {
+  return id === undefined ? `ec.${context}.${aggregate}` : `ec.${context}.${aggregate}.${id}`;
+}
+
+/** A subject's context, aggregate kind and id; undefined for anything else (the old ec.<context>.<id> format among it). */
+export function parseSubject(subject: string): SubjectParts | undefined {
+  const m = SUBJECT.exec(subject);
+  if (!m) return undefined;
+  return { context: m[1]!, aggregate: m[2]!, ...(m[3] !== undefined ? { id: m[3] } : {}) };
+}
+
+/** The aggregate id of a subject: what follows ec.<context>.<aggregate>. */
 export function aggregateIdOf(subject: string): string {
-  return subject.slice(subject.indexOf(".", 3) + 1);
+  const parts = parseSubject(subject);
+  return parts?.id ?? parts?.aggregate ?? subject;
 }
 
 export const EventType = z

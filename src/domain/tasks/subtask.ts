@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AggregateId } from "../events/envelope.js";
+import { AggregateId, subjectOf } from "../events/envelope.js";
 import { assertNever, DomainRuleViolation, requireRules, type Decider, type RuleBreak } from "../decider.js";
 import { EscalationStep, SubtaskSpec, type SubtaskEvent } from "./subtaskEvents.js";
 
@@ -321,7 +321,7 @@ export const subtaskDecider: Decider<SubtaskCommand, Subtask, SubtaskEvent> = {
   ruleBreak: subtaskRuleBreak,
 };
 
-export const subtaskSubject = (subtaskId: string) => `ec.tasks.${subtaskId}`;
+export const subtaskSubject = (subtaskId: string) => subjectOf("tasks", "subtask", subtaskId);
 
 /** A subtask's id is its task's id and its index in the plan: redelivered plans name the same subtasks. */
 export const subtaskIdFor = (taskId: string, index: number) => `${taskId}-${index}`;

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { assertNever, DomainRuleViolation, requireRules, type Decider, type RuleBreak } from "../decider.js";
 import type { SubtaskResult } from "./subtask.js";
 import { PlannedSubtask, TaskRequest, type TaskEvent } from "./taskEvents.js";
+import { subjectOf } from "../events/envelope.js";
 
 type Planned = z.infer<typeof PlannedSubtask>;
 /** A subtask's outcome as its task keeps it; code and output only from events recorded before they moved to the subtask. */
@@ -201,4 +202,4 @@ export function decideTask(command: TaskCommand, state: Task): TaskEvent[] {
 }
 
 export const taskDecider: Decider<TaskCommand, Task, TaskEvent> = { initialState: noTask, decide: decideTask, evolve: evolveTask, ruleBreak: taskRuleBreak };
-export const taskSubject = (taskId: string) => `ec.tasks.${taskId}`;
+export const taskSubject = (taskId: string) => subjectOf("tasks", "task", taskId);
