@@ -1,5 +1,4 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import type pg from "pg";
 import type { SignatureVerifier } from "../../adapters/crypto/verificationPool.js";
 import { admitAll } from "../../adapters/events/admission.js";
 import type { CommandMeta, HandledCommand } from "../../adapters/events/commandHandler.js";
@@ -14,6 +13,8 @@ import { subtaskSubject, type Subtask, type SubtaskCommand } from "../../domain/
 import { subtaskEventSpecs } from "../../domain/tasks/subtaskEvents.js";
 import type { SubsetCheck } from "../../domain/tasks/subset.js";
 import type { SubtaskSpec } from "../../domain/tasks/subtaskEvents.js";
+import type { Db } from "../../projections/keyset.js";
+import { uncheckedResultsOf } from "../../projections/tasks/queries.js";
 
 export const RESULT_CHECKER_CONSUMER = "ec-result-checker";
 /** How many of a caught agent's latest unchecked results are checked again. */
@@ -32,7 +33,7 @@ export interface CheckOutcome {
 
 export interface ResultCheckerOptions {
   readonly nc: NatsConnection;
-  readonly pool: pg.Pool;
+  readonly pool: Db;
   readonly handleSubtask: HandleSubtask;
   /** Records a check on its agent (idempotent per subtask and lease). */
   readonly recordCheck: (outcome: CheckOutcome) => Promise<void>;
@@ -82,12 +83,7 @@ export async function startResultChecker(opts: ResultCheckerOptions): Promise<Re
   }
 
   async function recheckRecent(agentId: string): Promise<void> {
-    const { rows } = await opts.pool.query<{ subtask_id: string; state: Subtask }>(
-      `SELECT subtask_id, state FROM subtasks WHERE status = 'completed' AND agent_id = $1 AND (state->>'checked') = 'false'
-        ORDER BY updated_at DESC LIMIT $2`,
-      [agentId, RECHECKED_AFTER_FAILURE],
-    );
-    for (const { subtask_id: subtaskId, state } of rows) {
+    for (const { subtaskId, state } of await uncheckedResultsOf(opts.pool, agentId, RECHECKED_AFTER_FAILURE)) {
       if (state.status !== "completed" || !state.result || !state.leaseId) continue;
       const verdict = await checkClaim(state.spec, { ok: true, code: state.result.code, output: state.result.output }, opts);
       if (verdict.verdict === "inconclusive") continue;
