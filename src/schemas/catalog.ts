@@ -7,7 +7,7 @@ import { ConsistencyProofDocument, InclusionProofDocument } from "../domain/ledg
 import { ledgerEventSpecs } from "../domain/ledger/record.js";
 import { subtaskEventSpecs } from "../domain/tasks/subtaskEvents.js";
 import { taskEventSpecs } from "../domain/tasks/taskEvents.js";
-import { HeartbeatBody, PullBody, PullReply, RegisterBody, RegisterReply, ResultBody } from "../gateways/coordinator/schemas.js";
+import { HeartbeatBody, PullBody, PullReply, RegisterBody, RegisterReply, ResultBody } from "./coordinatorApi.js";
 
 /**
  * Every schema published under schemas/ as JSON Schema: the envelope, each event's data, the

@@ -12,7 +12,7 @@ import type { EventSealer } from "../crypto/signingPool.js";
 import type { SignatureVerifier } from "../crypto/verificationPool.js";
 import { limitsForTimeout, type Sandbox } from "../executor/sandbox.js";
 import type { EventStore } from "../nats/eventStore.js";
-import { checkSubset } from "../../worker/runSubtask.js";
+import { checkSubset } from "../executor/subsetCheck.js";
 import { admitAll } from "./admission.js";
 import { commandHandler } from "./commandHandler.js";
 import { startReactor, type Reactor } from "./reactor.js";
