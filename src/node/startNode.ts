@@ -24,7 +24,7 @@ import { createSandbox } from "../adapters/executor/sandbox.js";
 import { startResultChecker } from "../app/results/resultChecker.js";
 import { agentSubject } from "../domain/agents/agent.js";
 import { DomainRuleViolation } from "../domain/decider.js";
-import { checkSubset } from "../worker/runSubtask.js";
+import { checkSubset } from "../adapters/executor/subsetCheck.js";
 import { ollamaProvider } from "../adapters/models/ollamaProvider.js";
 import { kvNonceStore } from "../adapters/security/signedRequests.js";
 import { startLeaseReaper } from "../adapters/tasks/leaseReaper.js";

@@ -3,7 +3,7 @@ import { allEventSpecs } from "../domain/contexts.js";
 import { CreditCommand } from "../domain/credits/commands.js";
 import { EventEnvelope } from "../domain/events/envelope.js";
 import { ConsistencyProofDocument, InclusionProofDocument } from "../domain/ledger/proof.js";
-import { HeartbeatBody, PullBody, PullReply, RegisterBody, RegisterReply, ResultBody } from "../gateways/coordinator/schemas.js";
+import { HeartbeatBody, PullBody, PullReply, RegisterBody, RegisterReply, ResultBody } from "./coordinatorApi.js";
 
 /**
  * Every schema published under schemas/ as JSON Schema: the envelope, each event's data, the
