@@ -14,7 +14,7 @@ import type { Db } from "../../projections/keyset.js";
 import { RESULT_DATA } from "../dataFields.js";
 import { AUTH_ERRORS, BODY_ERRORS, ErrorReply, ROUTE_ERRORS } from "../replies.js";
 import { REGISTRATION_LIMITS, registrationLimits, type RegistrationLimits } from "./registrationLimits.js";
-import { HeartbeatBody, HeartbeatReply, PullBody, PullReply, RegisterBody, RegisterReply, ResultBody, ResultReply } from "./schemas.js";
+import { HeartbeatBody, HeartbeatReply, PullBody, PullReply, RegisterBody, RegisterReply, ResultBody, ResultReply } from "../../schemas/coordinatorApi.js";
 
 export interface AgentRoutesDeps {
   readonly pool: Db;
