@@ -14,6 +14,7 @@ import { subtaskEventSpecs } from "../../domain/tasks/subtaskEvents.js";
 import type { SubsetCheck } from "../../domain/tasks/subset.js";
 import type { SubtaskSpec } from "../../domain/tasks/subtaskEvents.js";
 import type { Db } from "../../projections/keyset.js";
+import { systemClock } from "../clock.js";
 import { uncheckedResultsOf } from "../../projections/tasks/queries.js";
 
 export const RESULT_CHECKER_CONSUMER = "ec-result-checker";
@@ -43,6 +44,8 @@ export interface ResultCheckerOptions {
   /** Checks run at once: each is a program in the sandbox. */
   readonly concurrency?: number;
   readonly log?: (line: string) => void;
+  /** The clock its commands are stamped with (default: the wall clock). */
+  readonly now?: () => Date;
   readonly onError?: (err: unknown) => void;
 }
 
@@ -73,6 +76,7 @@ const DONE = new Set(["not_checking", "not_that_report", "not_refutable", "not_t
 export async function startResultChecker(opts: ResultCheckerOptions): Promise<Reactor> {
   const registry = eventRegistry(...subtaskEventSpecs);
   const log = opts.log ?? (() => undefined);
+  const now = opts.now ?? systemClock;
 
   async function settle(run: () => Promise<unknown>) {
     try {
@@ -91,7 +95,7 @@ export async function startResultChecker(opts: ResultCheckerOptions): Promise<Re
       await opts.recordCheck({ agentId, subtaskId, leaseId, ok: verdict.verdict === "passed", ...(verdict.verdict === "failed" ? { reason: verdict.reason } : {}) });
       if (verdict.verdict === "failed") {
         log(`result checker: ${subtaskId} of ${agentId} refuted on a second look: ${verdict.reason}`);
-        await settle(() => opts.handleSubtask(subtaskSubject(subtaskId), { kind: "refute", agentId, leaseId, reason: verdict.reason }, { commandId: `refute:${leaseId}`, now: new Date() }));
+        await settle(() => opts.handleSubtask(subtaskSubject(subtaskId), { kind: "refute", agentId, leaseId, reason: verdict.reason }, { commandId: `refute:${leaseId}`, now: now() }));
       }
     }
   }
@@ -109,7 +113,7 @@ export async function startResultChecker(opts: ResultCheckerOptions): Promise<Re
     if (verdict.verdict !== "inconclusive") {
       await opts.recordCheck({ agentId: report.agentId, subtaskId, leaseId: report.leaseId, ok, ...(verdict.verdict === "failed" ? { reason: verdict.reason } : {}) });
     }
-    const meta = { commandId: `verdict:${report.leaseId}`, now: new Date() };
+    const meta = { commandId: `verdict:${report.leaseId}`, now: now() };
     const command: SubtaskCommand = ok
       ? { kind: "passCheck", agentId: report.agentId, leaseId: report.leaseId, ...(verdict.verdict === "inconclusive" ? { note: verdict.reason } : {}) }
       : { kind: "failCheck", agentId: report.agentId, leaseId: report.leaseId, reason: (verdict as { reason: string }).reason };

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { systemClock } from "../../app/clock.js";
 import { agentAdmin } from "../../app/agents/agentAdmin.js";
 import type { HandleCommand } from "../../app/commands.js";
 import type { AgentCommand } from "../../domain/agents/agent.js";
@@ -47,7 +48,7 @@ const ADMIN_ERRORS = { ...ROUTE_ERRORS, ...AUTH_ERRORS };
 
 /** Operators list, approve and blacklist agents (agentAdmin). */
 export const agentAdminRoutes: FastifyPluginAsyncZod<AgentAdminDeps> = async (app, deps) => {
-  const cases = agentAdmin({ ...deps, now: deps.now ?? (() => new Date()) });
+  const cases = agentAdmin({ ...deps, now: deps.now ?? systemClock });
 
   app.get("/agents", { schema: { querystring: AgentsQuery, response: { 200: z.object({ agents: z.array(AgentRow), next: z.string().nullable() }), ...ADMIN_ERRORS } } }, async (req) => {
     const page = await cases.list(req.query);

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { systemClock } from "../../app/clock.js";
 import type { HandleCommand } from "../../app/commands.js";
 import { credits } from "../../app/credits/credits.js";
 import { AccountId, CreditCommand } from "../../domain/credits/commands.js";
@@ -76,7 +77,7 @@ const COMMAND_ERRORS = { 409: ErrorReply, ...ADMIN_ERRORS, ...BODY_ERRORS };
 
 /** Credit accounts on the control plane (credits). A command's reply carries the stream version it produced. */
 export const creditRoutes: FastifyPluginAsyncZod<CreditRoutesDeps> = async (app, deps) => {
-  const cases = credits({ ...deps, now: deps.now ?? (() => new Date()) });
+  const cases = credits({ ...deps, now: deps.now ?? systemClock });
 
   app.get("/credits/:accountId/balance", { schema: { params: Params, response: { 200: Balance, 404: ErrorReply, ...ADMIN_ERRORS } } }, async (req, reply) => {
     const answer = await cases.balance(req.params.accountId);

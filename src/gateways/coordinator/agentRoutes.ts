@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { HeartbeatStore } from "../../adapters/agents/heartbeats.js";
 import { verifySignedRequest, type NonceStore } from "../../adapters/security/signedRequests.js";
+import { systemClock } from "../../app/clock.js";
 import { agentDirectory } from "../../app/agents/agentDirectory.js";
 import { agentHeartbeat } from "../../app/agents/agentHeartbeat.js";
 import { registerAgent, type AutoApprove } from "../../app/agents/registerAgent.js";
@@ -54,7 +55,7 @@ const SIGNED_ERRORS = { ...ROUTE_ERRORS, ...BODY_ERRORS, ...AUTH_ERRORS };
  * coordinator is refused. Nothing is appended for a request that fails any check.
  */
 export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, deps) => {
-  const now = deps.now ?? (() => new Date());
+  const now = deps.now ?? systemClock;
   const directory = agentDirectory({ pool: deps.pool, now });
   const assigner = workAssigner(deps);
   const register = registerAgent({ handleAgent: deps.handleAgent, directory, releaseAll: assigner.releaseAll, autoApprove: deps.autoApprove, now });

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { systemClock } from "../../app/clock.js";
 import type { HandleCommand } from "../../app/commands.js";
 import { escalations, type EscalationView } from "../../app/escalation/escalations.js";
 import type { Escalator } from "../../domain/escalation/escalator.js";
@@ -49,7 +50,7 @@ const ADMIN_ERRORS = { ...ROUTE_ERRORS, ...AUTH_ERRORS };
  * node's model.
  */
 export const escalationRoutes: FastifyPluginAsyncZod<EscalationRoutesDeps> = async (app, deps) => {
-  const cases = escalations({ ...deps, now: deps.now ?? (() => new Date()) });
+  const cases = escalations({ ...deps, now: deps.now ?? systemClock });
 
   app.get(
     "/escalate",

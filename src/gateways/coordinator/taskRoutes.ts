@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { systemClock } from "../../app/clock.js";
 import type { HandleCommand } from "../../app/commands.js";
 import { submitTask } from "../../app/tasks/submitTask.js";
 import { taskReads } from "../../app/tasks/taskReads.js";
@@ -64,7 +65,7 @@ const ADMIN_ERRORS = { ...ROUTE_ERRORS, ...AUTH_ERRORS };
  * the tasks projection, so a task just submitted may take a moment to appear (404 until then).
  */
 export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesDeps> = async (app, deps) => {
-  const now = deps.now ?? (() => new Date());
+  const now = deps.now ?? systemClock;
   const submit = submitTask({ handleTask: deps.handleTask, now });
   const reads = taskReads(deps);
   const unknown = (taskId: string) => ({ error: "unknown_task", message: `no task ${taskId} (a task just submitted appears within a moment)` });
