@@ -32,6 +32,8 @@ const INPUTS = ["body", "querystring", "params", "headers"] as const;
 export interface GatewayRoute {
   readonly method: string;
   readonly url: string;
+  /** The statuses it declares a response schema for. */
+  readonly responses: readonly string[];
 }
 const served = new WeakMap<object, GatewayRoute[]>();
 
@@ -59,7 +61,7 @@ export function gatewayApp(opts: GatewayOptions) {
   served.set(app, routes);
   // Added before any route, so no route of any plugin escapes it.
   app.addHook("onRoute", (route) => {
-    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, responses: Object.keys(route.schema?.response ?? {}) });
     const schema = route.schema as Partial<Record<(typeof INPUTS)[number], unknown>> | undefined;
     if (!schema) return;
     const data = (route.config?.data ?? []).map(pathPattern);
