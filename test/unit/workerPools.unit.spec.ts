@@ -5,6 +5,7 @@ import { sealEvent, verifyEventSignature } from "../../src/adapters/crypto/event
 import { portableVerifyEvent } from "../../src/adapters/crypto/portableEd25519.js";
 import { signingPool } from "../../src/adapters/crypto/signingPool.js";
 import { verificationPool } from "../../src/adapters/crypto/verificationPool.js";
+import { workerPool } from "../../src/adapters/threads/workerPool.js";
 import type { EventEnvelope } from "../../src/domain/events/envelope.js";
 
 const pem = generatePrivateKeyPem();
@@ -66,5 +67,14 @@ describe("verification on worker threads", () => {
     const closing = verificationPool(1);
     await closing.close();
     await expect(closing.verifyAll([sealEvent(signer, draft(1))])).rejects.toThrow(/closed/);
+  });
+});
+
+describe("a pool whose thread cannot start", () => {
+  it("refuses its batches with the reason instead of leaving them waiting", async () => {
+    const pool = workerPool<(items: number[]) => number[]>(new URL("./noSuchThread.js", import.meta.url), undefined, 1);
+    await expect(pool.run([1])).rejects.toThrow(/noSuchThread/);
+    await expect(pool.run([2])).rejects.toThrow(/noSuchThread/);
+    await pool.close();
   });
 });

@@ -1,8 +1,9 @@
 import { availableParallelism } from "node:os";
-import { SIGNED_FIELDS, signingBytes } from "../../domain/events/canonical.js";
+import { signingBytes } from "../../domain/events/canonical.js";
 import type { EventEnvelope, UnsignedEvent } from "../../domain/events/envelope.js";
 import { workerPool } from "../threads/workerPool.js";
 import { signerFromPrivateKeyPem, type Ed25519Signer } from "./ed25519.js";
+import type { signBatch, SigningThreadData } from "./signingThread.js";
 
 /** Seals events: adds the signer's key and the signature. */
 export interface EventSealer {
@@ -23,21 +24,6 @@ export function inlineSealer(signer: Ed25519Signer): EventSealer {
   };
 }
 
-// Canonicalizes with the same library and the same field list as signingText().
-const SIGNER_SOURCE = `
-const { createPrivateKey, sign } = require("node:crypto");
-let ready;
-async function handle(events, { pem, canonicalizeUrl, fields }) {
-  ready ??= import(canonicalizeUrl).then((m) => ({ canonicalize: m.default, key: createPrivateKey(pem) }));
-  const { canonicalize, key } = await ready;
-  return events.map((e) => {
-    const covered = {};
-    for (const f of fields) covered[f] = e[f];
-    return sign(null, Buffer.from(canonicalize(covered), "utf8"), key).toString("base64url");
-  });
-}
-`;
-
 /** Chunks small enough that the first signatures are published while the rest are signed. */
 const CHUNK = 32;
 
@@ -48,11 +34,8 @@ const CHUNK = 32;
  */
 export function signingPool(privateKeyPem: string, threads = Math.min(4, availableParallelism())): EventSealer {
   const { publicKey } = signerFromPrivateKeyPem(privateKeyPem);
-  const pool = workerPool<UnsignedEvent, string>(
-    SIGNER_SOURCE,
-    { pem: privateKeyPem, canonicalizeUrl: import.meta.resolve("canonicalize"), fields: SIGNED_FIELDS },
-    threads,
-  );
+  const data: SigningThreadData = { privateKeyPem };
+  const pool = workerPool<typeof signBatch>(new URL("./signingThread.js", import.meta.url), data, threads);
   let queue: { unsigned: UnsignedEvent; resolve: (e: EventEnvelope) => void; reject: (err: unknown) => void }[] = [];
   let scheduled = false;
 

@@ -2,28 +2,19 @@ import { DEFAULT_UNCHAINED_GRACE_MS } from "../../domain/ledger/unchained.js";
 export { DEFAULT_UNCHAINED_GRACE_MS };
 import type { EventEnvelope } from "../../domain/events/envelope.js";
 import { merkleAccumulator, toHex, type MerkleFrontier } from "../../domain/ledger/merkle.js";
-import { ANCHOR_SUBJECT, CHAIN_SUBJECT, CHECKPOINT_SUBJECT, Checkpoint, GENESIS_HASH, LEDGER_STREAM } from "../../domain/ledger/record.js";
+import { Checkpoint, GENESIS_HASH } from "../../domain/ledger/record.js";
 import { chainVerifier, checkpointIssue, type ChainIssue, type ChainProgress } from "../../domain/ledger/verify.js";
 import type { SignatureVerifier } from "../crypto/verificationPool.js";
-import type { EventReader, RawCommit } from "../nats/eventStore.js";
+import type { RawCommit } from "../nats/eventStore.js";
 import { CHAINED_STREAMS } from "./chainer.js";
 import { checkedInBatches, ledgerSteps } from "./checkedBatches.js";
 import { commitCheckerOf, eventsOf, type CheckedEvents, type CommitChecker } from "./commitChecker.js";
+import { nodeLedger, type AuditSource, type LedgerLocation } from "./ledgerLocation.js";
 import { sourceIndex, type SourceIndex } from "./ledgerSources.js";
 import { checkUnchained, type UnchainedReport } from "./unchainedSources.js";
 
-/** What an audit reads: the streams, through a reader with read-only credentials. */
-export type AuditSource = Pick<EventReader, "read" | "follow" | "lastSeq" | "lastSeqOf" | "streamState" | "commitAt">;
-
-/** Where a ledger lives: the node's, or a copy an auditor made (tests tamper with copies). */
-export interface LedgerLocation {
-  readonly stream: string;
-  readonly chainSubject: string;
-  readonly checkpointSubject: string;
-  /** Where anchors are recorded; a ledger without one has no anchors to check. */
-  readonly anchorSubject?: string;
-}
-export const nodeLedger: LedgerLocation = { stream: LEDGER_STREAM, chainSubject: CHAIN_SUBJECT, checkpointSubject: CHECKPOINT_SUBJECT, anchorSubject: ANCHOR_SUBJECT };
+// Where its readers have always found them.
+export { nodeLedger, type AuditSource, type LedgerLocation };
 
 /** A checkpoint that was found true of the records it names. */
 export interface VerifiedCheckpoint extends Checkpoint {

@@ -1,6 +1,6 @@
 import type { ChainedSources, HashedSource } from "../../domain/ledger/verify.js";
 import type { RawCommit } from "../nats/eventStore.js";
-import type { AuditSource } from "./audit.js";
+import type { AuditSource } from "./ledgerLocation.js";
 import { checkedInBatches } from "./checkedBatches.js";
 import type { CheckedSources, CommitChecker } from "./commitChecker.js";
 

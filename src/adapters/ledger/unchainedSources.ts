@@ -1,6 +1,6 @@
 import { judgeUnchained, type UnchainedCandidate, type UnchainedVerdict } from "../../domain/ledger/unchained.js";
 import { admitAll } from "../events/admission.js";
-import type { AuditSource, LedgerLocation } from "./audit.js";
+import type { AuditSource, LedgerLocation } from "./ledgerLocation.js";
 import { CHAINED_REGISTRY } from "./chainer.js";
 import type { SourceIndex } from "./ledgerSources.js";
 

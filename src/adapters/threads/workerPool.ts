@@ -1,35 +1,42 @@
 import { Worker } from "node:worker_threads";
+import type { BatchHandler } from "./serveBatches.js";
 
 /**
- * Worker threads that each run `handle(items) -> results` on batches. The source is plain
- * CommonJS text evaluated in the worker, so the same pool runs from src/ (under tsx or vitest)
- * and from dist/; it must define `async function handle(items, workerData)` and may load npm
- * packages with `await import(url)`. Each batch goes to the worker with the least work queued.
+ * Worker threads that each run one thread module's `handle(items) -> results` on batches (the
+ * module calls serveBatches(handle)). Each batch goes to the worker with the least work queued.
  */
 export interface WorkerPool<I, O> {
   run(items: readonly I[]): Promise<O[]>;
   close(): Promise<void>;
 }
 
-const harness = (handlerSource: string) => `
-const { parentPort, workerData } = require("node:worker_threads");
-${handlerSource}
-parentPort.on("message", ({ job, items }) => {
-  Promise.resolve(handle(items, workerData)).then(
-    (results) => parentPort.postMessage({ job, results }),
-    (err) => parentPort.postMessage({ job, error: String(err && err.stack || err) }),
-  );
-});
-`;
+type ItemOf<H> = H extends BatchHandler<infer I, unknown> ? I : never;
+type ResultOf<H> = H extends BatchHandler<never, infer O> ? O : never;
 
-export function workerPool<I, O>(handlerSource: string, workerData: unknown, threads: number): WorkerPool<I, O> {
-  type Job = { resolve: (r: O[]) => void; reject: (e: Error) => void; size: number; slot: Slot };
+/**
+ * `module` names the thread module as built, `new URL("./x.js", import.meta.url)`, and `H` is
+ * the type of the handler it serves, so both ends of the messages are type-checked.
+ */
+export function workerPool<H extends BatchHandler<never, unknown>>(module: URL, workerData: unknown, threads: number): WorkerPool<ItemOf<H>, ResultOf<H>> {
+  type I = ItemOf<H>;
+  type O = ResultOf<H>;
+  type Job = { resolve: (r: O[]) => void; reject: (e: Error) => void; size: number };
   type Slot = { worker: Worker; queued: number };
   const jobs = new Map<number, Job>();
   let nextJob = 0;
   let closed = false;
+  let broken: Error | undefined;
+  // A thread that fails (its module did not load, it threw outside a batch) or exits fails the
+  // pool: every batch waiting and every later one is refused with the reason, not left waiting.
+  const fail = (err: Error) => {
+    broken ??= err;
+    for (const [id, j] of jobs) {
+      jobs.delete(id);
+      j.reject(err);
+    }
+  };
   const slots: Slot[] = Array.from({ length: Math.max(1, threads) }, () => {
-    const worker = new Worker(harness(handlerSource), { eval: true, workerData });
+    const worker = startThread(module, workerData);
     worker.unref();
     return { worker, queued: 0 };
   });
@@ -42,23 +49,21 @@ export function workerPool<I, O>(handlerSource: string, workerData: unknown, thr
       if (error !== undefined) j.reject(new Error(`worker failed: ${error}`));
       else j.resolve(results!);
     });
-    slot.worker.on("error", (err) => {
-      for (const [id, j] of jobs) {
-        if (j.slot !== slot) continue;
-        jobs.delete(id);
-        j.reject(err);
-      }
+    slot.worker.on("error", fail);
+    slot.worker.on("exit", (code) => {
+      if (!closed) fail(new Error(`a worker thread of ${module.pathname} exited (code ${code})`));
     });
   }
   return {
-    run(items) {
+    run(items: readonly I[]) {
       if (closed) return Promise.reject(new Error("worker pool is closed"));
+      if (broken) return Promise.reject(broken);
       if (items.length === 0) return Promise.resolve([]);
       const slot = slots.reduce((a, b) => (b.queued < a.queued ? b : a));
       const job = nextJob++;
       slot.queued += items.length;
       return new Promise<O[]>((resolve, reject) => {
-        jobs.set(job, { resolve, reject, size: items.length, slot });
+        jobs.set(job, { resolve, reject, size: items.length });
         slot.worker.postMessage({ job, items });
       });
     },
@@ -67,4 +72,18 @@ export function workerPool<I, O>(handlerSource: string, workerData: unknown, thr
       await Promise.all(slots.map((s) => s.worker.terminate()));
     },
   };
+}
+
+/** This module, and with it every thread module, runs from its TypeScript source (vitest, tsx), not from dist/. */
+const fromSource = import.meta.url.endsWith(".ts");
+
+function startThread(module: URL, workerData: unknown): Worker {
+  if (!fromSource) return new Worker(module, { workerData });
+  // From source the thread module is the .ts beside this one, loaded through tsx. A loader given
+  // to a worker in execArgv does not load the worker's entry module (tsx issue #354, Node issue
+  // #47747), so the worker registers tsx itself before it imports the module.
+  const source = new URL(module.href.replace(/\.js$/, ".ts"));
+  const tsx = import.meta.resolve("tsx/esm/api");
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source.href)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData });
 }

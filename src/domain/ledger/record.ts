@@ -1,11 +1,12 @@
-import { hash } from "node:crypto";
-import canonicalize from "canonicalize";
 import { z } from "zod";
-import { SIGNED_FIELDS } from "../events/canonical.js";
 import { AggregateId, aggregateIdOf, type EventEnvelope } from "../events/envelope.js";
 import { eventRegistry, eventSpec } from "../events/registry.js";
 import { taskIdOfSubtask } from "../tasks/subtask.js";
 import { CheckpointAnchored, CheckpointAnchorFailed } from "./anchor.js";
+import { eventHash } from "./eventHash.js";
+
+// The hash records link by, where its readers have always found it (worker threads import ./eventHash.js alone).
+export { eventHash };
 
 /** The ledger is one subject: appends conditional on its last sequence keep it a single line. */
 export const LEDGER_STREAM = "EC_LEDGER";
@@ -52,17 +53,6 @@ export const ledgerAnchored = eventSpec("ledger.anchored", 1, CheckpointAnchored
 export const ledgerAnchorFailed = eventSpec("ledger.anchorFailed", 1, CheckpointAnchorFailed);
 export const ledgerEventSpecs = [ledgerRecorded, ledgerCheckpointed, ledgerAnchored, ledgerAnchorFailed] as const;
 export const ledgerEvents = eventRegistry(...ledgerEventSpecs);
-
-/**
- * The hash of an event as stored: SHA-256 over RFC 8785 canonical JSON of its signed fields and
- * its signature. A record's own hash is this hash of its envelope, so a re-signed record (same
- * data, another signature) has another hash and breaks the link of the record after it.
- */
-export function eventHash(event: EventEnvelope): string {
-  const covered: Record<string, unknown> = { signature: event.signature };
-  for (const field of SIGNED_FIELDS) covered[field] = event[field];
-  return hash("sha256", canonicalize(covered)!, "hex");
-}
 
 /** The task and subtask an event is about, read from its subject and type. */
 export function taskRefs(subject: string, type: string): { taskId?: string; subtaskId?: string } {
