@@ -17,6 +17,9 @@ import { WrongExpectedVersionError, type EventStore, type RawCommit } from "../n
 /** The streams whose events are chained: every queue event, credit movement and agent decision. */
 export const CHAINED_STREAMS = ["EC_TASKS", "EC_AGENTS", "EC_CREDITS"] as const;
 
+/** The durable consumer the chainers of every node share on a chained stream. */
+export const chainerConsumer = (stream: string) => `ec-chainer-${stream.toLowerCase()}`;
+
 /** What the chainer admits: the events of the chained streams, by type and schema. */
 export const CHAINED_REGISTRY = eventRegistry(...taskEventSpecs, ...subtaskEventSpecs, ...agentEventSpecs, ...creditEventSpecs);
 const hexBytes = (hex: string) => Buffer.from(hex, "hex");
@@ -223,7 +226,7 @@ export async function startChainer(opts: {
       startReactor({
         nc: opts.nc,
         stream,
-        durable: `ec-chainer-${stream.toLowerCase()}`,
+        durable: chainerConsumer(stream),
         // Commits that arrive together are chained together, in one ledger commit.
         concurrency: 64,
         ...(opts.ackWaitMs ? { ackWaitMs: opts.ackWaitMs } : {}),

@@ -1,11 +1,10 @@
 import type { FastifyInstance } from "fastify";
-import type { Level } from "pino";
 import { z } from "zod";
 import { BitcoindUnreachableError, BitcoinRpcError, RPC_INVALID_ADDRESS_OR_KEY, type BitcoinRpc } from "../../adapters/bitcoin/rpc.js";
 import { AnchorBroadcastReceipt, anchorPayloadHex, BitcoinNetwork, CheckpointHash, checkpointHashFromOutputs, Txid } from "../../domain/ledger/anchor.js";
 import { requireAdminToken } from "../adminAuth.js";
-import { gatewayApp } from "../gatewayApp.js";
-import type { LogLine } from "../gatewayLog.js";
+import { gatewayApp, type GatewayOptions } from "../gatewayApp.js";
+import type { LogLevel, LogLine } from "../gatewayLog.js";
 import rateLimit from "@fastify/rate-limit";
 
 export interface AnchorProxyDeps {
@@ -14,7 +13,9 @@ export interface AnchorProxyDeps {
   readonly token: string;
   /** Where the proxy logs (its broadcasts at "info", and what went wrong); none: nothing is logged. */
   readonly log?: LogLine;
-  readonly logLevel?: Level;
+  readonly logLevel?: LogLevel;
+  /** The proxy process's instruments, served at /metrics. */
+  readonly metrics?: GatewayOptions["metrics"];
   /** Default BROADCASTS_PER_MINUTE. */
   readonly broadcastsPerMinute?: number;
   /** The rate limit's window; default a minute. */
@@ -43,7 +44,14 @@ function bitcoindFailure(err: unknown) {
  */
 export async function buildAnchorProxy(deps: AnchorProxyDeps): Promise<FastifyInstance> {
   const { rpc } = deps;
-  const app = gatewayApp({ service: "anchor proxy", bodyLimit: 1024, log: deps.log, ...(deps.logLevel ? { logLevel: deps.logLevel } : {}) });
+  const app = await gatewayApp({
+    service: "anchor proxy",
+    bodyLimit: 1024,
+    log: deps.log,
+    logLevel: deps.logLevel,
+    metrics: deps.metrics,
+    description: "Sends ledger checkpoint hashes to Bitcoin (OP_RETURN) and reads them back. Every route needs its bearer token, /docs and /metrics included.",
+  });
   app.addHook("onRequest", requireAdminToken(deps.token));
 
   let previous: Promise<unknown> = Promise.resolve();

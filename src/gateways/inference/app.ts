@@ -11,10 +11,10 @@ import { decompositionPrompt } from "../../domain/tasks/prompts.js";
 import { asWellFormed } from "../../domain/text.js";
 import { requireBearerToken } from "../adminAuth.js";
 import { ESCALATION_DATA } from "../dataFields.js";
-import { gatewayApp } from "../gatewayApp.js";
+import { gatewayApp, observabilityOf, type GatewayObservability } from "../gatewayApp.js";
 import type { LogLine } from "../gatewayLog.js";
 
-export interface InferenceDeps {
+export interface InferenceDeps extends GatewayObservability {
   readonly provider: ModelProvider;
   /** The bearer token every route but /health requires: the node's admin token. */
   readonly token: string;
@@ -35,7 +35,7 @@ const modelUnavailable = (err: ModelUnavailableError) => ({ error: "model_unavai
  * escalation send it, another node using this one (its INFERENCE_URL) sends it as INFERENCE_TOKEN.
  */
 export async function buildInference(deps: InferenceDeps): Promise<FastifyInstance> {
-  const app = gatewayApp({ service: "inference", bodyLimit: 64 * 1024, log: deps.log });
+  const app = await gatewayApp({ service: "inference", bodyLimit: 64 * 1024, ...observabilityOf(deps), description: "Decomposition and escalation with the node's model; every route but /health, /docs and /metrics needs the node's token." });
   app.get("/health", async () => {
     const models = await deps.provider.available().catch(() => undefined);
     return { ok: models !== undefined && models.includes(deps.provider.model), model: deps.provider.model, reachable: models !== undefined };
