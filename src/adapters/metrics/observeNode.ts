@@ -53,6 +53,9 @@ export function nodeObserver(deps: NodeObserverDeps): () => Promise<NodeObservat
     const consumers: ConsumerState[] = [];
     for (const stream of streams) {
       for (const c of await jsm.consumers.list(stream.name).next()) {
+        // The durable consumers only: an ephemeral one (a projection's ordered reader) has a new
+        // name every time, and each would be a new series that ends soon after.
+        if (!c.config.durable_name) continue;
         consumers.push({ stream: stream.name, name: c.name, pending: c.num_pending, ackPending: c.num_ack_pending, redelivered: c.num_redelivered });
       }
     }
