@@ -27,6 +27,8 @@ export async function serveApiDocs(app: FastifyInstance, service: string, descri
         },
       },
     },
+    // OpenAPI 3.1 has const: the document keeps the JSON Schema the zod schemas generate (and schemas/http holds).
+    convertConstToEnum: false,
     transform: jsonSchemaTransform,
   });
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
