@@ -22,7 +22,7 @@ import { createEventStore } from "../src/adapters/nats/eventStore.js";
 import { checkClaim } from "../src/app/results/resultChecker.js";
 import { agentDecider, agentSubject } from "../src/domain/agents/agent.js";
 import { agentEvents } from "../src/domain/agents/agentEvents.js";
-import { checkSubset } from "../src/worker/runSubtask.js";
+import { checkSubset } from "../src/adapters/executor/subsetCheck.js";
 
 /** One cycle: `workers` simulated workers work off `tasks` tasks of `subtasksPerTask` subtasks each. */
 export interface GatewayRound {

@@ -18,12 +18,12 @@ import { consistencyProofDocument, inclusionProofDocument, proofKindOf, verifyCo
 import { nodeConfigFrom } from "../node/config.js";
 import { resolveNatsUrl } from "./replay.js";
 
-import { SOUND, UNSOUND } from "./auditCommand.js";
+import { SOUND, UNSOUND } from "./auditOptions.js";
 
 /** A mistake in how the command was called, or in what it was pointed at. */
 class UsageError extends Error {}
 
-import type { AuditFlags, Globals } from "./auditCommand.js";
+import type { AuditFlags, Globals } from "./auditOptions.js";
 
 export async function runAudit(flags: AuditFlags, globals: ReturnType<Globals>): Promise<number> {
   const modes = [

@@ -1,33 +1,13 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { LEDGER_STREAM } from "../domain/ledger/record.js";
 import { DEFAULT_UNCHAINED_GRACE_MS } from "../domain/ledger/unchained.js";
+import { CANNOT_RUN, SOUND, type AuditFlags, type Globals } from "./auditOptions.js";
+
 
 /**
  * The `edgecoder audit` command's options, apart from the audit itself, which is loaded only
  * when the command runs: the CLI's start (and `edgecoder up`'s supervisor) stays light.
  */
-
-/** Exit codes: the ledger (or proof) is sound, it is not, or the audit could not be run. */
-export const SOUND = 0;
-export const UNSOUND = 1;
-export const CANNOT_RUN = 2;
-
-export interface AuditFlags {
-  follow?: boolean;
-  state?: string;
-  prove?: string;
-  proveConsistency?: number;
-  verifyProof?: string;
-  trustedKeys?: string;
-  bitcoinRpc?: string;
-  unchainedGrace: number;
-  json?: boolean;
-  progress: boolean;
-  ledgerStream: string;
-  ledgerSubjectPrefix: string;
-}
-
-export type Globals = () => { dataDir?: string; natsUrl?: string };
 
 /** An option's parser for a whole number of at least `min`, refused with `what` it should be. */
 export const wholeNumber = (min: number, what: string) => (value: string) => {

@@ -66,12 +66,12 @@ async function runNode(config: NodeConfig, given: Log | undefined): Promise<void
   // The supervisor is gone (SIGKILLed): nobody would start this node again or stop it.
   process.on("disconnect", () => void shutdown("the supervisor went away", 0));
   // Loaded here, not at the top: the supervisor that runs up() holds none of the node's modules.
-  const { DataFolderInUseError, startNode } = await import("../node/startNode.js");
+  const { StartRefusedError, startNode } = await import("../node/startNode.js");
   try {
     node = await startNode(config, log, (reason) => void shutdown(`${reason}; the node stops to be started again`, EXIT_RESTART));
   } catch (err) {
     console.error(`edgecoder: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(err instanceof DataFolderInUseError ? EXIT_CONFIG : 1);
+    process.exit(err instanceof StartRefusedError ? EXIT_CONFIG : 1);
   }
   if (stopping) return;
   log(`node ${node.publicKey} is up; Ctrl-C stops it`);

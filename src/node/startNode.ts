@@ -4,40 +4,33 @@ import type pg from "pg";
 import { loadOrCreateIdentity } from "../adapters/crypto/nodeIdentity.js";
 import { signingPool } from "../adapters/crypto/signingPool.js";
 import { verificationPool } from "../adapters/crypto/verificationPool.js";
-import { commandHandler } from "../adapters/events/commandHandler.js";
+import { commandHandlers } from "../app/commandHandlers.js";
 import { connectNats } from "../adapters/nats/connection.js";
 import { createEventStore } from "../adapters/nats/eventStore.js";
 import { applyStreams } from "../adapters/nats/streams.js";
+import { findUndeclaredSubjects, undeclaredSubjectsMessage } from "../adapters/nats/subjectFormat.js";
 import { createPool, ensureDatabase } from "../adapters/postgres/database.js";
 import { kvHeartbeatStore } from "../adapters/agents/heartbeats.js";
 import { cloudEscalator } from "../adapters/escalation/cloudEscalator.js";
 import { inferenceEscalator } from "../adapters/escalation/inferenceEscalator.js";
 import { parentCoordinator } from "../adapters/escalation/parentCoordinator.js";
-import { startDecomposer } from "../adapters/events/decomposer.js";
+import { startDecomposer } from "../app/flows/decomposer.js";
 import type { InferenceService } from "../adapters/inference/decomposeClient.js";
-import { startEscalationFlow } from "../adapters/events/escalationFlow.js";
-import { startTaskFlow } from "../adapters/events/taskFlow.js";
+import { startEscalationFlow } from "../app/flows/escalationFlow.js";
+import { startTaskFlow } from "../app/flows/taskFlow.js";
 import { startChainer } from "../adapters/ledger/chainer.js";
 import { startNodeAnchoring } from "../adapters/ledger/nodeAnchoring.js";
 import { createSandbox } from "../adapters/executor/sandbox.js";
 import { startResultChecker } from "../app/results/resultChecker.js";
 import { agentSubject } from "../domain/agents/agent.js";
 import { DomainRuleViolation } from "../domain/decider.js";
-import { checkSubset } from "../worker/runSubtask.js";
+import { checkSubset } from "../adapters/executor/subsetCheck.js";
 import { ollamaProvider } from "../adapters/models/ollamaProvider.js";
 import { kvNonceStore } from "../adapters/security/signedRequests.js";
 import { startLeaseReaper } from "../adapters/tasks/leaseReaper.js";
-import { agentDecider } from "../domain/agents/agent.js";
-import { agentEvents } from "../domain/agents/agentEvents.js";
-import { creditAccountDecider } from "../domain/credits/commands.js";
 import type { Escalator } from "../domain/escalation/escalator.js";
-import { subtaskDecider } from "../domain/tasks/subtask.js";
-import { subtaskEvents } from "../domain/tasks/subtaskEvents.js";
-import { taskDecider } from "../domain/tasks/task.js";
-import { taskEvents } from "../domain/tasks/taskEvents.js";
 import { buildCoordinator } from "../gateways/coordinator/app.js";
 import { buildInference } from "../gateways/inference/app.js";
-import { creditEvents } from "../domain/credits/events.js";
 import { buildControlPlane } from "../gateways/controlPlane/app.js";
 import { projectors } from "../projections/index.js";
 import { startLiveProjection, type LiveProjection } from "../projections/live.js";
@@ -60,8 +53,13 @@ import { superviseWorker, type SupervisedWorker } from "./workerProcess.js";
 export { EMBEDDED_POSTGRES_URL_FILE, NATS_URL_FILE } from "./embeddedServices.js";
 export const NODE_LOCK_FILE = "node.lock";
 
+/** The node refuses to start for a reason that starting again will not change: a configuration error. */
+export class StartRefusedError extends Error {
+  override readonly name: string = "StartRefusedError";
+}
+
 /** Another live node holds the data folder: starting again will not help until it stops. */
-export class DataFolderInUseError extends Error {
+export class DataFolderInUseError extends StartRefusedError {
   override readonly name = "DataFolderInUseError";
 }
 
@@ -143,6 +141,9 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
     health.push({ name: "nats", check: natsConnectionCheck(nc) });
     const streams = await applyStreams(nc, { replicas: config.streamReplicas });
     log(`streams: ${streams.map((s) => `${s.name} ${s.action}`).join(", ")}`);
+    // Data of an older subject format would be read as nothing (or refused commit by commit): refuse it whole, now.
+    const undeclared = await findUndeclaredSubjects(nc);
+    if (undeclared.length > 0) throw new StartRefusedError(undeclaredSubjectsMessage(undeclared));
 
     let databaseUrl = config.databaseUrl;
     let poolSize: number | undefined;
@@ -170,10 +171,9 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
 
     const sealer = signingPool(identity.privateKeyPem);
     cleanups.push(() => sealer.close());
-    const handleCredit = commandHandler({ store, decider: creditAccountDecider, registry: creditEvents, sealer, verifier });
-    const handleAgent = commandHandler({ store, decider: agentDecider, registry: agentEvents, sealer, verifier });
-    const handleSubtask = commandHandler({ store, decider: subtaskDecider, registry: subtaskEvents, sealer, verifier });
-    const handleTask = commandHandler({ store, decider: taskDecider, registry: taskEvents, sealer, verifier });
+    // One handler per aggregate kind, from the list of contexts, shared by the gateways and the flows.
+    const handlers = commandHandlers({ store, sealer, verifier });
+    const { account: handleCredit, agent: handleAgent, subtask: handleSubtask, task: handleTask } = handlers;
     const admin = await loadOrCreateAdminToken(config.dataDir, config.adminToken);
     const onError = (what: string) => (err: unknown) => log(`${what}: ${err instanceof Error ? err.message : String(err)}`);
 
@@ -211,13 +211,14 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
         log,
         onError: onError("result checker"),
       }),
-      await startTaskFlow({ nc, store, sealer, verifier, maxAttempts: config.maxAttempts, onError: onError("task flow") }),
-      await startDecomposer({ nc, store, sealer, verifier, inference: inferenceService, onError: onError("decomposer") }),
+      await startTaskFlow({ nc, store, handlers, verifier, maxAttempts: config.maxAttempts, onError: onError("task flow") }),
+      await startDecomposer({ nc, handlers, verifier, inference: inferenceService, onError: onError("decomposer") }),
       await startEscalationFlow({
         nc,
         store,
-        sealer,
+        handlers,
         verifier,
+        checkSubset,
         escalators: escalatorsFor(config, inferenceService),
         sandbox,
         log,

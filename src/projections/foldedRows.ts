@@ -1,7 +1,8 @@
 import type { PoolClient } from "pg";
-import { foldCommit, type Decider } from "../domain/decider.js";
+import type { AggregateKind } from "../domain/context.js";
+import { foldCommit } from "../domain/decider.js";
 import type { EventDraft } from "../domain/events/envelope.js";
-import { aggregateIdOf } from "../domain/events/envelope.js";
+import { aggregateIdOf, parseSubject } from "../domain/events/envelope.js";
 import type { EventRegistry } from "../domain/events/registry.js";
 import type { ProjectedCommit, Projector, Rejection } from "./projector.js";
 
@@ -9,9 +10,13 @@ import type { ProjectedCommit, Projector, Rejection } from "./projector.js";
 export interface FoldedKind<S> {
   readonly table: string;
   readonly idColumn: string;
-  readonly owns: (eventType: string) => boolean;
+  /**
+   * The aggregate kind this table holds, from its context's descriptor: rows are found by the
+   * subject's kind (ec.<context>.<aggregate>.<id>) and folded with its decider; another kind's
+   * event on its subject is refused.
+   */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each kind brings its own command and event types
-  readonly decider: Decider<any, S, any>;
+  readonly of: AggregateKind<any, S, any>;
   readonly write: (db: PoolClient, row: FoldedRow<S>) => Promise<void>;
 }
 
@@ -43,11 +48,12 @@ export function foldedRowsProjector(spec: {
   registry: EventRegistry;
   kinds: readonly FoldedKind<unknown>[];
 }): Projector {
+  // The subject names the aggregate kind; a commit on a kind this projection has no table for is refused.
   const kindOf = (commit: ProjectedCommit) => {
-    const kind = spec.kinds.find((k) => k.owns(commit.events[0]!.type));
-    if (!kind) throw new Error(`${spec.name}: no row kind for ${commit.events[0]!.type}`);
-    return kind;
+    const aggregate = parseSubject(commit.subject)?.aggregate;
+    return spec.kinds.find((k) => k.of.kind === aggregate);
   };
+  const owned = new Map(spec.kinds.map((k) => [k, new Set(k.of.events.map((e) => e.type))]));
   const keyOf = (kind: FoldedKind<unknown>, id: string) => `${kind.table}:${id}`;
 
   return {
@@ -89,11 +95,20 @@ export function foldedRowsProjector(spec: {
           const rejections: Rejection[] = [];
           for (const commit of commits) {
             const kind = kindOf(commit);
+            if (!kind) {
+              rejections.push({ seq: commit.seq, eventId: commit.events[0]!.id, reason: `${spec.name}: no table holds the aggregate of ${commit.subject}` });
+              continue;
+            }
+            const stranger = commit.events.findIndex((e) => !owned.get(kind)!.has(e.type));
+            if (stranger >= 0) {
+              rejections.push({ seq: commit.seq, eventId: commit.events[stranger]!.id, reason: `${commit.events[stranger]!.type} is not an event of a ${kind.of.kind}` });
+              continue;
+            }
             const id = aggregateIdOf(commit.subject);
             const row = rows.get(keyOf(kind, id));
             if (row && commit.seq <= row.lastSeq) continue;
             const drafts: EventDraft[] = commit.events.map((e) => ({ type: e.type, data: e.data }));
-            const folded = foldCommit(kind.decider, row ? row.state : kind.decider.initialState(), drafts);
+            const folded = foldCommit(kind.of.decider, row ? row.state : kind.of.decider.initialState(), drafts);
             if (!folded.ok) {
               rejections.push({ seq: commit.seq, eventId: commit.events[folded.index]!.id, reason: `${folded.code}: ${folded.message}` });
               continue;

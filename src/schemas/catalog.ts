@@ -1,20 +1,18 @@
 import { z } from "zod";
-import { agentEventSpecs } from "../domain/agents/agentEvents.js";
+import { allEventSpecs } from "../domain/contexts.js";
 import { CreditCommand } from "../domain/credits/commands.js";
-import { creditEventSpecs } from "../domain/credits/events.js";
 import { EventEnvelope } from "../domain/events/envelope.js";
 import { ConsistencyProofDocument, InclusionProofDocument } from "../domain/ledger/proof.js";
-import { ledgerEventSpecs } from "../domain/ledger/record.js";
-import { subtaskEventSpecs } from "../domain/tasks/subtaskEvents.js";
-import { taskEventSpecs } from "../domain/tasks/taskEvents.js";
-import { HeartbeatBody, PullBody, PullReply, RegisterBody, RegisterReply, ResultBody } from "../gateways/coordinator/schemas.js";
+import { HeartbeatBody, PullBody, PullReply, RegisterBody, RegisterReply, ResultBody } from "./coordinatorApi.js";
 
 /** A request body as a client writes it: fields with a default may be left out. */
 const body = { io: "input" } as const;
 
 /**
  * Every schema published under schemas/ as JSON Schema: the envelope, each event's data, the
- * HTTP bodies (requests as sent, replies as answered, as the gateways' /docs/json has them), and the proof documents an auditor passes around. Generated from the zod schemas, checked in, and a test keeps the two in step.
+ * HTTP bodies (requests as a client sends them, replies as answered: what the gateways' /docs/json
+ * holds), and the proof documents an auditor passes around. Generated from the zod schemas,
+ * checked in, and a test keeps the two in step.
  */
 export function schemaCatalog(): Record<string, unknown> {
   const out: Record<string, unknown> = {
@@ -29,7 +27,8 @@ export function schemaCatalog(): Record<string, unknown> {
     "ledger/inclusion-proof": z.toJSONSchema(InclusionProofDocument),
     "ledger/consistency-proof": z.toJSONSchema(ConsistencyProofDocument),
   };
-  for (const spec of [...creditEventSpecs, ...taskEventSpecs, ...subtaskEventSpecs, ...agentEventSpecs, ...ledgerEventSpecs]) {
+  // Every context's events, from the one list of contexts.
+  for (const spec of allEventSpecs) {
     out[`events/${spec.type}.v${spec.schemaVersion}`] = z.toJSONSchema(spec.data);
   }
   return out;

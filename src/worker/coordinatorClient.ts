@@ -10,7 +10,7 @@ import {
   RegisterReply,
   ResultBody,
   ResultReply,
-} from "../gateways/coordinator/schemas.js";
+} from "../schemas/coordinatorApi.js";
 
 /**
  * The coordinator answered with an error: its status, and the `error` code and `message` of its

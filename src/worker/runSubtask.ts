@@ -1,19 +1,13 @@
 import type { ModelProvider } from "../adapters/models/ollamaProvider.js";
 import { defaultSandboxLimits } from "../adapters/executor/sandboxContract.js";
-import { checkPythonSubset } from "../adapters/executor/pythonSubset.js";
 import { limitsForTimeout, type Sandbox, type SandboxLimits } from "../adapters/executor/sandbox.js";
-import type { AssignedSubtask, ResultBody } from "../gateways/coordinator/schemas.js";
+import { checkSubset } from "../adapters/executor/subsetCheck.js";
+import type { AssignedSubtask, ResultBody } from "../schemas/coordinatorApi.js";
 import type { Language } from "../domain/tasks/decomposition.js";
-import { checkJavascriptSubset } from "../domain/tasks/javascriptSubset.js";
-import type { SubsetCheck } from "../domain/tasks/subset.js";
+import type { SubsetChecker } from "../domain/tasks/subset.js";
 import { extractCode } from "../domain/worker/extractCode.js";
 import { iterationBound, judgeRun, nextStep, reportOf, type AttemptOutcome } from "../domain/worker/iteration.js";
 import { codePrompt, reflectPrompt } from "../domain/worker/prompts.js";
-
-export type SubsetChecker = (language: Language, code: string) => Promise<SubsetCheck>;
-
-export const checkSubset: SubsetChecker = async (language, code) =>
-  language === "python" ? checkPythonSubset(code) : checkJavascriptSubset(code);
 
 export interface RunSubtaskDeps {
   readonly provider: ModelProvider;

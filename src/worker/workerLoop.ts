@@ -4,7 +4,7 @@ import type { Sandbox } from "../adapters/executor/sandbox.js";
 import { readPowerTelemetry } from "../adapters/power/telemetry.js";
 import type { PowerTelemetry } from "../domain/agents/powerPolicy.js";
 import type { Language } from "../domain/tasks/decomposition.js";
-import type { AssignedSubtask, PullReply } from "../gateways/coordinator/schemas.js";
+import type { AssignedSubtask, PullReply } from "../schemas/coordinatorApi.js";
 import { coordinatorClient, CoordinatorRequestError, type CoordinatorClient } from "./coordinatorClient.js";
 import { runSubtask } from "./runSubtask.js";
 

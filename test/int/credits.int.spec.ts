@@ -159,7 +159,7 @@ describe("credit account aggregate over JetStream, balances projection in Postgr
         expect.stringMatching(/^not JSON/),
         expect.stringMatching(/^bad signature/),
         expect.stringMatching(/unknown event type credits\.minted/),
-        expect.stringMatching(/stored under ec\.credits\.carol/),
+        expect.stringMatching(/stored under ec\.credits\.account\.carol/),
       ]),
     );
   });

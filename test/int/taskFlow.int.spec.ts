@@ -2,7 +2,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inlineSealer } from "../../src/adapters/crypto/signingPool.js";
 import { commandHandler } from "../../src/adapters/events/commandHandler.js";
-import { startTaskFlow, type TaskFlow } from "../../src/adapters/events/taskFlow.js";
+import { commandHandlers } from "../../src/app/commandHandlers.js";
+import { startTaskFlow, type TaskFlow } from "../../src/app/flows/taskFlow.js";
 import { createEventStore, type EventStore } from "../../src/adapters/nats/eventStore.js";
 import { subtaskDecider, subtaskSubject } from "../../src/domain/tasks/subtask.js";
 import { subtaskEvents } from "../../src/domain/tasks/subtaskEvents.js";
@@ -22,7 +23,7 @@ beforeAll(async () => {
   // Two nodes, one durable consumer: each commit is handled by one of them.
   for (const name of ["node-a", "node-b"]) {
     const nc = await nats.connect(name);
-    flows.push(await startTaskFlow({ nc, store: await createEventStore(nc), sealer: inlineSealer(newSigner()) }));
+    flows.push(await startTaskFlow(await flowOn(nc)));
   }
 });
 afterAll(async () => {
@@ -103,7 +104,7 @@ describe("a task's events whatever its subtasks reported", () => {
     // This flow alone on the consumer, so the refusal is seen here.
     for (const f of flows.splice(0)) await f.stop();
     const nc = await nats.connect("flow-strict");
-    const flow = await startTaskFlow({ nc, store: await createEventStore(nc), sealer: inlineSealer(newSigner()), onError: (e) => errors.push(String(e)) });
+    const flow = await startTaskFlow({ ...(await flowOn(nc)), onError: (e) => errors.push(String(e)) });
     try {
       const tasks = commandHandler({ store, decider: taskDecider, registry: taskEvents, sealer: inlineSealer(signer) });
       const subtasks = commandHandler({ store, decider: subtaskDecider, registry: subtaskEvents, sealer: inlineSealer(signer) });
@@ -132,3 +133,9 @@ describe("a task's events whatever its subtasks reported", () => {
     }
   }, 30_000);
 });
+
+/** A task flow's parts as a node builds them: its own store, signer and the handlers from the list of contexts. */
+async function flowOn(nc: Parameters<typeof createEventStore>[0]) {
+  const store = await createEventStore(nc);
+  return { nc, store, handlers: commandHandlers({ store, sealer: inlineSealer(newSigner()) }) };
+}

@@ -175,3 +175,5 @@ export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerO
 
   return Object.assign(handle, { prime, read });
 }
+
+export type CommandHandler<C, S, E extends EventDraft> = ReturnType<typeof commandHandler<C, S, E>>;

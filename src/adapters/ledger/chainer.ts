@@ -1,11 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import { eventRegistry } from "../../domain/events/registry.js";
+import { chainedEvents, chainedStreams } from "../../domain/contexts.js";
 import type { EventEnvelope } from "../../domain/events/envelope.js";
-import { agentEventSpecs } from "../../domain/agents/agentEvents.js";
-import { creditEventSpecs } from "../../domain/credits/events.js";
 import { CHAIN_SUBJECT, CHECKPOINT_SUBJECT, eventHash, GENESIS_HASH, LEDGER_STREAM, recordOf, type Checkpoint, type LedgerRecord } from "../../domain/ledger/record.js";
-import { subtaskEventSpecs } from "../../domain/tasks/subtaskEvents.js";
-import { taskEventSpecs } from "../../domain/tasks/taskEvents.js";
 import { merkleAccumulator } from "../../domain/ledger/merkle.js";
 import { eventIdFor } from "../crypto/eventSigning.js";
 import type { EventSealer } from "../crypto/signingPool.js";
@@ -14,14 +10,14 @@ import { admitAll } from "../events/admission.js";
 import { startReactor, type Reactor } from "../events/reactor.js";
 import { WrongExpectedVersionError, type EventStore, type RawCommit } from "../nats/eventStore.js";
 
-/** The streams whose events are chained: every queue event, credit movement and agent decision. */
-export const CHAINED_STREAMS = ["EC_TASKS", "EC_AGENTS", "EC_CREDITS"] as const;
+/** The streams whose events are chained (from the list of contexts): every stream but the ledger's. */
+export const CHAINED_STREAMS = chainedStreams;
 
 /** The durable consumer the chainers of every node share on a chained stream. */
 export const chainerConsumer = (stream: string) => `ec-chainer-${stream.toLowerCase()}`;
 
-/** What the chainer admits: the events of the chained streams, by type and schema. */
-export const CHAINED_REGISTRY = eventRegistry(...taskEventSpecs, ...subtaskEventSpecs, ...agentEventSpecs, ...creditEventSpecs);
+/** What the chainer admits: the events of the chained contexts, by type and schema. */
+export const CHAINED_REGISTRY = chainedEvents;
 const hexBytes = (hex: string) => Buffer.from(hex, "hex");
 /** Records in one ledger commit at most: ~0.7 KB each, well under a stream message's 1 MiB. */
 const MAX_BATCH_EVENTS = 256;

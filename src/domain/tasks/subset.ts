@@ -1,3 +1,5 @@
+import type { Language } from "./decomposition.js";
+
 /** One construct the executor's language subset refuses, where it stands in the code. */
 export interface SubsetViolation {
   readonly rule: string;
@@ -18,3 +20,11 @@ export function subsetResult(language: string, violations: SubsetViolation[]): S
   const rules = [...new Set(violations.map((v) => v.rule))];
   return { ok: false, violations, reason: `outside the ${language} subset: ${rules.join(", ")}` };
 }
+
+/**
+ * The port the worker, the escalation waterfall and the result checker take: the subset check of
+ * one language, chosen by the subtask's. JavaScript's is pure (javascriptSubset.ts, acorn's tree);
+ * Python's reads CPython's own tree in a subprocess, so it is an adapter
+ * (src/adapters/executor/pythonSubset.ts), and src/adapters/executor/subsetCheck.ts joins the two.
+ */
+export type SubsetChecker = (language: Language, code: string) => Promise<SubsetCheck>;

@@ -12,7 +12,7 @@ import { deviceTypeRefusal, eligibility } from "../../domain/agents/eligibility.
 import { REGISTRATION_LIMITS, registrationLimits, type RegistrationLimits } from "./registrationLimits.js";
 import { DomainRuleViolation } from "../../domain/decider.js";
 import { subtaskSubject, type Subtask, type SubtaskCommand } from "../../domain/tasks/subtask.js";
-import { HeartbeatBody, HeartbeatReply, PullBody, PullReply, RegisterBody, RegisterReply, ResultBody, ResultReply } from "./schemas.js";
+import { HeartbeatBody, HeartbeatReply, PullBody, PullReply, RegisterBody, RegisterReply, ResultBody, ResultReply } from "../../schemas/coordinatorApi.js";
 import { workAssigner } from "../../app/work/workAssigner.js";
 import { shouldCheck } from "../../domain/tasks/resultCheck.js";
 

@@ -1,6 +1,6 @@
 import type { PoolClient } from "pg";
-import { agentDecider, agentRecord, type Agent } from "../../domain/agents/agent.js";
-import { agentEventSpecs } from "../../domain/agents/agentEvents.js";
+import { agentRecord, type Agent } from "../../domain/agents/agent.js";
+import { agentAggregate, agentsContext } from "../../domain/agents/context.js";
 import { eventRegistry } from "../../domain/events/registry.js";
 import { storableParams } from "../../adapters/postgres/storableText.js";
 import { foldedRowsProjector, type FoldedKind, type FoldedRow } from "../foldedRows.js";
@@ -44,7 +44,7 @@ async function writeAgent(db: PoolClient, row: FoldedRow<Agent>): Promise<void> 
 export const agentsProjector = foldedRowsProjector({
   name: "agents",
   version: 2,
-  streams: ["EC_AGENTS"],
-  registry: eventRegistry(...agentEventSpecs),
-  kinds: [{ table: "agents", idColumn: "agent_id", owns: (type) => type.startsWith("agent."), decider: agentDecider, write: writeAgent } satisfies FoldedKind<Agent> as FoldedKind<unknown>],
+  streams: [agentsContext.stream],
+  registry: eventRegistry(...agentsContext.events),
+  kinds: [{ table: "agents", idColumn: "agent_id", of: agentAggregate, write: writeAgent } satisfies FoldedKind<Agent> as FoldedKind<unknown>],
 });

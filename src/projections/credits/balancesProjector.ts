@@ -3,9 +3,10 @@ import { copyRows, isUniqueViolation, type CopyValue } from "../../adapters/post
 import { storableParams } from "../../adapters/postgres/storableText.js";
 import { emptyAccount, heldTotal, type CreditAccount } from "../../domain/credits/account.js";
 import { creditAccountDecider } from "../../domain/credits/commands.js";
+import { accountAggregate, creditsContext } from "../../domain/credits/context.js";
 import { creditEvents, type CreditEvent } from "../../domain/credits/events.js";
 import { foldCommit } from "../../domain/decider.js";
-import { aggregateIdOf } from "../../domain/events/envelope.js";
+import { aggregateIdOf, parseSubject } from "../../domain/events/envelope.js";
 import { DuplicateEventError, type ProjectedCommit, type Projector, type Rejection, type SessionOptions } from "../projector.js";
 
 interface AccountRow {
@@ -132,6 +133,10 @@ function openBalances(db: PoolClient, { careful }: SessionOptions) {
     for (const commit of commits) {
       const fresh = careful ? commit.events.filter((e) => !seen.has(e.id)) : commit.events;
       if (fresh.length === 0) continue;
+      if (parseSubject(commit.subject)?.aggregate !== accountAggregate.kind) {
+        rejections.push({ seq: commit.seq, eventId: fresh[0]!.id, reason: `${commit.subject} is not a credit account's subject` });
+        continue;
+      }
       const accountId = aggregateIdOf(commit.subject);
       const row = accounts.get(accountId)!;
       const drafts = fresh.map((e) => ({ type: e.type, data: e.data }) as CreditEvent);
@@ -193,7 +198,7 @@ async function insertHistory(db: PoolClient, rows: CopyValue[][]): Promise<void>
 export const balancesProjector: Projector = {
   name: "credit_balances",
   version: 1,
-  streams: ["EC_CREDITS"],
+  streams: [creditsContext.stream],
   registry: creditEvents,
   tables: ["credit_accounts", "credit_holds", "credit_transactions"],
   open: openBalances,

@@ -1,9 +1,8 @@
 import type { PoolClient } from "pg";
 import { eventRegistry } from "../../domain/events/registry.js";
-import { subtaskDecider, type Subtask } from "../../domain/tasks/subtask.js";
-import { subtaskEventSpecs } from "../../domain/tasks/subtaskEvents.js";
-import { taskDecider, type Task } from "../../domain/tasks/task.js";
-import { taskEventSpecs } from "../../domain/tasks/taskEvents.js";
+import { subtaskAggregate, taskAggregate, tasksContext } from "../../domain/tasks/context.js";
+import type { Subtask } from "../../domain/tasks/subtask.js";
+import type { Task } from "../../domain/tasks/task.js";
 import { storableParams } from "../../adapters/postgres/storableText.js";
 import { foldedRowsProjector, type FoldedKind, type FoldedRow } from "../foldedRows.js";
 
@@ -73,10 +72,10 @@ async function writeSubtask(db: PoolClient, row: FoldedRow<Subtask>): Promise<vo
 export const tasksProjector = foldedRowsProjector({
   name: "tasks",
   version: 1,
-  streams: ["EC_TASKS"],
-  registry: eventRegistry(...taskEventSpecs, ...subtaskEventSpecs),
+  streams: [tasksContext.stream],
+  registry: eventRegistry(...tasksContext.events),
   kinds: [
-    { table: "tasks", idColumn: "task_id", owns: (type) => type.startsWith("task."), decider: taskDecider, write: writeTask } satisfies FoldedKind<Task>,
-    { table: "subtasks", idColumn: "subtask_id", owns: (type) => type.startsWith("subtask."), decider: subtaskDecider, write: writeSubtask } satisfies FoldedKind<Subtask>,
+    { table: "tasks", idColumn: "task_id", of: taskAggregate, write: writeTask } satisfies FoldedKind<Task>,
+    { table: "subtasks", idColumn: "subtask_id", of: subtaskAggregate, write: writeSubtask } satisfies FoldedKind<Subtask>,
   ] as FoldedKind<unknown>[],
 });

@@ -1,17 +1,24 @@
 import { z } from "zod";
-import { AgentCapabilities } from "../../domain/agents/capabilities.js";
-import { DeviceType, PowerTelemetry } from "../../domain/agents/powerPolicy.js";
-import { AgentRecord } from "../../domain/agents/record.js";
-import { AggregateId } from "../../domain/events/envelope.js";
-import { Language } from "../../domain/tasks/decomposition.js";
+import { AgentCapabilities } from "../domain/agents/capabilities.js";
+import { DeviceType, PowerTelemetry } from "../domain/agents/powerPolicy.js";
+import { AgentRecord } from "../domain/agents/record.js";
+import { AggregateId } from "../domain/events/envelope.js";
+import { Language } from "../domain/tasks/decomposition.js";
 
 /**
- * The coordinator's worker-facing API (port 4301). Every request is signed by the worker's
- * Ed25519 key (headers x-ec-agent, x-ec-timestamp, x-ec-nonce, x-ec-signature; see
- * src/domain/security/signedRequest.ts); the agent id is that public key.
+ * The coordinator's worker-facing API (port 4301): the wire contract of both sides, which the
+ * coordinator gateway (src/gateways/coordinator/agentRoutes.ts) validates requests with and the
+ * worker (src/worker/coordinatorClient.ts) validates replies with. It lives here, not in the
+ * gateway, because the worker is another process that must not import a gateway's code; it is
+ * built from the domain and zod only (the dependency rules hold it to that), and
+ * src/schemas/catalog.ts publishes it under schemas/http.
+ *
+ * Every request is signed by the worker's Ed25519 key (headers x-ec-agent, x-ec-timestamp,
+ * x-ec-nonce, x-ec-signature; see src/domain/security/signedRequest.ts); the agent id is that
+ * public key.
  */
 
-export { AgentCapabilities, SandboxMode } from "../../domain/agents/capabilities.js";
+export { AgentCapabilities, SandboxMode } from "../domain/agents/capabilities.js";
 
 export const RegisterBody = z.object({
   name: z.string().trim().min(1).max(100).optional(),
