@@ -10,7 +10,7 @@ import { defaultSandboxLimits } from "../../src/adapters/executor/sandboxContrac
 import type { NodeStatus } from "../../src/app/status/nodeStatus.js";
 import { bytes, columns, duration, statusTable } from "../../src/cli/statusTable.js";
 import { controlPlaneUrlOf } from "../../src/cli/status.js";
-import { gatewayLogger } from "../../src/gateways/gatewayLog.js";
+import { gatewayLogger, terminalLog } from "../../src/gateways/gatewayLog.js";
 import { nodeConfigFrom } from "../../src/node/config.js";
 import { parsePrometheus, valueOf } from "../support/prometheus.js";
 
@@ -44,6 +44,30 @@ describe("the gateways' log", () => {
     log.info("a request");
     log.warn("a fault");
     expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(["a fault"]);
+  });
+});
+
+describe("the node's output", () => {
+  const stream = (isTTY: boolean) => {
+    const written: string[] = [];
+    return { written, out: { isTTY, write: (s: string) => written.push(s) } as unknown as NodeJS.WriteStream };
+  };
+  const json = JSON.stringify({ level: "info", time: "2026-12-03T10:00:00.000Z", service: "coordinator", reqId: "r-1", method: "GET", status: 200, msg: "request" });
+  it("is the JSON itself, a line each, when it is not a terminal", async () => {
+    const { written, out } = stream(false);
+    const log = await terminalLog(out);
+    log(json);
+    log("coordinator on http://127.0.0.1:4301");
+    expect(written).toEqual([`${json}\n`, "coordinator on http://127.0.0.1:4301\n"]);
+  });
+  it("is made readable in a terminal, the node's own lines left as they are", async () => {
+    const { written, out } = stream(true);
+    const log = await terminalLog(out);
+    log(json);
+    log("coordinator on http://127.0.0.1:4301");
+    const plain = written.map((w) => w.replace(/\u001b\[[\d;]*m/g, ""));
+    expect(plain[0]).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: coordinator request .*reqId.*r-1.*\n$/);
+    expect(plain[1]).toBe("coordinator on http://127.0.0.1:4301\n");
   });
 });
 
