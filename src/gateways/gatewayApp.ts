@@ -32,6 +32,8 @@ export interface GatewayOptions {
   readonly logLevel?: LogLevel | undefined;
   /** The node's instruments, served at /metrics; none: a registry of this app's own. */
   readonly metrics?: NodeMetrics | undefined;
+  /** Every route needs a token (the anchor proxy's), /metrics too: it declares the 401. */
+  readonly guarded?: boolean;
 }
 
 /** What the node gives each of its gateways to log and count with. */
@@ -43,6 +45,8 @@ const INPUTS = ["body", "querystring", "params", "headers"] as const;
 export interface GatewayRoute {
   readonly method: string;
   readonly url: string;
+  /** The statuses it declares a response schema for. */
+  readonly responses: readonly string[];
 }
 const served = new WeakMap<object, GatewayRoute[]>();
 
@@ -71,7 +75,7 @@ export async function gatewayApp(opts: GatewayOptions) {
   served.set(app, routes);
   // Added before any route, so no route of any plugin escapes it.
   app.addHook("onRoute", (route) => {
-    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, responses: Object.keys(route.schema?.response ?? {}) });
     const schema = route.schema as Partial<Record<(typeof INPUTS)[number], unknown>> | undefined;
     if (!schema) return;
     const data = (route.config?.data ?? []).map(pathPattern);
@@ -84,6 +88,6 @@ export async function gatewayApp(opts: GatewayOptions) {
   logEveryRequest(app);
   // The docs first: they list every route added after them, /metrics included.
   await serveApiDocs(app, opts.service, opts.description ?? `The ${opts.service} gateway of an EdgeCoder node.`);
-  serveMetrics(app, opts.service, opts.metrics ?? nodeMetrics({ processMetrics: false }));
+  serveMetrics(app, opts.service, opts.metrics ?? nodeMetrics({ processMetrics: false }), opts.guarded === true);
   return app;
 }

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { ErrorReply } from "./replies.js";
 
 const Checks = z.record(z.string(), z.object({ ok: z.boolean(), reason: z.string().optional() }));
 export const HealthReport = z.object({ ok: z.boolean(), checks: Checks });
@@ -18,8 +19,8 @@ const alone = async (): Promise<HealthReport> => ({ ok: true, checks: {} });
  */
 export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesDeps> = async (app, deps) => {
   const report = deps.health ?? alone;
-  app.get("/health", { schema: { response: { 200: HealthReport } } }, async () => report());
-  app.get("/ready", { schema: { response: { 200: HealthReport, 503: HealthReport } } }, async (_req, reply) => {
+  app.get("/health", { schema: { response: { 200: HealthReport, 500: ErrorReply } } }, async () => report());
+  app.get("/ready", { schema: { response: { 200: HealthReport, 503: HealthReport, 500: ErrorReply } } }, async (_req, reply) => {
     const r = await report();
     return reply.code(r.ok ? 200 : 503).send(r);
   });

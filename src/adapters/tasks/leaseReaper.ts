@@ -1,7 +1,8 @@
-import type pg from "pg";
 import { isAlive, type HeartbeatStore } from "../agents/heartbeats.js";
 import type { CommandMeta, HandledCommand } from "../events/commandHandler.js";
 import { subtaskSubject, type SubtaskCommand } from "../../domain/tasks/subtask.js";
+import type { Db } from "../../projections/keyset.js";
+import { openLeases } from "../../projections/tasks/queries.js";
 
 export interface LeaseReaper {
   /** One pass; returns the subtasks whose lease it ended. */
@@ -15,7 +16,7 @@ export interface LeaseReaper {
  * subtask's decider makes a second reaper's command a no-op.
  */
 export function startLeaseReaper(opts: {
-  pool: pg.Pool;
+  pool: Db;
   heartbeats: HeartbeatStore;
   handleSubtask: (subject: string, command: SubtaskCommand, meta: CommandMeta) => Promise<HandledCommand>;
   heartbeatIntervalMs: number;
@@ -23,18 +24,16 @@ export function startLeaseReaper(opts: {
   onError?: (err: unknown) => void;
 }): LeaseReaper {
   async function sweep(): Promise<string[]> {
-    const { rows } = await opts.pool.query<{ subtask_id: string; agent_id: string; lease_expires_at: Date; lease_id: string }>(
-      "SELECT subtask_id, agent_id, lease_expires_at, state->'lease'->>'leaseId' AS lease_id FROM subtasks WHERE status = 'assigned'",
-    );
+    const leases = await openLeases(opts.pool);
     const ended: string[] = [];
     const now = new Date();
-    for (const r of rows) {
-      const expired = r.lease_expires_at.getTime() < now.getTime();
-      const agentGone = !expired && !isAlive(await opts.heartbeats.last(r.agent_id), opts.heartbeatIntervalMs, now.getTime());
+    for (const r of leases) {
+      const expired = r.leaseExpiresAt.getTime() < now.getTime();
+      const agentGone = !expired && !isAlive(await opts.heartbeats.last(r.agentId), opts.heartbeatIntervalMs, now.getTime());
       if (!expired && !agentGone) continue;
       try {
-        const done = await opts.handleSubtask(subtaskSubject(r.subtask_id), { kind: "expireLease", now, agentGone }, { now, commandId: `expire:${r.lease_id}` });
-        if (done.events.length > 0) ended.push(r.subtask_id);
+        const done = await opts.handleSubtask(subtaskSubject(r.subtaskId), { kind: "expireLease", now, agentGone }, { now, commandId: `expire:${r.leaseId}` });
+        if (done.events.length > 0) ended.push(r.subtaskId);
       } catch (err) {
         opts.onError?.(err);
       }

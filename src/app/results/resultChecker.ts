@@ -1,5 +1,4 @@
 import type { NatsConnection } from "@nats-io/transport-node";
-import type pg from "pg";
 import type { SignatureVerifier } from "../../adapters/crypto/verificationPool.js";
 import { admitAll } from "../../adapters/events/admission.js";
 import type { CommandMeta, HandledCommand } from "../../adapters/events/commandHandler.js";
@@ -14,6 +13,9 @@ import { subtaskSubject, type Subtask, type SubtaskCommand } from "../../domain/
 import { subtaskEventSpecs } from "../../domain/tasks/subtaskEvents.js";
 import type { SubsetCheck } from "../../domain/tasks/subset.js";
 import type { SubtaskSpec } from "../../domain/tasks/subtaskEvents.js";
+import type { Db } from "../../projections/keyset.js";
+import { systemClock } from "../clock.js";
+import { uncheckedResultsOf } from "../../projections/tasks/queries.js";
 
 export const RESULT_CHECKER_CONSUMER = "ec-result-checker";
 /** How many of a caught agent's latest unchecked results are checked again. */
@@ -32,7 +34,7 @@ export interface CheckOutcome {
 
 export interface ResultCheckerOptions {
   readonly nc: NatsConnection;
-  readonly pool: pg.Pool;
+  readonly pool: Db;
   readonly handleSubtask: HandleSubtask;
   /** Records a check on its agent (idempotent per subtask and lease). */
   readonly recordCheck: (outcome: CheckOutcome) => Promise<void>;
@@ -42,6 +44,8 @@ export interface ResultCheckerOptions {
   /** Checks run at once: each is a program in the sandbox. */
   readonly concurrency?: number;
   readonly log?: (line: string) => void;
+  /** The clock its commands are stamped with (default: the wall clock). */
+  readonly now?: () => Date;
   readonly onError?: (err: unknown) => void;
 }
 
@@ -72,6 +76,7 @@ const DONE = new Set(["not_checking", "not_that_report", "not_refutable", "not_t
 export async function startResultChecker(opts: ResultCheckerOptions): Promise<Reactor> {
   const registry = eventRegistry(...subtaskEventSpecs);
   const log = opts.log ?? (() => undefined);
+  const now = opts.now ?? systemClock;
 
   async function settle(run: () => Promise<unknown>) {
     try {
@@ -82,12 +87,7 @@ export async function startResultChecker(opts: ResultCheckerOptions): Promise<Re
   }
 
   async function recheckRecent(agentId: string): Promise<void> {
-    const { rows } = await opts.pool.query<{ subtask_id: string; state: Subtask }>(
-      `SELECT subtask_id, state FROM subtasks WHERE status = 'completed' AND agent_id = $1 AND (state->>'checked') = 'false'
-        ORDER BY updated_at DESC LIMIT $2`,
-      [agentId, RECHECKED_AFTER_FAILURE],
-    );
-    for (const { subtask_id: subtaskId, state } of rows) {
+    for (const { subtaskId, state } of await uncheckedResultsOf(opts.pool, agentId, RECHECKED_AFTER_FAILURE)) {
       if (state.status !== "completed" || !state.result || !state.leaseId) continue;
       const verdict = await checkClaim(state.spec, { ok: true, code: state.result.code, output: state.result.output }, opts);
       if (verdict.verdict === "inconclusive") continue;
@@ -95,7 +95,7 @@ export async function startResultChecker(opts: ResultCheckerOptions): Promise<Re
       await opts.recordCheck({ agentId, subtaskId, leaseId, ok: verdict.verdict === "passed", ...(verdict.verdict === "failed" ? { reason: verdict.reason } : {}) });
       if (verdict.verdict === "failed") {
         log(`result checker: ${subtaskId} of ${agentId} refuted on a second look: ${verdict.reason}`);
-        await settle(() => opts.handleSubtask(subtaskSubject(subtaskId), { kind: "refute", agentId, leaseId, reason: verdict.reason }, { commandId: `refute:${leaseId}`, now: new Date() }));
+        await settle(() => opts.handleSubtask(subtaskSubject(subtaskId), { kind: "refute", agentId, leaseId, reason: verdict.reason }, { commandId: `refute:${leaseId}`, now: now() }));
       }
     }
   }
@@ -113,7 +113,7 @@ export async function startResultChecker(opts: ResultCheckerOptions): Promise<Re
     if (verdict.verdict !== "inconclusive") {
       await opts.recordCheck({ agentId: report.agentId, subtaskId, leaseId: report.leaseId, ok, ...(verdict.verdict === "failed" ? { reason: verdict.reason } : {}) });
     }
-    const meta = { commandId: `verdict:${report.leaseId}`, now: new Date() };
+    const meta = { commandId: `verdict:${report.leaseId}`, now: now() };
     const command: SubtaskCommand = ok
       ? { kind: "passCheck", agentId: report.agentId, leaseId: report.leaseId, ...(verdict.verdict === "inconclusive" ? { note: verdict.reason } : {}) }
       : { kind: "failCheck", agentId: report.agentId, leaseId: report.leaseId, reason: (verdict as { reason: string }).reason };

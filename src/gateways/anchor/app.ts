@@ -1,10 +1,13 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { BitcoindUnreachableError, BitcoinRpcError, RPC_INVALID_ADDRESS_OR_KEY, type BitcoinRpc } from "../../adapters/bitcoin/rpc.js";
-import { AnchorBroadcastReceipt, anchorPayloadHex, BitcoinNetwork, CheckpointHash, checkpointHashFromOutputs, Txid } from "../../domain/ledger/anchor.js";
+import type { BitcoinRpc } from "../../adapters/bitcoin/rpc.js";
+import { anchorProxy, type BitcoindFailure } from "../../app/anchor/anchorProxy.js";
+import type { Refusal } from "../../app/commands.js";
+import { AnchorBroadcastReceipt, CheckpointHash, Txid } from "../../domain/ledger/anchor.js";
 import { requireAdminToken } from "../adminAuth.js";
 import { gatewayApp, type GatewayOptions } from "../gatewayApp.js";
 import type { LogLevel, LogLine } from "../gatewayLog.js";
+import { AUTH_ERRORS, BODY_ERRORS, ErrorReply, ROUTE_ERRORS } from "../replies.js";
 import rateLimit from "@fastify/rate-limit";
 
 export interface AnchorProxyDeps {
@@ -28,12 +31,24 @@ export const BroadcastBody = z.object({ hash: CheckpointHash });
 export const BroadcastReply = AnchorBroadcastReceipt.extend({ feeBtc: z.number() });
 export type BroadcastReply = z.infer<typeof BroadcastReply>;
 
-/** bitcoind refused (502, with its reason, method and code) or did not answer (503). */
-function bitcoindFailure(err: unknown) {
-  if (err instanceof BitcoindUnreachableError) return { status: 503, body: { error: "bitcoind_unreachable", message: err.message } };
-  if (err instanceof BitcoinRpcError) return { status: 502, body: { error: "bitcoind_refused", message: err.message, method: err.method, code: err.code ?? null } };
-  return undefined;
-}
+/** bitcoind refused, with its reason, the method and its code. */
+const BitcoindRefused = ErrorReply.extend({ method: z.string(), code: z.number().nullable() });
+const BITCOIND_ERRORS = { 502: BitcoindRefused, 503: ErrorReply };
+const STATUS = { bitcoind_refused: 502, bitcoind_unreachable: 503, unknown_transaction: 404 } as const;
+const failureBody = (f: BitcoindFailure | Refusal) => ({ error: f.refused, message: f.message, ...("method" in f ? { method: f.method, code: f.code } : {}) });
+
+const Confirmation = z.object({
+  txid: z.string(),
+  confirmations: z.number().int(),
+  blockhash: z.string().optional(),
+  /** null: the transaction carries no checkpoint hash of ours. */
+  payloadHash: z.string().nullable(),
+});
+const AnchorHealth = z.union([
+  z.object({ ok: z.boolean(), reachable: z.literal(true), chain: z.string(), blocks: z.number().int(), balanceBtc: z.number() }),
+  z.object({ ok: z.boolean(), reachable: z.literal(true), chain: z.string(), blocks: z.number().int(), walletError: z.string() }),
+  z.object({ ok: z.literal(false), reachable: z.boolean(), message: z.string() }),
+]);
 
 /**
  * The anchor proxy (port 4311): the one place that holds bitcoind's credentials. It writes a
@@ -43,23 +58,17 @@ function bitcoindFailure(err: unknown) {
  * for bad input or by bitcoind) and made one at a time, so two never fund from the same coin.
  */
 export async function buildAnchorProxy(deps: AnchorProxyDeps): Promise<FastifyInstance> {
-  const { rpc } = deps;
+  const proxy = anchorProxy(deps.rpc);
   const app = await gatewayApp({
     service: "anchor proxy",
     bodyLimit: 1024,
     log: deps.log,
     logLevel: deps.logLevel,
     metrics: deps.metrics,
+    guarded: true,
     description: "Sends ledger checkpoint hashes to Bitcoin (OP_RETURN) and reads them back. Every route needs its bearer token, /docs and /metrics included.",
   });
   app.addHook("onRequest", requireAdminToken(deps.token));
-
-  let previous: Promise<unknown> = Promise.resolve();
-  const oneAtATime = <T>(work: () => Promise<T>): Promise<T> => {
-    const run = previous.then(work, work);
-    previous = run.catch(() => undefined);
-    return run;
-  };
 
   // Counted per bearer token, after the token check (an app-wide hook that runs first), so only
   // a valid token is ever a key; every request with it counts, also one refused later.
@@ -78,66 +87,30 @@ export async function buildAnchorProxy(deps: AnchorProxyDeps): Promise<FastifyIn
     }),
   };
 
-  app.post("/anchor/broadcast", { config: { rateLimit: broadcastLimit }, schema: { body: BroadcastBody } }, async (req, reply) => {
-    try {
-      const receipt = await oneAtATime(async (): Promise<BroadcastReply> => {
-        // The chain first: an anchor records where it lives, and an unknown chain sends nothing.
-        const { chain } = await rpc.getBlockchainInfo();
-        const network = BitcoinNetwork.safeParse(chain);
-        if (!network.success) throw new BitcoinRpcError("getblockchaininfo", undefined, `unknown chain "${chain}"`, 200);
-        const created = await rpc.createRawTransaction([], [{ data: anchorPayloadHex(req.body.hash) }]);
-        const funded = await rpc.fundRawTransaction(created);
-        const signed = await rpc.signRawTransactionWithWallet(funded.hex);
-        if (!signed.complete) {
-          const why = signed.errors?.map((e) => e.error).join("; ") || "incomplete signature";
-          throw new BitcoinRpcError("signrawtransactionwithwallet", undefined, `the wallet could not sign every input: ${why}`, 200);
-        }
-        const txid = await rpc.sendRawTransaction(signed.hex);
-        return { txid, network: network.data, feeBtc: funded.fee };
-      });
-      req.log.info({ hash: req.body.hash, ...receipt }, "checkpoint hash broadcast");
-      return receipt;
-    } catch (err) {
-      const failure = bitcoindFailure(err);
-      if (!failure) throw err;
-      req.log.warn({ hash: req.body.hash, err: failure.body.message }, "checkpoint hash not broadcast");
-      return reply.code(failure.status).send(failure.body);
-    }
-  });
-
-  app.get("/anchor/confirm/:txid", { schema: { params: z.object({ txid: Txid }) } }, async (req, reply) => {
-    try {
-      const tx = await rpc.getRawTransaction(req.params.txid);
-      return {
-        txid: tx.txid,
-        confirmations: tx.confirmations ?? 0,
-        ...(tx.blockhash !== undefined ? { blockhash: tx.blockhash } : {}),
-        /** null: the transaction carries no checkpoint hash of ours. */
-        payloadHash: checkpointHashFromOutputs(tx.vout) ?? null,
-      };
-    } catch (err) {
-      if (err instanceof BitcoinRpcError && err.code === RPC_INVALID_ADDRESS_OR_KEY) {
-        return reply.code(404).send({ error: "unknown_transaction", message: err.message });
+  app.post(
+    "/anchor/broadcast",
+    { config: { rateLimit: broadcastLimit }, schema: { body: BroadcastBody, response: { 200: BroadcastReply, 429: ErrorReply, ...BITCOIND_ERRORS, ...ROUTE_ERRORS, ...AUTH_ERRORS, ...BODY_ERRORS } } },
+    async (req, reply) => {
+      const answer = await proxy.broadcast(req.body.hash);
+      if ("refused" in answer) {
+        req.log.warn({ hash: req.body.hash, err: answer.message }, "checkpoint hash not broadcast");
+        return reply.code(STATUS[answer.refused]).send(failureBody(answer));
       }
-      const failure = bitcoindFailure(err);
-      if (!failure) throw err;
-      return reply.code(failure.status).send(failure.body);
-    }
-  });
+      req.log.info({ hash: req.body.hash, ...answer }, "checkpoint hash broadcast");
+      return answer;
+    },
+  );
 
-  app.get("/health", async () => {
-    try {
-      const info = await rpc.getBlockchainInfo();
-      const balance = await rpc.getBalance().then(
-        (btc) => ({ balanceBtc: btc }),
-        (err: unknown) => ({ walletError: err instanceof Error ? err.message : String(err) }),
-      );
-      return { ok: !("walletError" in balance), reachable: true, chain: info.chain, blocks: info.blocks, ...balance };
-    } catch (err) {
-      const failure = bitcoindFailure(err);
-      if (!failure) throw err;
-      return { ok: false, reachable: failure.status !== 503, message: failure.body.message };
-    }
-  });
+  app.get(
+    "/anchor/confirm/:txid",
+    { schema: { params: z.object({ txid: Txid }), response: { 200: Confirmation, 404: ErrorReply, ...BITCOIND_ERRORS, ...ROUTE_ERRORS, ...AUTH_ERRORS } } },
+    async (req, reply) => {
+      const answer = await proxy.confirm(req.params.txid);
+      if ("refused" in answer) return reply.code(STATUS[answer.refused]).send(failureBody(answer));
+      return answer;
+    },
+  );
+
+  app.get("/health", { schema: { response: { 200: AnchorHealth, ...AUTH_ERRORS, 500: ErrorReply } } }, () => proxy.health());
   return app;
 }

@@ -1,21 +1,24 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import type pg from "pg";
 import { z } from "zod";
-import type { HandledCommand, CommandMeta } from "../../adapters/events/commandHandler.js";
-import { AccountId, CreditCommand, creditSubject } from "../../domain/credits/commands.js";
+import { systemClock } from "../../app/clock.js";
+import type { HandleCommand } from "../../app/commands.js";
+import { credits } from "../../app/credits/credits.js";
+import { AccountId, CreditCommand } from "../../domain/credits/commands.js";
 import { Millicredits } from "../../domain/credits/events.js";
-import { Cursor, PageLimit, pageOf, Seq } from "../paging.js";
+import type { CreditTransaction } from "../../projections/credits/queries.js";
+import type { Db } from "../../projections/keyset.js";
+import { Cursor, encodeNext, PageLimit, Seq } from "../paging.js";
+import { AUTH_ERRORS, BODY_ERRORS, ErrorReply, ROUTE_ERRORS } from "../replies.js";
 
 export interface CreditRoutesDeps {
-  readonly pool: pg.Pool;
-  readonly handleCredit: (subject: string, command: CreditCommand, meta: CommandMeta) => Promise<HandledCommand>;
+  readonly pool: Db;
+  readonly handleCredit: HandleCommand<CreditCommand>;
   readonly now?: () => Date;
 }
 
 const Params = z.object({ accountId: AccountId });
 const IdempotencyHeaders = z.object({ "idempotency-key": z.uuid().optional() });
 const CommandReply = z.object({ eventIds: z.array(z.string()), version: z.number(), duplicate: z.boolean() });
-const ErrorReply = z.object({ error: z.string(), message: z.string() });
 
 const Balance = z.object({
   accountId: z.string(),
@@ -25,6 +28,38 @@ const Balance = z.object({
   spentTotal: z.number(),
   version: z.number(),
   unit: z.literal("millicredits"),
+});
+
+/** One applied credit event and the balances it left behind, in millicredits (its fields named as clients have read them). */
+const Transaction = z.object({
+  event_id: z.string(),
+  /** The stream sequence of its commit; a commit's several transactions share one. */
+  seq: z.number(),
+  type: z.string(),
+  amount: z.number(),
+  hold_id: z.string().nullable(),
+  reason: z.string().nullable(),
+  ref: z.string().nullable(),
+  available_after: z.number(),
+  held_after: z.number(),
+  /** The node key that signed the event. */
+  signer: z.string(),
+  occurred_at: z.string(),
+});
+const History = z.object({ accountId: z.string(), transactions: z.array(Transaction), next: z.string().nullable() });
+
+const transaction = (t: CreditTransaction): z.infer<typeof Transaction> => ({
+  event_id: t.eventId,
+  seq: t.seq,
+  type: t.type,
+  amount: t.amount,
+  hold_id: t.holdId,
+  reason: t.reason,
+  ref: t.ref,
+  available_after: t.availableAfter,
+  held_after: t.heldAfter,
+  signer: t.signer,
+  occurred_at: t.occurredAt.toISOString(),
 });
 
 const HistoryQuery = z
@@ -37,60 +72,28 @@ const HistoryQuery = z
   })
   .refine((q) => q.before === undefined || q.beforeSeq === undefined, { message: "give before or beforeSeq, not both", path: ["before"] });
 
-/**
- * Credit accounts on the control plane: balances and history read from the projection, commands
- * appended as signed events. A command's reply carries the stream version it produced.
- */
+const ADMIN_ERRORS = { ...ROUTE_ERRORS, ...AUTH_ERRORS };
+const COMMAND_ERRORS = { 409: ErrorReply, ...ADMIN_ERRORS, ...BODY_ERRORS };
+
+/** Credit accounts on the control plane (credits). A command's reply carries the stream version it produced. */
 export const creditRoutes: FastifyPluginAsyncZod<CreditRoutesDeps> = async (app, deps) => {
-  const now = deps.now ?? (() => new Date());
-  const reply = (r: HandledCommand) => ({ eventIds: r.events.map((e) => e.id), version: r.version, duplicate: r.duplicate });
+  const cases = credits({ ...deps, now: deps.now ?? systemClock });
 
-  app.get(
-    "/credits/:accountId/balance",
-    { schema: { params: Params, response: { 200: Balance, 404: ErrorReply } } },
-    async (req, res) => {
-      const row = (
-        await deps.pool.query(
-          "SELECT account_id, available, held, earned_total, spent_total, last_seq FROM credit_accounts WHERE account_id = $1",
-          [req.params.accountId],
-        )
-      ).rows[0];
-      if (!row) return res.code(404).send({ error: "unknown_account", message: `no credit events for ${req.params.accountId} yet` });
-      return {
-        accountId: row.account_id,
-        available: row.available,
-        held: row.held,
-        earnedTotal: row.earned_total,
-        spentTotal: row.spent_total,
-        version: row.last_seq,
-        unit: "millicredits" as const,
-      };
-    },
-  );
+  app.get("/credits/:accountId/balance", { schema: { params: Params, response: { 200: Balance, 404: ErrorReply, ...ADMIN_ERRORS } } }, async (req, reply) => {
+    const answer = await cases.balance(req.params.accountId);
+    if ("refused" in answer) return reply.code(404).send({ error: answer.refused, message: answer.message });
+    return { ...answer, unit: "millicredits" as const };
+  });
 
-  app.get("/credits/:accountId/history", { schema: { params: Params, querystring: HistoryQuery } }, async (req) => {
-    const { limit, before, beforeSeq } = req.query;
-    // Newest first by (seq, event_id): one commit's several transactions share a seq, so a page
-    // ending inside a commit starts the next one at the same seq, after the last id served.
-    const rows = await deps.pool.query<{ event_id: string; seq: string }>(
-      `SELECT event_id, seq, type, amount, hold_id, reason, ref, available_after, held_after, signer, occurred_at
-       FROM credit_transactions
-       WHERE account_id = $1 AND ($2::bigint IS NULL OR seq < $2) AND ($3::bigint IS NULL OR (seq, event_id) < ($3::bigint, $4::uuid))
-       ORDER BY seq DESC, event_id DESC LIMIT $5`,
-      [req.params.accountId, beforeSeq ?? null, before?.[0] ?? null, before?.[1] ?? null, limit + 1],
-    );
-    const page = pageOf(rows.rows, limit, (r) => [String(r.seq), r.event_id]);
-    return { accountId: req.params.accountId, transactions: page.rows, next: page.next };
+  app.get("/credits/:accountId/history", { schema: { params: Params, querystring: HistoryQuery, response: { 200: History, ...ADMIN_ERRORS } } }, async (req) => {
+    const page = await cases.history(req.params.accountId, req.query);
+    return { accountId: req.params.accountId, transactions: page.items.map(transaction), next: encodeNext(page) };
   });
 
   app.post(
     "/credits/:accountId/commands",
-    { schema: { params: Params, headers: IdempotencyHeaders, body: CreditCommand, response: { 201: CommandReply } } },
-    async (req, res) => {
-      const key = req.headers["idempotency-key"];
-      const result = await deps.handleCredit(creditSubject(req.params.accountId), req.body, { now: now(), ...(key ? { commandId: key } : {}) });
-      return res.code(201).send(reply(result));
-    },
+    { schema: { params: Params, headers: IdempotencyHeaders, body: CreditCommand, response: { 201: CommandReply, ...COMMAND_ERRORS } } },
+    async (req, reply) => reply.code(201).send(await cases.command(req.params.accountId, req.body, req.headers["idempotency-key"])),
   );
 
   app.post(
@@ -100,17 +103,9 @@ export const creditRoutes: FastifyPluginAsyncZod<CreditRoutesDeps> = async (app,
         params: Params,
         headers: IdempotencyHeaders,
         body: z.object({ amount: Millicredits, reason: z.string().min(1).max(200).default("faucet") }),
-        response: { 201: CommandReply },
+        response: { 201: CommandReply, ...COMMAND_ERRORS },
       },
     },
-    async (req, res) => {
-      const key = req.headers["idempotency-key"];
-      const result = await deps.handleCredit(
-        creditSubject(req.params.accountId),
-        { kind: "earn", amount: req.body.amount, reason: req.body.reason },
-        { now: now(), ...(key ? { commandId: key } : {}) },
-      );
-      return res.code(201).send(reply(result));
-    },
+    async (req, reply) => reply.code(201).send(await cases.faucet(req.params.accountId, req.body, req.headers["idempotency-key"])),
   );
 };

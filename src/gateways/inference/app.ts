@@ -1,18 +1,16 @@
 import type { FastifyInstance } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { ModelUnavailableError, type ModelProvider } from "../../adapters/models/ollamaProvider.js";
-import { codeFromAnswer } from "../../domain/escalation/code.js";
-import { escalationPrompt } from "../../domain/escalation/prompt.js";
+import type { ModelProvider } from "../../adapters/models/ollamaProvider.js";
+import { modelService } from "../../app/inference/modelService.js";
 import { EscalatedCode } from "../../domain/escalation/reply.js";
 import { ESCALATION_BODY_LIMIT, EscalationRequest } from "../../domain/escalation/request.js";
-import { Language, parseDecomposition } from "../../domain/tasks/decomposition.js";
-import { decompositionPrompt } from "../../domain/tasks/prompts.js";
-import { asWellFormed } from "../../domain/text.js";
+import { Language } from "../../domain/tasks/decomposition.js";
 import { requireBearerToken } from "../adminAuth.js";
 import { ESCALATION_DATA } from "../dataFields.js";
 import { gatewayApp, observabilityOf, type GatewayObservability } from "../gatewayApp.js";
 import type { LogLine } from "../gatewayLog.js";
+import { AUTH_ERRORS, BODY_ERRORS, ErrorReply, ROUTE_ERRORS } from "../replies.js";
 
 export interface InferenceDeps extends GatewayObservability {
   readonly provider: ModelProvider;
@@ -26,8 +24,17 @@ const DecomposeBody = z.object({
   prompt: z.string().trim().min(1).max(20_000),
   language: Language.default("python"),
 });
+const DecomposeReply = z.object({
+  model: z.string(),
+  subtasks: z.array(z.object({ index: z.number().int(), input: z.string(), language: Language, timeoutMs: z.number().int() })),
+  /** False when the model's answer could not be used and the whole prompt became one subtask (`reason` says why). */
+  parsed: z.boolean(),
+  reason: z.string().optional(),
+});
+const InferenceHealth = z.object({ ok: z.boolean(), model: z.string(), reachable: z.boolean() });
 
-const modelUnavailable = (err: ModelUnavailableError) => ({ error: "model_unavailable", message: err.message });
+const MODEL_ERRORS = { 503: ErrorReply, ...ROUTE_ERRORS, ...AUTH_ERRORS, ...BODY_ERRORS };
+const STATUS = { model_unavailable: 503, no_code: 502 } as const;
 
 /**
  * The inference service (port 4302): decomposition and escalation; chat comes next. Every route
@@ -36,45 +43,30 @@ const modelUnavailable = (err: ModelUnavailableError) => ({ error: "model_unavai
  */
 export async function buildInference(deps: InferenceDeps): Promise<FastifyInstance> {
   const app = await gatewayApp({ service: "inference", bodyLimit: 64 * 1024, ...observabilityOf(deps), description: "Decomposition and escalation with the node's model; every route but /health, /docs and /metrics needs the node's token." });
-  app.get("/health", async () => {
-    const models = await deps.provider.available().catch(() => undefined);
-    return { ok: models !== undefined && models.includes(deps.provider.model), model: deps.provider.model, reachable: models !== undefined };
-  });
-  await app.register(async (model) => {
-    model.addHook("onRequest", requireBearerToken(deps.token, "the node's token (its admin token; INFERENCE_TOKEN on a node that uses this one)"));
-    await model.register(modelRoutes, deps);
+  const model = modelService(deps.provider);
+  app.get("/health", { schema: { response: { 200: InferenceHealth, 500: ErrorReply } } }, () => model.health());
+  await app.register(async (guarded) => {
+    guarded.addHook("onRequest", requireBearerToken(deps.token, "the node's token (its admin token; INFERENCE_TOKEN on a node that uses this one)"));
+    await guarded.register(modelRoutes, { model });
   });
   return app;
 }
 
-const modelRoutes: FastifyPluginAsyncZod<InferenceDeps> = async (app, deps) => {
-  app.post("/decompose", { schema: { body: DecomposeBody } }, async (req, reply) => {
-    const { prompt, language } = req.body;
-    try {
-      const answer = asWellFormed(await deps.provider.generate(decompositionPrompt(prompt, language)));
-      return { model: deps.provider.model, ...parseDecomposition(answer, prompt, language) };
-    } catch (err) {
-      if (err instanceof ModelUnavailableError) return reply.code(503).send(modelUnavailable(err));
-      throw err;
-    }
+const modelRoutes: FastifyPluginAsyncZod<{ model: ReturnType<typeof modelService> }> = async (app, { model }) => {
+  app.post("/decompose", { schema: { body: DecomposeBody, response: { 200: DecomposeReply, ...MODEL_ERRORS } } }, async (req, reply) => {
+    const answer = await model.decompose(req.body.prompt, req.body.language);
+    if ("refused" in answer) return reply.code(STATUS[answer.refused]).send({ error: answer.refused, message: answer.message });
+    return { ...answer, subtasks: [...answer.subtasks] };
   });
 
   // Ten failed tries with their code and errors outgrow the 64 KiB that suits a prompt.
-  app.post("/escalate", { schema: { body: EscalationRequest }, bodyLimit: ESCALATION_BODY_LIMIT, config: { data: ESCALATION_DATA } }, async (req, reply) => {
-    let answer: string;
-    try {
-      // A model may answer a lone surrogate (an escape in its JSON); its plan or code could not be signed.
-      answer = asWellFormed(await deps.provider.generate(escalationPrompt(req.body)));
-    } catch (err) {
-      if (err instanceof ModelUnavailableError) return reply.code(503).send(modelUnavailable(err));
-      throw err;
-    }
-    const fixed = EscalatedCode.safeParse({ code: codeFromAnswer(answer, req.body.language), model: deps.provider.model });
-    if (!fixed.success) {
-      // The model was asked and answered, but not with code; 502 tells the waterfall to move on.
-      const why = fixed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-      return reply.code(502).send({ error: "no_code", message: `model ${deps.provider.model} answered without usable code (${why})` });
-    }
-    return fixed.data;
-  });
+  app.post(
+    "/escalate",
+    { schema: { body: EscalationRequest, response: { 200: EscalatedCode, 502: ErrorReply, ...MODEL_ERRORS } }, bodyLimit: ESCALATION_BODY_LIMIT, config: { data: ESCALATION_DATA } },
+    async (req, reply) => {
+      const answer = await model.escalate(req.body);
+      if ("refused" in answer) return reply.code(STATUS[answer.refused]).send({ error: answer.refused, message: answer.message });
+      return answer;
+    },
+  );
 };
