@@ -124,6 +124,21 @@ program
     }
   });
 
+program
+  .command("status")
+  .description("a running node's identity, dependencies, streams, projection lag, queue, agents and ledger (exit 1: something is down, 2: no node answers)")
+  .option("--json", "print the status as JSON")
+  .option("--control-plane-url <url>", "the node's control plane [EC_CONTROL_PLANE_URL, default http://<EC_HOST>:<CONTROL_PLANE_PORT>]")
+  .action(async (opts: { json?: boolean; controlPlaneUrl?: string }) => {
+    const cfg = nodeConfigFrom(globals());
+    const { runStatus, controlPlaneUrlOf, NO_NODE } = await import("./status.js");
+    const url = opts.controlPlaneUrl ?? (process.env.EC_CONTROL_PLANE_URL || controlPlaneUrlOf(cfg.host, cfg.controlPlanePort));
+    process.exitCode = await runStatus({ url, dataDir: cfg.dataDir, json: opts.json === true }, (text) => console.log(text)).catch((err: unknown) => {
+      console.error(`edgecoder status: ${err instanceof Error ? err.message : String(err)}`);
+      return NO_NODE;
+    });
+  });
+
 program.addCommand(auditCommand(globals));
 
 program.parseAsync().catch((err: unknown) => {

@@ -17,8 +17,9 @@ type Log = (line: string) => void;
  * (a dependency died, a crash, a kill), after a pause that grows while it keeps failing fast.
  * Ctrl-C or SIGTERM stop it for good. With --no-restart the node runs in this process.
  */
-export async function up(config: () => NodeConfig, opts: { restart: boolean }, log: Log = console.log): Promise<void> {
-  if (!opts.restart || process.env[SUPERVISED] === "1") return runNode(config(), log);
+export async function up(config: () => NodeConfig, opts: { restart: boolean }, given?: Log): Promise<void> {
+  if (!opts.restart || process.env[SUPERVISED] === "1") return runNode(config(), given);
+  const log = given ?? console.log;
   config(); // a bad configuration is named here, once, instead of in a restart loop
   let stopping = false;
   let failures = 0;
@@ -46,7 +47,9 @@ export async function up(config: () => NodeConfig, opts: { restart: boolean }, l
   }
 }
 
-async function runNode(config: NodeConfig, log: Log): Promise<void> {
+async function runNode(config: NodeConfig, given: Log | undefined): Promise<void> {
+  // The gateways' JSON lines made readable when the output is a terminal.
+  const log = given ?? (await (await import("../gateways/gatewayLog.js")).terminalLog());
   let stopping = false;
   let node: RunningNode | undefined;
   const shutdown = async (why: string, code: number) => {

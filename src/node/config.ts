@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { SandboxMode } from "../domain/agents/capabilities.js";
 import { REGISTRATION_LIMITS } from "../gateways/coordinator/registrationLimits.js";
+import { LogLevel } from "../gateways/gatewayLog.js";
 
 /** 0 lets the system pick a free port (tests). */
 const Port = z.coerce.number().int().min(0).max(65535);
@@ -56,8 +57,13 @@ export const NodeConfig = z.object({
   registerWindowMs: Ms,
   /** Open leases all agents of one owner account may hold together. */
   ownerMaxLeases: z.coerce.number().int().min(1).max(1_000_000),
+  /** How much the gateways log: "info" writes one line per request, "warn" only what went wrong. */
+  logLevel: LogLevel,
 });
 export type NodeConfig = z.infer<typeof NodeConfig>;
+
+/** EC_LOG_LEVEL as written, in any case; unset or empty: "info". */
+export const logLevelFrom = (env: NodeJS.ProcessEnv) => env.EC_LOG_LEVEL?.trim().toLowerCase() || "info";
 
 /** An empty variable (NATS_URL=) counts as unset, as shells and .env files mean it. */
 export function nodeConfigFrom(flags: Partial<Record<keyof NodeConfig, unknown>>, env = process.env): NodeConfig {
@@ -98,6 +104,7 @@ export function nodeConfigFrom(flags: Partial<Record<keyof NodeConfig, unknown>>
     registerPerKey: flags.registerPerKey ?? env.EC_REGISTER_PER_KEY ?? REGISTRATION_LIMITS.perKey,
     ownerMaxLeases: flags.ownerMaxLeases ?? env.EC_OWNER_MAX_LEASES ?? 256,
     registerWindowMs: flags.registerWindowMs ?? env.EC_REGISTER_WINDOW_MS ?? REGISTRATION_LIMITS.windowMs,
+    logLevel: flags.logLevel ?? logLevelFrom(env),
   });
   if (!parsed.success) throw new Error(`bad configuration: ${z.prettifyError(parsed.error)}`);
   if (parsed.data.anchorProxyUrl && !parsed.data.anchorProxyToken) throw new Error("bad configuration: EC_ANCHOR_PROXY_URL needs EC_ANCHOR_PROXY_TOKEN");

@@ -42,6 +42,11 @@ import { natsConnectionCheck } from "../adapters/nats/connectionHealth.js";
 import { loadOrCreateEmbeddedCredentials } from "./embeddedCredentials.js";
 import { redactUrl, startEmbeddedDatabase, startEmbeddedNats } from "./embeddedServices.js";
 import { healthReport, type HealthCheck, type HealthReport } from "./health.js";
+import { countedModel, countedSandbox } from "../adapters/metrics/counted.js";
+import { registerNodeGauges } from "../adapters/metrics/nodeGauges.js";
+import { nodeObserver } from "../adapters/metrics/observeNode.js";
+import { nodeMetrics } from "../adapters/metrics/registry.js";
+import { nodeStatus } from "../app/status/nodeStatus.js";
 import { workerEnvironment } from "./workerEnvironment.js";
 import { superviseWorker, type SupervisedWorker } from "./workerProcess.js";
 
@@ -95,6 +100,10 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => log(`shutdown: ${String(err)}`));
   };
   try {
+    const startedAt = new Date().toISOString();
+    // This node's own registry: another node in the same process (tests) counts apart.
+    const metrics = nodeMetrics();
+    const gatewayLog = { log, logLevel: config.logLevel, metrics };
     const identity = await loadOrCreateIdentity(config.dataDir);
     log(`identity ${identity.publicKey} (${identity.created ? "created" : "loaded"} ${identity.file})`);
 
@@ -168,8 +177,8 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
     const admin = await loadOrCreateAdminToken(config.dataDir, config.adminToken);
     const onError = (what: string) => (err: unknown) => log(`${what}: ${err instanceof Error ? err.message : String(err)}`);
 
-    const provider = ollamaProvider(config.ollamaHost, config.model);
-    const inference = await buildInference({ provider, token: admin.token, log });
+    const provider = countedModel(ollamaProvider(config.ollamaHost, config.model), metrics);
+    const inference = await buildInference({ provider, token: admin.token, ...gatewayLog });
     const inferenceAddress = await inference.listen({ host: config.host, port: config.inferencePort });
     cleanups.push(() => inference.close());
     const inferenceUrl = config.inferenceUrl ?? inferenceAddress;
@@ -182,7 +191,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
     log(`inference on ${inferenceAddress} (${modelNote})`);
 
     // The node's own sandbox: escalation answers and the result checks run their code in it.
-    const sandbox = await createSandbox({ mode: config.sandbox, agentMode: "worker", sandboxRequired: config.sandboxRequired });
+    const sandbox = countedSandbox(await createSandbox({ mode: config.sandbox, agentMode: "worker", sandboxRequired: config.sandboxRequired }), metrics);
     const flows = [
       await startResultChecker({
         nc,
@@ -227,6 +236,8 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
       onError: onError("ledger"),
     });
     cleanups.push(() => chainer.stop());
+    const observe = nodeObserver({ nc, pool, projectors, chainer });
+    registerNodeGauges(metrics.registry, observe);
     if (config.anchorProxyUrl && config.anchorProxyToken) {
       const anchoring = startNodeAnchoring({
         store,
@@ -269,14 +280,17 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
       registrationLimits: { perAddress: config.registerPerAddress, perKey: config.registerPerKey, windowMs: config.registerWindowMs },
       adminToken: admin.token,
       escalator: inferenceEscalator(inferenceService),
-      log,
+      ...gatewayLog,
     });
     const coordinatorUrl = await coordinator.listen({ host: config.host, port: config.coordinatorPort });
     cleanups.push(() => coordinator.close());
     log(`coordinator on ${coordinatorUrl}`);
 
-    const controlPlane = await buildControlPlane({ health: nodeHealth, pool, handleCredit, handleAgent, handleSubtask, adminToken: admin.token, log });
-    const address = await controlPlane.listen({ host: config.host, port: config.controlPlanePort });
+    let address = "";
+    const status = () =>
+      nodeStatus({ node: { publicKey: identity.publicKey, startedAt, urls: { coordinator: coordinatorUrl, inference: inferenceAddress, controlPlane: address } }, health: nodeHealth, observe });
+    const controlPlane = await buildControlPlane({ health: nodeHealth, pool, handleCredit, handleAgent, handleSubtask, adminToken: admin.token, status, ...gatewayLog });
+    address = await controlPlane.listen({ host: config.host, port: config.controlPlanePort });
     cleanups.push(() => controlPlane.close());
     log(`control plane on ${address}${admin.file ? ` (admin token in ${admin.file})` : ""}`);
 

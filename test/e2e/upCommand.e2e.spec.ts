@@ -96,6 +96,18 @@ describe("edgecoder up, submit, Ctrl-C", () => {
     expect(tasks.stdout).toMatch(/[0-9a-f-]{36}\s+completed\s+1\/1/);
     expect((await readFile(join(dataDir, "admin-token"), "utf8")).trim()).toMatch(/^[A-Za-z0-9_-]{32}$/);
 
+    // The gateways' lines in the node's output (a pipe, not a terminal) are JSON, one per request, with its id.
+    const lines = output.join("").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toContainEqual(expect.objectContaining({ level: "info", service: "coordinator", msg: "request", method: "POST", route: "/submit", status: 202, reqId: expect.stringMatching(/^[0-9a-f-]{36}$/) }));
+
+    // `edgecoder status` finds the node from the same settings, and sees the finished work.
+    const status = await run(process.execPath, ["--import", "tsx", cli, "status", "--json"], { env });
+    const seen = JSON.parse(status.stdout) as { health: { ok: boolean; checks: Record<string, unknown> }; queue: { tasks: unknown; subtasks: unknown }; agents: unknown };
+    expect(seen.health.ok).toBe(true);
+    expect(Object.keys(seen.health.checks).sort()).toEqual(["embedded postgres", "nats", "nats-server", "postgres", "worker"]);
+    expect(seen.queue).toEqual({ tasks: { completed: 1 }, subtasks: { completed: 1 } });
+    expect(seen.agents).toEqual({ approved: 1 });
+
     const children = await descendants(up.pid!);
     expect(children.length).toBeGreaterThanOrEqual(3); // nats-server, embedded Postgres, worker
     const exited = new Promise<number | null>((resolve) => up.once("exit", (code) => resolve(code)));

@@ -71,7 +71,7 @@ async function servedRoutes(): Promise<{ gateway: Gateway; method: string; url: 
       }),
     ],
     ["inference", await buildInference({ provider: {} as never, token })],
-    ["controlPlane", await buildControlPlane({ pool: {} as never, handleCredit: stub, handleAgent: stub, adminToken: token })],
+    ["controlPlane", await buildControlPlane({ pool: {} as never, handleCredit: stub, handleAgent: stub, status: stub, adminToken: token })],
     ["anchor", await buildAnchorProxy({ rpc: {} as never, token })],
   ];
   const routes = [];
@@ -395,9 +395,20 @@ const micros = fc.bigInt({ min: 0n, max: 9_999_999_999_999_999n }).map(String);
 const limit = (max: number) => fc.integer({ min: 1, max }).map(String);
 const amount = fc.integer({ min: 1, max: 1_000 });
 
+/** What every gateway serves beside its own routes: its API's description and the node's metrics (the anchor proxy's behind its token). */
+const DOCS_AND_METRICS = ["/metrics", "/docs", "/docs/", "/docs/json", "/docs/yaml", "/docs/static/index.html", "/docs/static/swagger-initializer.js", "/docs/static/*"];
+const docsAndMetrics = (): Record<string, RouteCase> =>
+  Object.fromEntries(
+    (["coordinator", "inference", "controlPlane", "anchor"] as const).flatMap((gateway) =>
+      DOCS_AND_METRICS.map((url) => [`${gateway} GET ${url}`, { auth: gateway === "anchor" ? "anchor" : "none" } satisfies RouteCase]),
+    ),
+  );
+
 function cases(): Record<string, RouteCase> {
   const health: RouteCase = { auth: "none" };
   return {
+    ...docsAndMetrics(),
+    "controlPlane GET /status": { auth: "admin" },
     "coordinator GET /health": health,
     "coordinator GET /ready": health,
     // The fuzzer's agent keeps its device type: the heartbeat and pull cases report a server's power.

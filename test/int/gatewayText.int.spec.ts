@@ -171,9 +171,17 @@ describe("a fault is logged with its request id and its stack", () => {
     const fault = await call("controlPlane", "GET", "/credits/alice/balance").finally(() => t.db.pool.query("ALTER TABLE credit_accounts_away RENAME TO credit_accounts"));
     expect(fault).toMatchObject({ status: 500, body: { error: "internal", requestId: fault.requestId, message: `internal error; see the node's log (request ${fault.requestId})` } });
     expect(fault.requestId).toMatch(/^[0-9a-f-]{36}$/);
-    const logged = t.logs.slice(before).filter((line) => /^(coordinator|control plane|inference) /.test(line));
-    expect(logged).toHaveLength(1);
-    expect(logged[0]).toMatch(new RegExp(`^control plane error \\[request ${fault.requestId}\\]: request failed .*"url":"/credits/alice/balance".*\\n.*credit_accounts" does not exist\\n\\s+at `));
+    // The gateways' lines are JSON; at "info" every request has one, and only the fault is at warn or above.
+    const logged = t.logs
+      .slice(before)
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as { level: string; service: string; reqId?: string; msg: string; url?: string; status?: number; err?: { stack?: string } });
+    const asked = ["/credits/alice/faucet", "/tasks?limit=0", "/credits/alice/balance"];
+    expect(logged.filter((l) => l.msg === "request" && asked.includes(l.url!)).map((l) => [l.url, l.status])).toEqual(asked.map((url, i) => [url, [400, 400, 500][i]]));
+    const faults = logged.filter((l) => l.level !== "info" && l.level !== "debug");
+    expect(faults).toHaveLength(1);
+    expect(faults[0]).toMatchObject({ level: "error", service: "control plane", reqId: fault.requestId, msg: "request failed", url: "/credits/alice/balance" });
+    expect(faults[0]!.err!.stack).toMatch(/credit_accounts" does not exist\n\s+at /);
   });
 });
 

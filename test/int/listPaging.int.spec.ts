@@ -40,7 +40,7 @@ beforeAll(async () => {
   tasks = commandHandler({ store: h.store, decider: taskDecider, registry: taskEvents, sealer });
   subtasks = commandHandler({ store: h.store, decider: subtaskDecider, registry: subtaskEvents, sealer });
   credits = commandHandler({ store: h.store, decider: creditAccountDecider, registry: creditEvents, sealer });
-  app = gatewayApp({ service: "lists", bodyLimit: 64 * 1024 });
+  app = await gatewayApp({ service: "lists", bodyLimit: 64 * 1024 });
   await app.register(taskRoutes, { pool: h.db.pool, handleTask: tasks });
   await app.register(escalationRoutes, { pool: h.db.pool, handleSubtask: subtasks });
   await app.register(creditRoutes, { pool: h.db.pool, handleCredit: credits });

@@ -13,6 +13,9 @@ import { WrongExpectedVersionError, type EventStore, type RawCommit } from "../n
 /** The streams whose events are chained (from the list of contexts): every stream but the ledger's. */
 export const CHAINED_STREAMS = chainedStreams;
 
+/** The durable consumer the chainers of every node share on a chained stream. */
+export const chainerConsumer = (stream: string) => `ec-chainer-${stream.toLowerCase()}`;
+
 /** What the chainer admits: the events of the chained contexts, by type and schema. */
 export const CHAINED_REGISTRY = chainedEvents;
 const hexBytes = (hex: string) => Buffer.from(hex, "hex");
@@ -219,7 +222,7 @@ export async function startChainer(opts: {
       startReactor({
         nc: opts.nc,
         stream,
-        durable: `ec-chainer-${stream.toLowerCase()}`,
+        durable: chainerConsumer(stream),
         // Commits that arrive together are chained together, in one ledger commit.
         concurrency: 64,
         ...(opts.ackWaitMs ? { ackWaitMs: opts.ackWaitMs } : {}),

@@ -1,13 +1,12 @@
 import type { FastifyInstance } from "fastify";
-import type { Level } from "pino";
 import { z } from "zod";
 import type { BitcoinRpc } from "../../adapters/bitcoin/rpc.js";
 import { anchorProxy, type BitcoindFailure } from "../../app/anchor/anchorProxy.js";
 import type { Refusal } from "../../app/commands.js";
 import { AnchorBroadcastReceipt, CheckpointHash, Txid } from "../../domain/ledger/anchor.js";
 import { requireAdminToken } from "../adminAuth.js";
-import { gatewayApp } from "../gatewayApp.js";
-import type { LogLine } from "../gatewayLog.js";
+import { gatewayApp, type GatewayOptions } from "../gatewayApp.js";
+import type { LogLevel, LogLine } from "../gatewayLog.js";
 import { AUTH_ERRORS, BODY_ERRORS, ErrorReply, ROUTE_ERRORS } from "../replies.js";
 import rateLimit from "@fastify/rate-limit";
 
@@ -17,7 +16,9 @@ export interface AnchorProxyDeps {
   readonly token: string;
   /** Where the proxy logs (its broadcasts at "info", and what went wrong); none: nothing is logged. */
   readonly log?: LogLine;
-  readonly logLevel?: Level;
+  readonly logLevel?: LogLevel;
+  /** The proxy process's instruments, served at /metrics. */
+  readonly metrics?: GatewayOptions["metrics"];
   /** Default BROADCASTS_PER_MINUTE. */
   readonly broadcastsPerMinute?: number;
   /** The rate limit's window; default a minute. */
@@ -58,7 +59,15 @@ const AnchorHealth = z.union([
  */
 export async function buildAnchorProxy(deps: AnchorProxyDeps): Promise<FastifyInstance> {
   const proxy = anchorProxy(deps.rpc);
-  const app = gatewayApp({ service: "anchor proxy", bodyLimit: 1024, log: deps.log, ...(deps.logLevel ? { logLevel: deps.logLevel } : {}) });
+  const app = await gatewayApp({
+    service: "anchor proxy",
+    bodyLimit: 1024,
+    log: deps.log,
+    logLevel: deps.logLevel,
+    metrics: deps.metrics,
+    guarded: true,
+    description: "Sends ledger checkpoint hashes to Bitcoin (OP_RETURN) and reads them back. Every route needs its bearer token, /docs and /metrics included.",
+  });
   app.addHook("onRequest", requireAdminToken(deps.token));
 
   // Counted per bearer token, after the token check (an app-wide hook that runs first), so only

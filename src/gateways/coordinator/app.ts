@@ -1,13 +1,13 @@
 import type { FastifyInstance } from "fastify";
 import { requireAdminToken } from "../adminAuth.js";
-import { gatewayApp } from "../gatewayApp.js";
+import { gatewayApp, observabilityOf, type GatewayObservability } from "../gatewayApp.js";
 import { healthRoutes, type HealthRoutesDeps } from "../healthRoutes.js";
 import type { LogLine } from "../gatewayLog.js";
 import { agentRoutes, type AgentRoutesDeps } from "./agentRoutes.js";
 import { escalationRoutes, type EscalationRoutesDeps } from "./escalationRoutes.js";
 import { taskRoutes, type TaskRoutesDeps } from "./taskRoutes.js";
 
-export interface CoordinatorDeps extends HealthRoutesDeps, AgentRoutesDeps, TaskRoutesDeps, Omit<EscalationRoutesDeps, "handleSubtask"> {
+export interface CoordinatorDeps extends HealthRoutesDeps, AgentRoutesDeps, TaskRoutesDeps, Omit<EscalationRoutesDeps, "handleSubtask">, GatewayObservability {
   readonly adminToken: string;
   /** The node's log, for what went wrong (every 5xx); none: nothing is logged. */
   readonly log?: LogLine;
@@ -19,7 +19,7 @@ export interface CoordinatorDeps extends HealthRoutesDeps, AgentRoutesDeps, Task
  */
 export async function buildCoordinator(deps: CoordinatorDeps): Promise<FastifyInstance> {
   // Results carry code, output and stderr of up to 256 KiB each.
-  const app = gatewayApp({ service: "coordinator", bodyLimit: 1024 * 1024, log: deps.log });
+  const app = await gatewayApp({ service: "coordinator", bodyLimit: 1024 * 1024, ...observabilityOf(deps), description: "Signed worker routes (register, heartbeat, pull, result); behind the admin token, task submission, reads and escalation." });
   await app.register(healthRoutes, deps);
   await app.register(agentRoutes, deps);
   await app.register(async (admin) => {

@@ -8,11 +8,11 @@ import { ESCALATION_BODY_LIMIT, EscalationRequest } from "../../domain/escalatio
 import { Language } from "../../domain/tasks/decomposition.js";
 import { requireBearerToken } from "../adminAuth.js";
 import { ESCALATION_DATA } from "../dataFields.js";
-import { gatewayApp } from "../gatewayApp.js";
+import { gatewayApp, observabilityOf, type GatewayObservability } from "../gatewayApp.js";
 import type { LogLine } from "../gatewayLog.js";
 import { AUTH_ERRORS, BODY_ERRORS, ErrorReply, ROUTE_ERRORS } from "../replies.js";
 
-export interface InferenceDeps {
+export interface InferenceDeps extends GatewayObservability {
   readonly provider: ModelProvider;
   /** The bearer token every route but /health requires: the node's admin token. */
   readonly token: string;
@@ -42,7 +42,7 @@ const STATUS = { model_unavailable: 503, no_code: 502 } as const;
  * escalation send it, another node using this one (its INFERENCE_URL) sends it as INFERENCE_TOKEN.
  */
 export async function buildInference(deps: InferenceDeps): Promise<FastifyInstance> {
-  const app = gatewayApp({ service: "inference", bodyLimit: 64 * 1024, log: deps.log });
+  const app = await gatewayApp({ service: "inference", bodyLimit: 64 * 1024, ...observabilityOf(deps), description: "Decomposition and escalation with the node's model; every route but /health, /docs and /metrics needs the node's token." });
   const model = modelService(deps.provider);
   app.get("/health", { schema: { response: { 200: InferenceHealth, 500: ErrorReply } } }, () => model.health());
   await app.register(async (guarded) => {
