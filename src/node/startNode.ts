@@ -27,7 +27,7 @@ import { DomainRuleViolation } from "../domain/decider.js";
 import { checkSubset } from "../adapters/executor/subsetCheck.js";
 import { ollamaProvider } from "../adapters/models/ollamaProvider.js";
 import { kvNonceStore } from "../adapters/security/signedRequests.js";
-import { startLeaseReaper } from "../adapters/tasks/leaseReaper.js";
+import { startLeaseReaper } from "../app/work/leaseReaper.js";
 import type { Escalator } from "../domain/escalation/escalator.js";
 import { buildCoordinator } from "../gateways/coordinator/app.js";
 import { buildInference } from "../gateways/inference/app.js";
@@ -44,7 +44,7 @@ import { redactUrl, startEmbeddedDatabase, startEmbeddedNats } from "./embeddedS
 import { healthReport, type HealthCheck, type HealthReport } from "./health.js";
 import { countedModel, countedSandbox } from "../adapters/metrics/counted.js";
 import { registerNodeGauges } from "../adapters/metrics/nodeGauges.js";
-import { nodeObserver } from "../adapters/metrics/observeNode.js";
+import { nodeObserver } from "../app/status/observeNode.js";
 import { nodeMetrics } from "../adapters/metrics/registry.js";
 import { nodeStatus } from "../app/status/nodeStatus.js";
 import { workerEnvironment } from "./workerEnvironment.js";

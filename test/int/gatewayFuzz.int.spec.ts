@@ -6,14 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bitcoinRpc } from "../../src/adapters/bitcoin/rpc.js";
 import type { Ed25519Signer } from "../../src/adapters/crypto/ed25519.js";
 import { signRequest } from "../../src/adapters/security/signedRequests.js";
-import { buildAnchorProxy } from "../../src/gateways/anchor/app.js";
-import { buildControlPlane } from "../../src/gateways/controlPlane/app.js";
-import { buildCoordinator } from "../../src/gateways/coordinator/app.js";
 import { routesOf } from "../../src/gateways/gatewayApp.js";
 import { encodeCursor } from "../../src/gateways/paging.js";
-import { buildInference } from "../../src/gateways/inference/app.js";
 import { appendedEvents, type AppendedEvents } from "../support/appendedEvents.js";
+import { buildAnchorProxy } from "../../src/gateways/anchor/app.js";
 import { newSigner } from "../support/events.js";
+import { stubGateways, type GatewayName } from "../support/gatewayApps.js";
 import { startFakeBitcoind, type FakeBitcoind } from "../support/fakeBitcoind.js";
 import { splitsIntoTwoPrints } from "../support/fakeOllama.js";
 import { eventually, startTestNode, submitTwoPrints, type TestNode } from "../support/node.js";
@@ -31,7 +29,7 @@ import { idlePower, pythonCapabilities } from "../support/agents.js";
 /** Runs per route: reads are cheap (nothing to wait for), writes may set a flow off. */
 const RUNS: Record<string, number> = { GET: 150, HEAD: 20, POST: 80 };
 
-type Gateway = "coordinator" | "inference" | "controlPlane" | "anchor";
+type Gateway = GatewayName;
 type Auth = "admin" | "signed" | "anchor" | "none";
 
 interface RouteCase {
@@ -48,32 +46,7 @@ const ANCHOR_TOKEN = "anchor-proxy-fuzz-token-0123456789";
 
 /** The routes each gateway serves, read from apps built the way the node builds them (with stubs that serve nothing). */
 async function servedRoutes(): Promise<{ gateway: Gateway; method: string; url: string }[]> {
-  const stub = () => {
-    throw new Error("a stub serves no request");
-  };
-  const token = "x".repeat(16);
-  const apps: [Gateway, FastifyInstance][] = [
-    [
-      "coordinator",
-      await buildCoordinator({
-        pool: {} as never,
-        nonces: { claim: stub },
-        heartbeats: {} as never,
-        handleAgent: stub,
-        handleSubtask: stub,
-        handleTask: stub,
-        heartbeatIntervalMs: 1_000,
-        leaseMs: 1_000,
-        sandboxRequired: true,
-        autoApprove: "none",
-        adminToken: token,
-        escalator: { via: "inference", escalate: stub },
-      }),
-    ],
-    ["inference", await buildInference({ provider: {} as never, token })],
-    ["controlPlane", await buildControlPlane({ pool: {} as never, handleCredit: stub, handleAgent: stub, status: stub, adminToken: token })],
-    ["anchor", await buildAnchorProxy({ rpc: {} as never, token })],
-  ];
+  const apps: [Gateway, FastifyInstance][] = await stubGateways();
   const routes = [];
   for (const [gateway, app] of apps) {
     await app.ready();

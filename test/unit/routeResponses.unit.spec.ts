@@ -1,11 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { describe, expect, it } from "vitest";
-import { buildAnchorProxy } from "../../src/gateways/anchor/app.js";
 import { DOCS_PREFIX } from "../../src/gateways/apiDocs.js";
-import { buildControlPlane } from "../../src/gateways/controlPlane/app.js";
-import { buildCoordinator } from "../../src/gateways/coordinator/app.js";
 import { routesOf } from "../../src/gateways/gatewayApp.js";
-import { buildInference } from "../../src/gateways/inference/app.js";
+import { stubGateways, type GatewayName } from "../support/gatewayApps.js";
 
 /**
  * Every route of every gateway declares what it answers, per status, so the OpenAPI document
@@ -13,37 +10,20 @@ import { buildInference } from "../../src/gateways/inference/app.js";
  * checks each reply against its status's schema): a success, a fault (500), and behind a token
  * or a signature the 401. Routes are read from the apps as the node builds them, with stubs.
  */
-const stub = () => {
-  throw new Error("a stub serves no request");
-};
-const token = "x".repeat(16);
 const OPEN = new Set(["/health", "/ready", "/metrics"]);
 
-async function gateways(): Promise<[string, FastifyInstance, (url: string) => boolean][]> {
-  const apps: [string, FastifyInstance, (url: string) => boolean][] = [
-    [
-      "coordinator",
-      await buildCoordinator({
-        pool: {} as never,
-        nonces: { claim: stub },
-        heartbeats: {} as never,
-        handleAgent: stub,
-        handleSubtask: stub,
-        handleTask: stub,
-        heartbeatIntervalMs: 1_000,
-        leaseMs: 1_000,
-        sandboxRequired: true,
-        autoApprove: "none",
-        adminToken: token,
-      }),
-      (url) => !OPEN.has(url),
-    ],
-    ["inference", await buildInference({ provider: {} as never, token }), (url) => url !== "/health" && url !== "/metrics"],
-    ["control plane", await buildControlPlane({ pool: {} as never, handleCredit: stub, handleAgent: stub, status: stub, adminToken: token }), (url) => !OPEN.has(url)],
-    ["anchor proxy", await buildAnchorProxy({ rpc: {} as never, token }), () => true],
-  ];
+/** Which of a gateway's routes want a token or a signature: the anchor proxy guards all of its own. */
+const GUARDED: Record<GatewayName, (url: string) => boolean> = {
+  coordinator: (url) => !OPEN.has(url),
+  inference: (url) => url !== "/health" && url !== "/metrics",
+  controlPlane: (url) => !OPEN.has(url),
+  anchor: () => true,
+};
+
+async function gateways(): Promise<[GatewayName, FastifyInstance, (url: string) => boolean][]> {
+  const apps = await stubGateways();
   for (const [, app] of apps) await app.ready();
-  return apps;
+  return apps.map(([name, app]) => [name, app, GUARDED[name]]);
 }
 
 describe("every route's response schemas", () => {

@@ -2,9 +2,9 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
 import { readModelCounts } from "../../projections/status/queries.js";
-import { chainerConsumer, CHAINED_STREAMS, type Chainer } from "../ledger/chainer.js";
-import { ledgerLags, projectionLags } from "./lag.js";
-import { isUnavailable, type ConsumerState, type LedgerState, type NodeObservations, type Part, type StreamSize, type Unavailable } from "./observations.js";
+import { chainerConsumer, CHAINED_STREAMS, type Chainer } from "../../adapters/ledger/chainer.js";
+import { ledgerLags, projectionLags } from "../../adapters/metrics/lag.js";
+import { isUnavailable, type ConsumerState, type LedgerState, type NodeObservations, type Part, type StreamSize, type Unavailable } from "../../adapters/metrics/observations.js";
 
 export interface NodeObserverDeps {
   readonly nc: NatsConnection;

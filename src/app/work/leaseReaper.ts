@@ -1,5 +1,5 @@
-import { isAlive, type HeartbeatStore } from "../agents/heartbeats.js";
-import type { CommandMeta, HandledCommand } from "../events/commandHandler.js";
+import { isAlive, type HeartbeatStore } from "../../adapters/agents/heartbeats.js";
+import type { CommandMeta, HandledCommand } from "../../adapters/events/commandHandler.js";
 import { subtaskSubject, type SubtaskCommand } from "../../domain/tasks/subtask.js";
 import type { Db } from "../../projections/keyset.js";
 import { openLeases } from "../../projections/tasks/queries.js";
