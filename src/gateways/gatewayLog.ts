@@ -1,14 +1,11 @@
 import type { FastifyInstance } from "fastify";
 import { pino, type Logger } from "pino";
-import { z } from "zod";
+import type { LogLevel } from "./logLevel.js";
+
+export { LOG_LEVELS, LogLevel } from "./logLevel.js";
 
 /** Where a gateway's log lines go: the node's log (one string per line). */
 export type LogLine = (line: string) => void;
-
-/** pino's levels, from the fewest lines to the most; "silent" logs nothing. */
-export const LOG_LEVELS = ["silent", "fatal", "error", "warn", "info", "debug", "trace"] as const;
-export const LogLevel = z.enum(LOG_LEVELS, { error: `EC_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}` });
-export type LogLevel = z.infer<typeof LogLevel>;
 
 /**
  * A pino logger (the one Fastify uses, with a request id bound to every request's child) that

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { SandboxMode } from "../domain/agents/capabilities.js";
 import { REGISTRATION_LIMITS } from "../gateways/coordinator/registrationLimits.js";
-import { LogLevel } from "../gateways/gatewayLog.js";
+import { LogLevel } from "../gateways/logLevel.js";
 
 /** 0 lets the system pick a free port (tests). */
 const Port = z.coerce.number().int().min(0).max(65535);
