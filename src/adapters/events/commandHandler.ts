@@ -8,6 +8,7 @@ import { eventIdFor } from "../crypto/eventSigning.js";
 import type { EventSealer } from "../crypto/signingPool.js";
 import { WrongExpectedVersionError, type EventStore } from "../nats/eventStore.js";
 import type { SignatureVerifier } from "../crypto/verificationPool.js";
+import { serialByKey } from "../serialByKey.js";
 import { admitAll } from "./admission.js";
 
 export interface CommandMeta {
@@ -64,7 +65,7 @@ export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerO
   const loadSlot = pLimit(opts.loadConcurrency ?? 16);
   // Commands on one aggregate from this process run one after another: racing ourselves only
   // buys conflicts. Other processes are kept honest by the server's expected-sequence check.
-  const queues = new Map<string, Promise<unknown>>();
+  const inTurn = serialByKey();
 
   function remember(subject: string, loaded: Loaded<S>) {
     if (cacheSize === 0) return;
@@ -146,15 +147,7 @@ export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerO
   }
 
   function handle(subject: string, command: C, meta: CommandMeta): Promise<HandledCommand> {
-    const go = () => attempt(subject, command, meta);
-    const previous = queues.get(subject);
-    const run = previous ? previous.then(go, go) : go();
-    const tail: Promise<unknown> = run.then(
-      () => queues.get(subject) === tail && queues.delete(subject),
-      () => queues.get(subject) === tail && queues.delete(subject),
-    );
-    queues.set(subject, tail);
-    return run;
+    return inTurn(subject, () => attempt(subject, command, meta));
   }
 
   /**

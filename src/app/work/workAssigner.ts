@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { CommandMeta, HandledCommand } from "../../adapters/events/commandHandler.js";
+import { serialByKey } from "../../adapters/serialByKey.js";
 import type { ClaimFilter } from "../../domain/agents/eligibility.js";
 import { DomainRuleViolation } from "../../domain/decider.js";
 import { hasRoom, mayTake } from "../../domain/tasks/claim.js";
@@ -52,7 +53,7 @@ export const DEFAULT_OWNER_MAX_LEASES = 256;
 export function workAssigner(deps: WorkAssignerDeps) {
   const recent = claimMemory();
   const leases = leaseMemory();
-  const queues = new Map<string, Promise<unknown>>();
+  const inTurn = serialByKey();
 
   /**
    * The agent's live leases: the projection's, corrected by what this coordinator did in the
@@ -144,17 +145,8 @@ export function workAssigner(deps: WorkAssignerDeps) {
       note(agentId, subtaskId, false, version, at.getTime());
     },
     assign(agentId: string, filter: ClaimFilter, limits: LeaseLimits, at: Date): Promise<AssignOutcome> {
-      const go = () => assignOnce(agentId, filter, limits, at);
       // One owner's agents take their turns together, so two of them cannot both pass its count.
-      const key = limits.owner ? `owner:${limits.owner}` : agentId;
-      const previous = queues.get(key);
-      const run = previous ? previous.then(go, go) : go();
-      const tail: Promise<unknown> = run.then(
-        () => queues.get(key) === tail && queues.delete(key),
-        () => queues.get(key) === tail && queues.delete(key),
-      );
-      queues.set(key, tail);
-      return run;
+      return inTurn(limits.owner ? `owner:${limits.owner}` : agentId, () => assignOnce(agentId, filter, limits, at));
     },
   };
 }
