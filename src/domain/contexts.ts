@@ -15,13 +15,17 @@ export const contexts = [tasksContext, agentsContext, creditsContext, ledgerCont
  * context exists is refused by the chainer's admission and shows in the audit as unchained,
  * rather than living outside the ledger unseen.
  */
-export const reservedStreams = ["EC_ECONOMY", "EC_SECURITY", "EC_CONTROL"] as const;
+export const reservedStreams: readonly { readonly name: string; readonly stream: string }[] = [
+  { name: "economy", stream: "EC_ECONOMY" },
+  { name: "security", stream: "EC_SECURITY" },
+  { name: "control", stream: "EC_CONTROL" },
+];
 
 /** The streams whose events the ordering ledger chains: every one but the ledger's own. */
-export const chainedStreams: readonly string[] = [...contexts.filter((c) => c.chained).map((c) => c.stream), ...reservedStreams];
+export const chainedStreams: readonly string[] = [...contexts.filter((c) => c.chained).map((c) => c.stream), ...reservedStreams.map((r) => r.stream)];
 
 /** Every stream a node declares and applies. */
-export const declaredStreams: readonly string[] = [...contexts.map((c) => c.stream), ...reservedStreams];
+export const declaredStreams: readonly string[] = [...contexts.map((c) => c.stream), ...reservedStreams.map((r) => r.stream)];
 
 /** The event types the ledger chains, with their schemas: what the chainer and the audit admit. */
 export const chainedEvents: EventRegistry = eventRegistry(...contexts.filter((c) => c.chained).flatMap((c) => c.events as readonly EventSpec[]));

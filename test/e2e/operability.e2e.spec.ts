@@ -1,6 +1,6 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHAINED_STREAMS } from "../../src/adapters/ledger/chainer.js";
+import { chainedStreams } from "../../src/domain/contexts.js";
 import { freePort } from "../../src/adapters/nats/natsServerProcess.js";
 import { cli } from "../support/cli.js";
 import { splitsIntoTwoPrints } from "../support/fakeOllama.js";
@@ -169,7 +169,7 @@ describe("edgecoder status against the node", () => {
     expect(s.agents).toEqual(await byStatus("agents"));
     expect(s.ledger.size).toBeGreaterThan(0);
     expect(s.ledger.headHash).toMatch(/^[0-9a-f]{64}$/);
-    expect(Object.keys(s.ledger.lag).sort()).toEqual([...CHAINED_STREAMS].sort());
+    expect(Object.keys(s.ledger.lag).sort()).toEqual([...chainedStreams].sort());
     // The durable consumers only, by the names the flows and the chainer give them.
     expect(s.consumers.map((c) => c.name)).toEqual(expect.arrayContaining(["ec-chainer-ec_tasks", "ec-task-flow", "ec-decomposer"]));
     expect(s.consumers.filter((c) => !c.name.startsWith("ec-"))).toEqual([]);

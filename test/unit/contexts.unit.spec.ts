@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { CHAINED_REGISTRY, CHAINED_STREAMS } from "../../src/adapters/ledger/chainer.js";
 import { loadStreamDeclarations } from "../../src/adapters/nats/streams.js";
 import { commandHandlers } from "../../src/app/commandHandlers.js";
-import { chainedStreams, contexts, declaredStreams, reservedStreams, undeclaredSubject } from "../../src/domain/contexts.js";
+import { chainedEvents, chainedStreams, contexts, declaredStreams, reservedStreams, undeclaredSubject } from "../../src/domain/contexts.js";
 import { parseSubject } from "../../src/domain/events/envelope.js";
 import { ANCHOR_SUBJECT, CHAIN_SUBJECT, CHECKPOINT_SUBJECT, LEDGER_STREAM } from "../../src/domain/ledger/record.js";
 import { projectors } from "../../src/projections/index.js";
@@ -21,14 +20,14 @@ describe("the list of contexts", () => {
       expect(d!.subjects, `${c.stream} must hold the ${c.name} context's subjects`).toEqual([`ec.${c.name}.>`]);
     }
     expect(declarations.map((d) => d.name).sort(), "a declared stream that is neither a context's nor reserved").toEqual([...declaredStreams].sort());
-    for (const s of reservedStreams) expect(declarations.find((d) => d.name === s)!.subjects).toEqual([`ec.${s.slice(3).toLowerCase()}.>`]);
+    for (const r of reservedStreams) expect(declarations.find((d) => d.name === r.stream)!.subjects).toEqual([`ec.${r.name}.>`]);
   });
 
   it("chains every stream but the ledger's own into the ledger, and the chainer admits every chained event type", () => {
-    expect([...CHAINED_STREAMS].sort()).toEqual(declaredStreams.filter((s) => s !== LEDGER_STREAM).sort());
+    expect([...chainedStreams].sort()).toEqual(declaredStreams.filter((s) => s !== LEDGER_STREAM).sort());
     expect(chainedStreams).not.toContain(LEDGER_STREAM);
     for (const c of contexts.filter((x) => x.chained)) {
-      for (const e of c.events) expect(CHAINED_REGISTRY.get(e.type), `${e.type} of ${c.name} would sit outside the ledger`).toBe(e);
+      for (const e of c.events) expect(chainedEvents.get(e.type), `${e.type} of ${c.name} would sit outside the ledger`).toBe(e);
     }
     expect(contexts.filter((c) => !c.chained).map((c) => c.name)).toEqual(["ledger"]);
   });

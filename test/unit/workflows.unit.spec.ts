@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { awaitPerson, failedTryOf, nextStep, stepAnswered, stepUnavailable, triesToShow } from "../../src/domain/escalation/waterfall.js";
+import { awaitPerson, failedTryOf, stepAnswered, stepsLeft, stepUnavailable, triesToShow } from "../../src/domain/escalation/waterfall.js";
 import { afterDecompositionFailure, MAX_DECOMPOSE_DELIVERIES, recordPlan, submissionToPlan } from "../../src/domain/tasks/decompositionWorkflow.js";
 import { subtaskDecider, type Subtask } from "../../src/domain/tasks/subtask.js";
 import type { SubtaskEvent } from "../../src/domain/tasks/subtaskEvents.js";
@@ -127,12 +127,12 @@ describe("the escalation waterfall", () => {
   }
   const steps = ["inference", "parent", "cloud"] as const;
 
-  it("given an escalated subtask, then the steps are asked in order and each once", () => {
+  it("given an escalated subtask, then the steps not tried yet are asked in order, each once", () => {
     const { state, history } = escalated();
     expect(state.status).toBe("escalated");
-    expect(nextStep(state, steps)).toBe("inference");
+    expect(stepsLeft(state, steps)).toEqual(["inference", "parent", "cloud"]);
     const after = subtaskDecider.decide(stepUnavailable("t1-0", "inference", "timed out").command, state).reduce(subtaskDecider.evolve, state);
-    expect(nextStep(after, steps)).toBe("parent");
+    expect(stepsLeft(after, steps)).toEqual(["parent", "cloud"]);
     expect(history.map(failedTryOf).filter(Boolean)).toEqual([{ code: "print(4 2)", stderr: "SyntaxError" }]);
   });
 
@@ -157,7 +157,7 @@ describe("the escalation waterfall", () => {
   it("given every step tried, then no step is next and a person is asked", () => {
     let { state } = escalated();
     for (const via of steps) state = subtaskDecider.decide(stepUnavailable("t1-0", via, "down").command, state).reduce(subtaskDecider.evolve, state);
-    expect(nextStep(state, steps)).toBeUndefined();
+    expect(stepsLeft(state, steps)).toEqual([]);
     const human = awaitPerson("t1-0", steps);
     expect(human.command).toEqual({ kind: "awaitHuman", reason: "no automatic step produced working code (tried: inference, parent, cloud)" });
     expect(subtaskDecider.decide(human.command, state)[0]?.type).toBe("subtask.awaitingHuman");

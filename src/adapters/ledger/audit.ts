@@ -6,7 +6,7 @@ import { Checkpoint, GENESIS_HASH } from "../../domain/ledger/record.js";
 import { chainVerifier, checkpointIssue, type ChainIssue, type ChainProgress } from "../../domain/ledger/verify.js";
 import type { SignatureVerifier } from "../crypto/verificationPool.js";
 import type { RawCommit } from "../nats/eventStore.js";
-import { CHAINED_STREAMS } from "./chainer.js";
+import { chainedStreams } from "../../domain/contexts.js";
 import { checkedInBatches, ledgerSteps } from "./checkedBatches.js";
 import { commitCheckerOf, eventsOf, type CheckedEvents, type CommitChecker } from "./commitChecker.js";
 import { nodeLedger, type AuditSource, type LedgerLocation } from "./ledgerLocation.js";
@@ -321,7 +321,7 @@ export function checkerOf(opts: { checker?: CommitChecker; verifier?: SignatureV
 export async function auditLedger(opts: AuditOptions): Promise<AuditResult> {
   const ledger = opts.ledger ?? nodeLedger;
   const checker = checkerOf(opts);
-  const streams = opts.sourceStreams ?? CHAINED_STREAMS;
+  const streams = opts.sourceStreams ?? chainedStreams;
   // The ledger's end is taken before the sources are read: every record up to it names a source stored before it.
   const upTo = await opts.store.lastSeq(ledger.stream);
   const total = upTo + (await Promise.all(streams.map((s) => opts.store.lastSeq(s)))).reduce((a, b) => a + b, 0);

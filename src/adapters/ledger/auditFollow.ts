@@ -1,7 +1,7 @@
 import type { AuditSource } from "./audit.js";
 import { ledgerAuditor, nodeLedger, startOfLedger, type AuditIssue, type AuditPosition, type LedgerLocation, type VerifiedCheckpoint } from "./audit.js";
 import { auditStateOf, loadAuditState, positionOf, saveAuditState } from "./auditState.js";
-import { CHAINED_STREAMS } from "./chainer.js";
+import { chainedStreams } from "../../domain/contexts.js";
 import { checkedInBatches, ledgerSteps } from "./checkedBatches.js";
 import type { CommitChecker } from "./commitChecker.js";
 import { sourceIndex } from "./ledgerSources.js";
@@ -71,7 +71,7 @@ export async function followLedger(opts: FollowOptions): Promise<FollowResult> {
   const from = saved ? positionOf(saved) : startOfLedger;
   if (saved) opts.onResume?.(from);
 
-  const sources = sourceIndex({ store: opts.store, checker: opts.checker, streams: opts.sourceStreams ?? CHAINED_STREAMS, ...(saved ? { from: saved.sources } : {}) });
+  const sources = sourceIndex({ store: opts.store, checker: opts.checker, streams: opts.sourceStreams ?? chainedStreams, ...(saved ? { from: saved.sources } : {}) });
   const verified: VerifiedCheckpoint[] = [];
   const auditor = ledgerAuditor({ ledger, sources, from, onCheckpoint: (c) => verified.push(c), ...(opts.trustedKeys ? { trustedKeys: opts.trustedKeys } : {}) });
   const save = () => saveAuditState(opts.stateFile, auditStateOf(auditor.position(), { ...ledger, created: stream.created }, sources.save()));

@@ -10,14 +10,9 @@ import { admitAll } from "../events/admission.js";
 import { startReactor, type Reactor } from "../events/reactor.js";
 import { WrongExpectedVersionError, type EventStore, type RawCommit } from "../nats/eventStore.js";
 
-/** The streams whose events are chained (from the list of contexts): every stream but the ledger's. */
-export const CHAINED_STREAMS = chainedStreams;
-
 /** The durable consumer the chainers of every node share on a chained stream. */
 export const chainerConsumer = (stream: string) => `ec-chainer-${stream.toLowerCase()}`;
 
-/** What the chainer admits: the events of the chained contexts, by type and schema. */
-export const CHAINED_REGISTRY = chainedEvents;
 const hexBytes = (hex: string) => Buffer.from(hex, "hex");
 /** Records in one ledger commit at most: ~0.7 KB each, well under a stream message's 1 MiB. */
 const MAX_BATCH_EVENTS = 256;
@@ -218,7 +213,7 @@ export async function startChainer(opts: {
   }
 
   const reactors = await Promise.all(
-    CHAINED_STREAMS.map((stream) =>
+    chainedStreams.map((stream) =>
       startReactor({
         nc: opts.nc,
         stream,
@@ -228,7 +223,7 @@ export async function startChainer(opts: {
         ...(opts.ackWaitMs ? { ackWaitMs: opts.ackWaitMs } : {}),
         ...(opts.onError ? { onError: opts.onError } : {}),
         async react(m) {
-          const [check] = await admitAll([m], CHAINED_REGISTRY, opts.verifier);
+          const [check] = await admitAll([m], chainedEvents, opts.verifier);
           // Only admitted events are chained; a forged or malformed commit is the projections' quarantine's business.
           if (!check?.ok) return;
           await chain(m.stream, m.seq, check.events);

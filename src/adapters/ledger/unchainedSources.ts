@@ -1,7 +1,7 @@
 import { judgeUnchained, type UnchainedCandidate, type UnchainedVerdict } from "../../domain/ledger/unchained.js";
 import { admitAll } from "../events/admission.js";
 import type { AuditSource, LedgerLocation } from "./ledgerLocation.js";
-import { CHAINED_REGISTRY } from "./chainer.js";
+import { chainedEvents } from "../../domain/contexts.js";
 import type { SourceIndex } from "./ledgerSources.js";
 
 export interface UnchainedReport extends UnchainedVerdict {
@@ -39,7 +39,7 @@ export async function checkUnchained(opts: {
     }
     const raw = await opts.store.commitAt(s.stream, s.seq);
     if (!raw) throw new Error(`${s.stream} no longer holds sequence ${s.seq} (event ${s.event.id}), read moments ago: was the stream purged?`);
-    const [admission] = await admitAll([raw], CHAINED_REGISTRY);
+    const [admission] = await admitAll([raw], chainedEvents);
     candidates.push({ ...known, storedAt: raw.storedAt.getTime(), ...(admission?.ok ? {} : { refusedBecause: admission?.reason ?? "refused" }) });
   }
   const last = opts.lastRecordSeq > 0 ? await opts.store.commitAt(opts.ledger.stream, opts.lastRecordSeq) : undefined;

@@ -18,8 +18,7 @@ export interface UndeclaredSubject {
 export async function findUndeclaredSubjects(nc: NatsConnection): Promise<UndeclaredSubject[]> {
   const jsm = await jetstreamManager(nc);
   const found: UndeclaredSubject[] = [];
-  const streams = [...contexts.map((c) => ({ stream: c.stream, name: c.name })), ...reservedStreams.map((s) => ({ stream: s, name: s.slice(3).toLowerCase() }))];
-  for (const { stream, name } of streams) {
+  for (const { stream, name } of [...contexts, ...reservedStreams]) {
     const info = await jsm.streams.info(stream, { subjects_filter: `ec.${name}.*` });
     for (const [subject, messages] of Object.entries(info.state.subjects ?? {})) {
       const reason = undeclaredSubject(subject);

@@ -9,7 +9,7 @@ import type { SignatureVerifier } from "../../adapters/crypto/verificationPool.j
 import { admitAll } from "../../adapters/events/admission.js";
 import { startReactor, type Reactor } from "../../adapters/events/reactor.js";
 import { decompose, NoModelError, type InferenceService } from "../../adapters/inference/decomposeClient.js";
-import { runTasksCommand, type TasksHandlers } from "./runCommand.js";
+import { runTaskCommand, type TasksHandlers } from "./runCommand.js";
 
 export const DECOMPOSER_CONSUMER = "ec-decomposer";
 
@@ -28,7 +28,6 @@ export async function startDecomposer(opts: {
 }): Promise<Reactor> {
   const registry = eventRegistry(...tasksContext.events);
   const clock = opts.clock ?? (() => new Date());
-  const handlers = { task: opts.handlers.task } as TasksHandlers;
   const settled = (err: unknown) => err instanceof DomainRuleViolation && decompositionSettled(err.code);
 
   return startReactor({
@@ -44,12 +43,12 @@ export async function startDecomposer(opts: {
       const taskId = aggregateIdOf(m.subject);
       try {
         const plan = await decompose(opts.inference, request.prompt, request.language);
-        await runTasksCommand(handlers, recordPlan(taskId, plan), clock());
+        await runTaskCommand(opts.handlers.task, recordPlan(taskId, plan), clock());
       } catch (err) {
         if (settled(err)) return;
         const next = afterDecompositionFailure(taskId, { noModel: err instanceof NoModelError, message: err instanceof Error ? err.message : String(err) }, m.deliveries);
         if (next === "retry") throw err;
-        await runTasksCommand(handlers, next, clock()).catch((e: unknown) => {
+        await runTaskCommand(opts.handlers.task, next, clock()).catch((e: unknown) => {
           if (!settled(e)) throw e;
         });
       }

@@ -2,7 +2,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { foldCommit } from "../../domain/decider.js";
 import { EscalationFailedError, EscalationUnavailableError, type Escalator } from "../../domain/escalation/escalator.js";
 import { escalationRequest } from "../../domain/escalation/request.js";
-import { awaitPerson, failedTryOf, nextStep, stepAnswered, stepUnavailable, triesToShow, type FailedTry, type WaterfallCommand } from "../../domain/escalation/waterfall.js";
+import { awaitPerson, failedTryOf, stepAnswered, stepsLeft, stepUnavailable, triesToShow, type FailedTry, type WaterfallCommand } from "../../domain/escalation/waterfall.js";
 import { aggregateIdOf } from "../../domain/events/envelope.js";
 import { eventRegistry } from "../../domain/events/registry.js";
 import type { Language } from "../../domain/tasks/decomposition.js";
@@ -43,6 +43,7 @@ export async function startEscalationFlow(opts: {
   const registry = eventRegistry(...tasksContext.events);
   const clock = opts.clock ?? (() => new Date());
   const steps = opts.escalators.map((e) => e.via);
+  const byVia = new Map(opts.escalators.map((e) => [e.via, e]));
   const append = (subject: string, { command, commandId }: WaterfallCommand) => opts.handlers.subtask(subject, command, { commandId, now: clock() });
 
   /** The subtask's state and every failed try, oldest first, from its admitted history. */
@@ -86,12 +87,8 @@ export async function startEscalationFlow(opts: {
       if (state.status !== "escalated") return;
       const { spec } = state;
       const tries = triesToShow(found, state);
-      const byVia = new Map(opts.escalators.map((e) => [e.via, e]));
 
-      // Each step is tried once; the state's record of tried steps grows as this loop appends.
-      const tried = new Set<string>();
-      for (let via = nextStep(state, steps); via !== undefined; via = nextStep({ ...state, tried: [...state.tried, ...tried] as typeof state.tried }, steps)) {
-        tried.add(via);
+      for (const via of stepsLeft(state, steps)) {
         const escalator = byVia.get(via)!;
         let answer: { code: string; model: string };
         try {

@@ -2,7 +2,8 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
 import { readModelCounts } from "../../projections/status/queries.js";
-import { chainerConsumer, CHAINED_STREAMS, type Chainer } from "../../adapters/ledger/chainer.js";
+import { chainerConsumer, type Chainer } from "../../adapters/ledger/chainer.js";
+import { chainedStreams } from "../../domain/contexts.js";
 import { ledgerLags, projectionLags } from "../../adapters/metrics/lag.js";
 import { isUnavailable, type ConsumerState, type LedgerState, type NodeObservations, type Part, type StreamSize, type Unavailable } from "../../adapters/metrics/observations.js";
 
@@ -78,7 +79,7 @@ export function nodeObserver(deps: NodeObserverDeps): () => Promise<NodeObservat
     else if (checkpoint && isUnavailable(checkpoint)) ledger = checkpoint;
     else {
       const head = deps.chainer.head();
-      ledger = { size: head.size, headHash: head.headHash, lastCheckpoint: checkpoint ?? null, lag: ledgerLags(CHAINED_STREAMS, js.consumers, js.streams, chainerConsumer) };
+      ledger = { size: head.size, headHash: head.headHash, lastCheckpoint: checkpoint ?? null, lag: ledgerLags(chainedStreams, js.consumers, js.streams, chainerConsumer) };
     }
     return {
       streams,

@@ -29,10 +29,10 @@ export function triesToShow(tries: readonly FailedTry[], state: Subtask): Failed
   return [{ code: "", stderr: `no try finished: ${attempts} lease(s) ran out` }];
 }
 
-/** The next configured step the subtask has not tried yet, in the waterfall's order; undefined when all were. */
-export function nextStep(state: Subtask, steps: readonly EscalationVia[]): EscalationVia | undefined {
-  if (state.status !== "escalated") return undefined;
-  return steps.find((via) => !state.tried.includes(via));
+/** The configured steps the subtask has not tried yet, in the waterfall's order: each is asked once. */
+export function stepsLeft(state: Subtask, steps: readonly EscalationVia[]): EscalationVia[] {
+  if (state.status !== "escalated") return [];
+  return steps.filter((via) => !state.tried.includes(via));
 }
 
 /** A command of the waterfall, with its id: one per step, so a redelivery resumes where it stopped. */

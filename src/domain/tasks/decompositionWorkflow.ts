@@ -1,7 +1,7 @@
 import type { SubtaskDraft } from "./decomposition.js";
 import { subtaskIdFor } from "./subtask.js";
 import type { TaskEvent, TaskRequest } from "./taskEvents.js";
-import type { TasksCommand } from "./taskWorkflow.js";
+import type { TaskAggregateCommand } from "./taskWorkflow.js";
 
 /**
  * The decomposer as a pure process manager: a submitted task is to be planned; a plan (or the
@@ -20,7 +20,7 @@ export function submissionToPlan(event: Pick<TaskEvent, "type" | "data">): TaskR
  * The plan recorded on the task. Subtask ids derive from the task id and the index, and the
  * command id from the task, so a redelivered submission records the same plan or is refused as done.
  */
-export function recordPlan(taskId: string, plan: { readonly subtasks: readonly SubtaskDraft[]; readonly parsed: boolean; readonly model: string }): TasksCommand {
+export function recordPlan(taskId: string, plan: { readonly subtasks: readonly SubtaskDraft[]; readonly parsed: boolean; readonly model: string }): TaskAggregateCommand {
   const subtasks = plan.subtasks.map((s) => ({ subtaskId: subtaskIdFor(taskId, s.index), index: s.index, input: s.input, language: s.language, timeoutMs: s.timeoutMs }));
   return { to: "task", id: taskId, command: { kind: "recordDecomposition", subtasks, parsed: plan.parsed, model: plan.model }, commandId: `plan:${taskId}` };
 }
@@ -35,7 +35,7 @@ export interface DecompositionFailure {
  * After a failed try: with no model the task fails at once with the reason; an unreachable
  * service is tried again on redelivery, a few times, before the task fails.
  */
-export function afterDecompositionFailure(taskId: string, failure: DecompositionFailure, deliveries: number): "retry" | TasksCommand {
+export function afterDecompositionFailure(taskId: string, failure: DecompositionFailure, deliveries: number): "retry" | TaskAggregateCommand {
   if (!failure.noModel && deliveries < MAX_DECOMPOSE_DELIVERIES) return "retry";
   const reason = `decomposition failed: ${failure.message}`.slice(0, 2_000);
   return { to: "task", id: taskId, command: { kind: "failDecomposition", reason }, commandId: `plan:${taskId}` };

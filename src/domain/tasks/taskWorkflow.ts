@@ -13,7 +13,10 @@ import type { TaskEvent, TaskRequest } from "./taskEvents.js";
 /** A command for an aggregate of the tasks context, with the id that makes it idempotent. */
 export type TasksCommand =
   | { readonly to: "subtask"; readonly id: string; readonly command: SubtaskCommand; readonly commandId: string }
-  | { readonly to: "task"; readonly id: string; readonly command: TaskCommand; readonly commandId: string };
+  | TaskAggregateCommand;
+
+/** A command for a task (what the decomposer ever sends). */
+export type TaskAggregateCommand = { readonly to: "task"; readonly id: string; readonly command: TaskCommand; readonly commandId: string };
 
 type FlowEvent = TaskEvent | SubtaskEvent;
 
@@ -134,6 +137,6 @@ export function refusedStep(code: string): "done" | "skip" {
  * A step that can never be written (its events do not fit the stream) stops the task with the
  * reason, once: the command id is the task's.
  */
-export function abortTask(taskId: string, why: string): TasksCommand {
+export function abortTask(taskId: string, why: string): TaskAggregateCommand {
   return { to: "task", id: taskId, command: { kind: "abort", reason: `the task flow cannot go on: ${why}`.slice(0, 2_000) }, commandId: `abort:${taskId}` };
 }
