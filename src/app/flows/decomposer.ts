@@ -10,6 +10,7 @@ import { admitAll } from "../../adapters/events/admission.js";
 import { startReactor, type Reactor } from "../../adapters/events/reactor.js";
 import { decompose, NoModelError, type InferenceService } from "../../adapters/inference/decomposeClient.js";
 import { runTaskCommand, type TasksHandlers } from "./runCommand.js";
+import { systemClock } from "../clock.js";
 
 export const DECOMPOSER_CONSUMER = "ec-decomposer";
 
@@ -27,7 +28,7 @@ export async function startDecomposer(opts: {
   clock?: () => Date;
 }): Promise<Reactor> {
   const registry = eventRegistry(...tasksContext.events);
-  const clock = opts.clock ?? (() => new Date());
+  const clock = opts.clock ?? systemClock;
   const settled = (err: unknown) => err instanceof DomainRuleViolation && decompositionSettled(err.code);
 
   return startReactor({

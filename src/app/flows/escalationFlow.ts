@@ -17,6 +17,7 @@ import { startReactor, type Reactor } from "../../adapters/events/reactor.js";
 import { limitsForTimeout, type Sandbox } from "../../adapters/executor/sandbox.js";
 import type { EventStore } from "../../adapters/nats/eventStore.js";
 import type { TasksHandlers } from "./runCommand.js";
+import { systemClock } from "../clock.js";
 
 export const ESCALATION_CONSUMER = "ec-escalation";
 
@@ -41,7 +42,7 @@ export async function startEscalationFlow(opts: {
   clock?: () => Date;
 }): Promise<Reactor> {
   const registry = eventRegistry(...tasksContext.events);
-  const clock = opts.clock ?? (() => new Date());
+  const clock = opts.clock ?? systemClock;
   const steps = opts.escalators.map((e) => e.via);
   const byVia = new Map(opts.escalators.map((e) => [e.via, e]));
   const append = (subject: string, { command, commandId }: WaterfallCommand) => opts.handlers.subtask(subject, command, { commandId, now: clock() });

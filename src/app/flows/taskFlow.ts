@@ -11,6 +11,7 @@ import { admitAll } from "../../adapters/events/admission.js";
 import { startReactor, type Reactor } from "../../adapters/events/reactor.js";
 import { CommitTooLargeError, type EventStore } from "../../adapters/nats/eventStore.js";
 import { runTasksCommand, type TasksHandlers } from "./runCommand.js";
+import { systemClock } from "../clock.js";
 
 export const TASK_FLOW_CONSUMER = "ec-task-flow";
 
@@ -37,7 +38,7 @@ export type TaskFlow = Reactor;
  */
 export async function startTaskFlow(opts: TaskFlowOptions): Promise<TaskFlow> {
   const registry = eventRegistry(...tasksContext.events);
-  const clock = opts.clock ?? (() => new Date());
+  const clock = opts.clock ?? systemClock;
   const policy = { maxAttempts: opts.maxAttempts ?? 3 };
 
   async function settle(taskId: string, cmd: TasksCommand) {
