@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { UNMATCHED_ROUTE, type NodeMetrics } from "../adapters/metrics/registry.js";
+import { exposition, UNMATCHED_ROUTE, type NodeMetrics } from "../adapters/metrics/registry.js";
 import { AUTH_ERRORS, ROUTE_ERRORS } from "./replies.js";
 
 /**
@@ -21,12 +21,12 @@ export function serveMetrics(app: FastifyInstance, service: string, metrics: Nod
       schema: {
         summary: "Prometheus metrics of the whole node, in the text exposition format",
         response: {
-          200: { description: "every metric of the node's registry", content: { [metrics.registry.contentType]: { schema: z.string() } } },
+          200: { description: "every metric of the node's registry and of its worker process", content: { [metrics.registry.contentType]: { schema: z.string() } } },
           ...ROUTE_ERRORS,
           ...(guarded ? AUTH_ERRORS : {}),
         },
       },
     },
-    async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+    async (_req, reply) => reply.type(metrics.registry.contentType).send(await exposition(metrics)),
   );
 }

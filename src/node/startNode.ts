@@ -309,7 +309,12 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
           ...(config.deviceType ? { EC_DEVICE_TYPE: config.deviceType } : {}),
         }),
       });
-      cleanups.push(() => worker!.stop());
+      const workerSource = () => worker!.metrics();
+      metrics.sources.add(workerSource);
+      cleanups.push(() => {
+        metrics.sources.delete(workerSource);
+        return worker!.stop();
+      });
       health.push({ name: "worker", check: () => (worker!.running() ? undefined : "the node's worker is not running (it is restarted when it dies)") });
     }
 

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { requestMetrics } from "../adapters/metrics/ipcMetrics.js";
+import type { MetricsSnapshot } from "../adapters/metrics/registry.js";
 import { tiedToParent } from "../adapters/process/tiedToParent.js";
 
 export interface SupervisedWorker {
@@ -7,6 +9,8 @@ export interface SupervisedWorker {
   readonly pids: readonly number[];
   /** Whether a worker process runs now (between a crash and its restart none does). */
   running(): boolean;
+  /** The running worker's metrics (its sandbox runs and model calls), asked over its IPC channel. */
+  metrics(): Promise<MetricsSnapshot>;
   stop(): Promise<void>;
 }
 
@@ -60,6 +64,7 @@ export function superviseWorker(opts: { env: NodeJS.ProcessEnv; log: (line: stri
   return {
     pids,
     running: () => child !== undefined && child.exitCode === null,
+    metrics: () => (child ? requestMetrics(child) : Promise.reject(new Error("no worker process runs now"))),
     async stop() {
       stopping = true;
       clearTimeout(restartTimer);

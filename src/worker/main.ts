@@ -5,6 +5,9 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { IdentityFileError, loadOrCreateIdentity } from "../adapters/crypto/nodeIdentity.js";
 import { createSandbox, SandboxRefusedError } from "../adapters/executor/sandbox.js";
+import { answerMetricsRequests } from "../adapters/metrics/ipcMetrics.js";
+import { countedModel, countedSandbox } from "../adapters/metrics/counted.js";
+import { workerMetrics } from "../adapters/metrics/registry.js";
 import { ollamaProvider } from "../adapters/models/ollamaProvider.js";
 import { readPowerTelemetry } from "../adapters/power/telemetry.js";
 import { PowerTelemetry } from "../domain/agents/powerPolicy.js";
@@ -64,14 +67,17 @@ export function workerConfigFrom(env: NodeJS.ProcessEnv = process.env): WorkerCo
 
 /** Starts the worker; resolves once it is running, with the function that stops it. */
 export async function runWorker(cfg: WorkerConfig, log: (line: string) => void): Promise<() => Promise<void>> {
-  const sandbox = await createSandbox({ mode: cfg.sandbox, agentMode: cfg.agentMode, sandboxRequired: cfg.sandboxRequired });
+  const metrics = workerMetrics();
+  // Forked by a node, the worker's counts reach the node's /metrics over the IPC channel.
+  if (process.send) answerMetricsRequests(metrics.registry);
+  const sandbox = countedSandbox(await createSandbox({ mode: cfg.sandbox, agentMode: cfg.agentMode, sandboxRequired: cfg.sandboxRequired }), metrics);
   const identity = await loadOrCreateIdentity(cfg.dataDir);
   log(`identity ${identity.publicKey} (${identity.created ? "created" : "loaded"} ${identity.file}); coordinator ${cfg.coordinatorUrl}; model ${cfg.model} at ${cfg.ollamaHost}; sandbox ${sandbox.mode}`);
   if (sandbox.warning) log(`sandbox warning: ${sandbox.warning}`);
   const worker = startWorker({
     coordinatorUrl: cfg.coordinatorUrl,
     signer: identity,
-    provider: ollamaProvider(cfg.ollamaHost, cfg.model),
+    provider: countedModel(ollamaProvider(cfg.ollamaHost, cfg.model), metrics),
     modelHost: cfg.ollamaHost,
     sandbox,
     mode: cfg.agentMode,

@@ -14,6 +14,7 @@ async function chainedEventTypes(store: EventStore, taskId: string): Promise<str
   return types;
 }
 import { eventually, startTestNode, type TestNode } from "../support/node.js";
+import { scrape } from "../support/prometheus.js";
 
 /** Decomposition prompts ask for a JSON array; code prompts for one program. */
 function modelAnswers(prompt: string): string {
@@ -108,6 +109,16 @@ describe("one node runs a coding task end to end", () => {
 
     const list = await t.admin("GET", "/tasks");
     expect((list.body.tasks as { taskId: string; status: string }[]).find((x) => x.taskId === taskId)?.status).toBe("completed");
+
+    // /metrics shows the worker's own work (over its IPC channel) beside the node's result checks.
+    const samples = await scrape(t.node.coordinatorUrl);
+    const total = (name: string, want: Record<string, string>) =>
+      samples.filter((x) => x.name === name && Object.entries(want).every(([k, v]) => x.labels[k] === v)).reduce((n, x) => n + x.value, 0);
+    expect(total("ec_sandbox_runs_total", { mode: "bwrap", outcome: "passed", process: "worker" })).toBeGreaterThanOrEqual(3);
+    expect(total("ec_model_calls_total", { outcome: "ok", process: "worker" })).toBeGreaterThanOrEqual(3);
+    expect(total("ec_model_call_duration_seconds_count", { outcome: "ok", process: "worker" })).toBeGreaterThanOrEqual(3);
+    // The coordinator checked every result of the new agent itself: runs with no process label.
+    expect(samples.filter((x) => x.name === "ec_sandbox_runs_total" && x.labels.process === undefined).reduce((n, x) => n + x.value, 0)).toBeGreaterThanOrEqual(3);
   }, 120_000);
 
   it("a program's output is data: a NUL it prints comes back exactly, and the projection goes on", async () => {

@@ -1,9 +1,9 @@
 import type { Sandbox } from "../executor/sandboxContract.js";
 import { ModelUnavailableError, type ModelProvider } from "../models/ollamaProvider.js";
-import type { NodeMetrics } from "./registry.js";
+import type { WorkMetrics } from "./registry.js";
 
 /** The provider, each generate() counted by outcome (ok, unavailable, error) and timed. */
-export function countedModel(provider: ModelProvider, metrics: Pick<NodeMetrics, "modelCalls" | "modelDuration">): ModelProvider {
+export function countedModel(provider: ModelProvider, metrics: Pick<WorkMetrics, "modelCalls" | "modelDuration">): ModelProvider {
   return {
     model: provider.model,
     available: () => provider.available(),
@@ -29,7 +29,7 @@ export function countedModel(provider: ModelProvider, metrics: Pick<NodeMetrics,
  * signal), "killed-<reason>" when stopped from outside (wall-time, output, memory), "error"
  * when it could not run at all.
  */
-export function countedSandbox(sandbox: Sandbox, metrics: Pick<NodeMetrics, "sandboxRuns">): Sandbox {
+export function countedSandbox(sandbox: Sandbox, metrics: Pick<WorkMetrics, "sandboxRuns">): Sandbox {
   return {
     mode: sandbox.mode,
     ...(sandbox.warning !== undefined ? { warning: sandbox.warning } : {}),
