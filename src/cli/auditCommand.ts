@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from "commander";
-import { LEDGER_STREAM } from "../domain/ledger/record.js";
+import { LEDGER_STREAM } from "../domain/ledger/names.js";
 import { DEFAULT_UNCHAINED_GRACE_MS } from "../domain/ledger/unchained.js";
 import { CANNOT_RUN, SOUND, type AuditFlags, type Globals } from "./auditOptions.js";
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from "commander";
-import { nodeConfigFrom } from "../node/config.js";
+import type { NodeConfig } from "../node/config.js";
 import { auditCommand } from "./auditCommand.js";
 
 // Each command loads what it runs when it runs: `edgecoder up`'s supervisor, which only starts
@@ -21,6 +21,10 @@ const program = new Command("edgecoder")
 
 const globals = () => program.opts<{ dataDir?: string; natsUrl?: string; databaseUrl?: string }>();
 
+/** The node's settings from the flags given and the environment (loaded on use: see above). */
+const nodeConfig = async (flags: Parameters<typeof import("../node/config.js").nodeConfigFrom>[0] = globals()): Promise<NodeConfig> =>
+  (await import("../node/config.js")).nodeConfigFrom(flags);
+
 program
   .command("up")
   .description("start a node: coordinator 4301, inference 4302, control plane 4303, its own worker; NATS and Postgres embedded unless given")
@@ -37,12 +41,12 @@ program
   .action(async (opts: { host?: string; coordinatorPort?: number; inferencePort?: number; controlPlanePort?: number; embeddedNatsPort?: number; ollamaHost?: string; model?: string; sandbox?: string; worker: boolean; restart: boolean }) => {
     const { worker, restart, ...rest } = opts;
     const { up } = await import("./up.js");
-    await up(() => nodeConfigFrom({ ...globals(), ...rest, ...(worker ? {} : { worker: false }) }), { restart });
+    await up(() => nodeConfig({ ...globals(), ...rest, ...(worker ? {} : { worker: false }) }), { restart });
   });
 
 const access = async (opts: { coordinatorUrl?: string }) => {
   const { coordinatorAccess } = await import("./submit.js");
-  return coordinatorAccess({ dataDir: nodeConfigFrom(globals()).dataDir, ...(opts.coordinatorUrl ? { coordinatorUrl: opts.coordinatorUrl } : {}) });
+  return coordinatorAccess({ dataDir: (await nodeConfig()).dataDir, ...(opts.coordinatorUrl ? { coordinatorUrl: opts.coordinatorUrl } : {}) });
 };
 
 program
@@ -84,7 +88,7 @@ program
   .option("--no-progress", "no progress bar")
   .option("--stats", "print one JSON line per projection: counts, duration and the process's peak RSS")
   .action(async (opts: { projection?: string; progress: boolean; stats?: boolean }) => {
-    const cfg = nodeConfigFrom(globals());
+    const cfg = await nodeConfig();
     const { replay } = await import("./replay.js");
     const results = await replay({ ...opts, natsUrl: cfg.natsUrl, dataDir: cfg.dataDir, ...(cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : {}) });
     for (const r of results) {
@@ -101,7 +105,7 @@ program
   .description("print this node's public key (creating the identity on first use)")
   .action(async () => {
     const { loadOrCreateIdentity } = await import("../adapters/crypto/nodeIdentity.js");
-    const id = await loadOrCreateIdentity(nodeConfigFrom(globals()).dataDir);
+    const id = await loadOrCreateIdentity((await nodeConfig()).dataDir);
     console.log(`${id.publicKey}  ${id.file}`);
   });
 
@@ -110,7 +114,7 @@ program
   .description("apply the stream declarations of deploy/nats to a NATS server")
   .option("--replicas <n>", "replicas per stream", (v) => Number(v))
   .action(async (opts: { replicas?: number }) => {
-    const cfg = nodeConfigFrom({ ...globals(), ...(opts.replicas ? { streamReplicas: opts.replicas } : {}) });
+    const cfg = await nodeConfig({ ...globals(), ...(opts.replicas ? { streamReplicas: opts.replicas } : {}) });
     const [{ connectNats }, { applyStreams }, { resolveNatsUrl }] = await Promise.all([
       import("../adapters/nats/connection.js"),
       import("../adapters/nats/streams.js"),
@@ -130,7 +134,7 @@ program
   .option("--json", "print the status as JSON")
   .option("--control-plane-url <url>", "the node's control plane [EC_CONTROL_PLANE_URL, default http://<EC_HOST>:<CONTROL_PLANE_PORT>]")
   .action(async (opts: { json?: boolean; controlPlaneUrl?: string }) => {
-    const cfg = nodeConfigFrom(globals());
+    const cfg = await nodeConfig();
     const { runStatus, controlPlaneUrlOf, NO_NODE } = await import("./status.js");
     const url = opts.controlPlaneUrl ?? (process.env.EC_CONTROL_PLANE_URL || controlPlaneUrlOf(cfg.host, cfg.controlPlanePort));
     process.exitCode = await runStatus({ url, dataDir: cfg.dataDir, json: opts.json === true }, (text) => console.log(text)).catch((err: unknown) => {

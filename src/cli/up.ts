@@ -17,10 +17,12 @@ type Log = (line: string) => void;
  * (a dependency died, a crash, a kill), after a pause that grows while it keeps failing fast.
  * Ctrl-C or SIGTERM stop it for good. With --no-restart the node runs in this process.
  */
-export async function up(config: () => NodeConfig, opts: { restart: boolean }, given?: Log): Promise<void> {
-  if (!opts.restart || process.env[SUPERVISED] === "1") return runNode(config(), given);
+export async function up(config: () => Promise<NodeConfig>, opts: { restart: boolean }, given?: Log): Promise<void> {
+  if (!opts.restart || process.env[SUPERVISED] === "1") return runNode(await configOrExit(config), given);
   const log = given ?? console.log;
-  config(); // a bad configuration is named here, once, instead of in a restart loop
+  // The settings are read by the node's process, not here: the supervisor loads no schema
+  // library (zod alone is ~14 MiB of a process), and a bad setting still stops it at once,
+  // named once, by the child's exit code 2.
   let stopping = false;
   let failures = 0;
   let child: ReturnType<typeof spawn> | undefined;
@@ -44,6 +46,17 @@ export async function up(config: () => NodeConfig, opts: { restart: boolean }, g
     log(`node stopped (${signal ?? `code ${code}`}); starting it again in ${delay} ms`);
     await new Promise((resolve) => setTimeout(resolve, delay));
     if (stopping) process.exit(0);
+  }
+}
+
+/** The settings, or exit 2 naming what is wrong with them. */
+async function configOrExit(config: () => Promise<NodeConfig>): Promise<NodeConfig> {
+  try {
+    return await config();
+  } catch (err) {
+    console.error(`edgecoder: ${err instanceof Error ? err.message : String(err)}`);
+    const { NodeConfigError } = await import("../node/config.js");
+    process.exit(err instanceof NodeConfigError ? EXIT_CONFIG : 1);
   }
 }
 

@@ -66,6 +66,11 @@ export type NodeConfig = z.infer<typeof NodeConfig>;
 export const logLevelFrom = (env: NodeJS.ProcessEnv) => env.EC_LOG_LEVEL?.trim().toLowerCase() || "info";
 
 /** An empty variable (NATS_URL=) counts as unset, as shells and .env files mean it. */
+/** A setting (a flag or a variable) is wrong: starting again cannot help. */
+export class NodeConfigError extends Error {
+  override readonly name = "NodeConfigError";
+}
+
 export function nodeConfigFrom(flags: Partial<Record<keyof NodeConfig, unknown>>, env = process.env): NodeConfig {
   const parsed = NodeConfig.safeParse({
     dataDir: flags.dataDir ?? env.EC_DATA_DIR ?? ".data/node",
@@ -106,8 +111,8 @@ export function nodeConfigFrom(flags: Partial<Record<keyof NodeConfig, unknown>>
     registerWindowMs: flags.registerWindowMs ?? env.EC_REGISTER_WINDOW_MS ?? REGISTRATION_LIMITS.windowMs,
     logLevel: flags.logLevel ?? logLevelFrom(env),
   });
-  if (!parsed.success) throw new Error(`bad configuration: ${z.prettifyError(parsed.error)}`);
-  if (parsed.data.anchorProxyUrl && !parsed.data.anchorProxyToken) throw new Error("bad configuration: EC_ANCHOR_PROXY_URL needs EC_ANCHOR_PROXY_TOKEN");
-  if (parsed.data.inferenceUrl && !parsed.data.inferenceToken) throw new Error("bad configuration: INFERENCE_URL needs INFERENCE_TOKEN (the admin token of the node serving it)");
+  if (!parsed.success) throw new NodeConfigError(`bad configuration: ${z.prettifyError(parsed.error)}`);
+  if (parsed.data.anchorProxyUrl && !parsed.data.anchorProxyToken) throw new NodeConfigError("bad configuration: EC_ANCHOR_PROXY_URL needs EC_ANCHOR_PROXY_TOKEN");
+  if (parsed.data.inferenceUrl && !parsed.data.inferenceToken) throw new NodeConfigError("bad configuration: INFERENCE_URL needs INFERENCE_TOKEN (the admin token of the node serving it)");
   return parsed.data;
 }

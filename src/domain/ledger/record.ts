@@ -8,11 +8,7 @@ import { eventHash } from "./eventHash.js";
 // The hash records link by, where its readers have always found it (worker threads import ./eventHash.js alone).
 export { eventHash };
 
-/** The ledger is one subject: appends conditional on its last sequence keep it a single line. */
-export const LEDGER_STREAM = "EC_LEDGER";
-export const CHAIN_SUBJECT = "ec.ledger.chain";
-export const CHECKPOINT_SUBJECT = "ec.ledger.checkpoints";
-export const ANCHOR_SUBJECT = "ec.ledger.anchors";
+export { ANCHOR_SUBJECT, CHAIN_SUBJECT, CHECKPOINT_SUBJECT, LEDGER_STREAM } from "./names.js";
 
 export const Hash = z.string().regex(/^[0-9a-f]{64}$/, "a SHA-256 hash as 64 lowercase hex digits");
 /** What the first record links to. */
