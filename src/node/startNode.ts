@@ -22,8 +22,6 @@ import { startChainer } from "../adapters/ledger/chainer.js";
 import { startNodeAnchoring } from "../adapters/ledger/nodeAnchoring.js";
 import { createSandbox } from "../adapters/executor/sandbox.js";
 import { startResultChecker } from "../app/results/resultChecker.js";
-import { agentSubject } from "../domain/agents/agent.js";
-import { DomainRuleViolation } from "../domain/decider.js";
 import { checkSubset } from "../adapters/executor/subsetCheck.js";
 import { ollamaProvider } from "../adapters/models/ollamaProvider.js";
 import { kvNonceStore } from "../adapters/security/signedRequests.js";
@@ -48,6 +46,7 @@ import { nodeObserver } from "../app/status/observeNode.js";
 import { nodeMetrics } from "../adapters/metrics/registry.js";
 import { nodeStatus } from "../app/status/nodeStatus.js";
 import { workerEnvironment } from "./workerEnvironment.js";
+import { recordCheckOn } from "../app/results/recordCheck.js";
 import { superviseWorker, type SupervisedWorker } from "./workerProcess.js";
 
 export { EMBEDDED_POSTGRES_URL_FILE, NATS_URL_FILE } from "./embeddedServices.js";
@@ -197,14 +196,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
         nc,
         pool,
         handleSubtask,
-        recordCheck: async ({ agentId, subtaskId, leaseId, ok, reason }) => {
-          await handleAgent(agentSubject(agentId), { kind: "recordCheck", subtaskId, leaseId, ok, ...(reason ? { reason: reason.slice(0, 500) } : {}), now: new Date() }, { commandId: `check:${leaseId}`, now: new Date() }).catch(
-            (err: unknown) => {
-              // The same check recorded again (a redelivery): it counted once.
-              if (!(err instanceof DomainRuleViolation && err.code === "already_checked")) throw err;
-            },
-          );
-        },
+        recordCheck: recordCheckOn(handlers),
         sandbox,
         checkSubset,
         verifier,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AggregateId, aggregateIdOf, type EventEnvelope } from "../events/envelope.js";
+import { AggregateId, parseSubject, type EventEnvelope } from "../events/envelope.js";
 import { eventRegistry, eventSpec } from "../events/registry.js";
 import { taskIdOfSubtask } from "../tasks/subtask.js";
 import { CheckpointAnchored, CheckpointAnchorFailed } from "./anchor.js";
@@ -50,14 +50,14 @@ export const ledgerAnchorFailed = eventSpec("ledger.anchorFailed", 1, Checkpoint
 export const ledgerEventSpecs = [ledgerRecorded, ledgerCheckpointed, ledgerAnchored, ledgerAnchorFailed] as const;
 export const ledgerEvents = eventRegistry(...ledgerEventSpecs);
 
-/** The task and subtask an event is about, read from its subject and type. */
-export function taskRefs(subject: string, type: string): { taskId?: string; subtaskId?: string } {
-  if (!subject.startsWith("ec.tasks.")) return {};
-  const id = aggregateIdOf(subject);
-  if (type.startsWith("task.")) return { taskId: id };
-  if (type.startsWith("subtask.")) {
-    const taskId = taskIdOfSubtask(id);
-    return { subtaskId: id, ...(taskId ? { taskId } : {}) };
+/** The task and subtask an event is about, read from its subject's aggregate kind and id. */
+export function taskRefs(subject: string): { taskId?: string; subtaskId?: string } {
+  const parts = parseSubject(subject);
+  if (parts?.context !== "tasks" || parts.id === undefined) return {};
+  if (parts.aggregate === "task") return { taskId: parts.id };
+  if (parts.aggregate === "subtask") {
+    const taskId = taskIdOfSubtask(parts.id);
+    return { subtaskId: parts.id, ...(taskId ? { taskId } : {}) };
   }
   return {};
 }
@@ -76,7 +76,7 @@ export function recordFor(source: SourceFields, at: { stream: string; seq: numbe
     index,
     prevHash,
     eventType: source.type,
-    ...taskRefs(source.subject, source.type),
+    ...taskRefs(source.subject),
     actor: source.signer,
     eventTime: source.time,
     source: { stream: at.stream, seq: at.seq, subject: source.subject, eventId: source.id, hash: at.hash },
