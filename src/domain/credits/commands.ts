@@ -2,13 +2,13 @@ import { z } from "zod";
 import { AggregateId, subjectOf } from "../events/envelope.js";
 import { assertNever, DomainRuleViolation, requireRules, type Decider } from "../decider.js";
 import { emptyAccount, evolveAccount, heldAmount, type CreditAccount } from "./account.js";
-import { creditsAdjusted, creditsEarned, creditsHeld, creditsSpent, HoldId, type CreditEvent } from "./events.js";
+import { creditsAdjusted, creditsEarned, creditsHeld, creditsSpent, HoldId, MovementCause, type CreditEvent } from "./events.js";
 import { creditRuleBreak } from "./rules.js";
 
 export const EarnCredits = z.object({ kind: z.literal("earn"), ...creditsEarned.data.shape });
 export const SpendCredits = z.object({ kind: z.literal("spend"), ...creditsSpent.data.shape });
 export const HoldCredits = z.object({ kind: z.literal("hold"), ...creditsHeld.data.shape });
-export const ReleaseCredits = z.object({ kind: z.literal("release"), holdId: HoldId });
+export const ReleaseCredits = z.object({ kind: z.literal("release"), holdId: HoldId, cause: MovementCause.optional() });
 export const AdjustCredits = z.object({ kind: z.literal("adjust"), ...creditsAdjusted.data.shape });
 
 export const CreditCommand = z.discriminatedUnion("kind", [EarnCredits, SpendCredits, HoldCredits, ReleaseCredits, AdjustCredits]);
@@ -29,10 +29,10 @@ export function holdCredits({ kind: _k, ...data }: z.infer<typeof HoldCredits>, 
 }
 
 /** Releases the whole hold: the event carries the amount that returns to the balance. */
-export function releaseCredits({ holdId }: z.infer<typeof ReleaseCredits>, state: CreditAccount): CreditEvent[] {
+export function releaseCredits({ holdId, cause }: z.infer<typeof ReleaseCredits>, state: CreditAccount): CreditEvent[] {
   const reserved = heldAmount(state, holdId);
   if (reserved === undefined) throw new DomainRuleViolation("unknown_hold", `no open hold ${holdId}`);
-  return admitted(state, { type: "credits.released", data: { holdId, amount: reserved } });
+  return admitted(state, { type: "credits.released", data: { holdId, amount: reserved, ...(cause ? { cause } : {}) } });
 }
 
 export function adjustCredits({ kind: _k, ...data }: z.infer<typeof AdjustCredits>, state: CreditAccount): CreditEvent[] {
