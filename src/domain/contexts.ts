@@ -11,10 +11,10 @@ import { tasksContext } from "./tasks/context.js";
 export const contexts = [tasksContext, agentsContext, creditsContext, economyContext, ledgerContext] as const satisfies readonly BoundedContext[];
 
 /**
- * Streams declared for contexts still to come (security, control), each with no
- * event type yet. They are chained all the same, so an event that appears on one before its
- * context exists is refused by the chainer's admission and shows in the audit as unchained,
- * rather than living outside the ledger unseen.
+ * Streams declared for contexts still to come (security, control), each with no event type
+ * yet. They are chained all the same, so an event that appears on one before its context
+ * exists is refused by the chainer's admission and shows in the audit as unchained, rather
+ * than living outside the ledger unseen.
  */
 export const reservedStreams: readonly { readonly name: string; readonly stream: string }[] = [
   { name: "security", stream: "EC_SECURITY" },

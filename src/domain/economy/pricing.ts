@@ -4,9 +4,9 @@ import { CoordinatorId, Count, Instant, ResourceClass } from "./units.js";
 /** Sats per compute unit at balance (demand = capacity): REFERENCE's bases. A GPU unit is worth four CPU units, as it earns (4.0/s against 1.0/s). */
 export const BASE_SATS_PER_UNIT: Readonly<Record<ResourceClass, number>> = { cpu: 30, gpu: 120 };
 
-/** The bounds of the scarcity factor. */
-export const SCARCITY_FACTOR_MIN = 0.35;
-export const SCARCITY_FACTOR_MAX = 4;
+/** The bounds of the scarcity factor, in percent (0.35 and 4.0). */
+export const SCARCITY_FACTOR_MIN_PERCENT = 35;
+export const SCARCITY_FACTOR_MAX_PERCENT = 400;
 
 export const PriceInputs = z.object({
   resourceClass: ResourceClass,
@@ -39,10 +39,11 @@ export type PriceInputs = z.infer<typeof PriceInputs>;
  */
 export function satsPerUnit({ resourceClass, queued, agents, capacity }: PriceInputs): number {
   const base = BASE_SATS_PER_UNIT[resourceClass];
-  if (capacity === 0) return Math.max(1, base * SCARCITY_FACTOR_MAX);
+  if (capacity === 0) return Math.max(1, (base * SCARCITY_FACTOR_MAX_PERCENT) / 100);
   const demand = Math.max(1, queued + agents);
+  // The factor in percent is (65·capacity + 35·demand) / capacity; both sides are scaled by capacity.
+  const factor = Math.min(Math.max(65 * capacity + 35 * demand, SCARCITY_FACTOR_MIN_PERCENT * capacity), SCARCITY_FACTOR_MAX_PERCENT * capacity);
   const denominator = 100 * capacity;
-  const factor = Math.min(Math.max(65 * capacity + 35 * demand, SCARCITY_FACTOR_MIN * denominator), SCARCITY_FACTOR_MAX * denominator);
   return Math.max(1, Math.floor((2 * base * factor + denominator) / (2 * denominator)));
 }
 
