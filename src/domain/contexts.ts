@@ -1,22 +1,22 @@
 import { agentsContext } from "./agents/context.js";
 import type { AggregateKind, BoundedContext } from "./context.js";
 import { creditsContext } from "./credits/context.js";
+import { economyContext } from "./economy/context.js";
 import { parseSubject } from "./events/envelope.js";
 import { eventRegistry, type EventRegistry, type EventSpec } from "./events/registry.js";
 import { ledgerContext } from "./ledger/context.js";
 import { tasksContext } from "./tasks/context.js";
 
 /** Every bounded context of the system: the one list the rest is derived from or checked against. */
-export const contexts = [tasksContext, agentsContext, creditsContext, ledgerContext] as const satisfies readonly BoundedContext[];
+export const contexts = [tasksContext, agentsContext, creditsContext, economyContext, ledgerContext] as const satisfies readonly BoundedContext[];
 
 /**
- * Streams declared for contexts still to come (the economy, security, control), each with no
- * event type yet. They are chained all the same, so an event that appears on one before its
- * context exists is refused by the chainer's admission and shows in the audit as unchained,
- * rather than living outside the ledger unseen.
+ * Streams declared for contexts still to come (security, control), each with no event type
+ * yet. They are chained all the same, so an event that appears on one before its context
+ * exists is refused by the chainer's admission and shows in the audit as unchained, rather
+ * than living outside the ledger unseen.
  */
 export const reservedStreams: readonly { readonly name: string; readonly stream: string }[] = [
-  { name: "economy", stream: "EC_ECONOMY" },
   { name: "security", stream: "EC_SECURITY" },
   { name: "control", stream: "EC_CONTROL" },
 ];
