@@ -47,6 +47,9 @@ import { nodeMetrics } from "../adapters/metrics/registry.js";
 import { nodeStatus } from "../app/status/nodeStatus.js";
 import { workerEnvironment } from "./workerEnvironment.js";
 import { recordCheckOn } from "../app/results/recordCheck.js";
+import { coordinatorAccountOf, grantDevelopmentCredits, LOCAL_ACCOUNT } from "../app/credits/nodeAccounts.js";
+import { startCreditFlow } from "../app/flows/creditFlow.js";
+import { creditsContext } from "../domain/credits/context.js";
 import { superviseWorker, type SupervisedWorker } from "./workerProcess.js";
 
 export { EMBEDDED_POSTGRES_URL_FILE, NATS_URL_FILE } from "./embeddedServices.js";
@@ -189,6 +192,16 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
     );
     log(`inference on ${inferenceAddress} (${modelNote})`);
 
+    const coordinatorAccount = coordinatorAccountOf(identity.publicKey);
+    const granted = await grantDevelopmentCredits({
+      handleCredit,
+      accountHasHistory: async (subject) => (await store.lastSeqOf(creditsContext.stream, subject)) > 0,
+      environment: config.environment,
+      credits: config.devGrantCredits,
+      now: new Date(),
+    });
+    if (granted) log(`development node: account ${LOCAL_ACCOUNT} was granted ${granted / 1000} credits (EC_ENV=production gives none)`);
+
     // The node's own sandbox: escalation answers and the result checks run their code in it.
     const sandbox = countedSandbox(await createSandbox({ mode: config.sandbox, agentMode: "worker", sandboxRequired: config.sandboxRequired }), metrics);
     const flows = [
@@ -204,6 +217,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
         onError: onError("result checker"),
       }),
       await startTaskFlow({ nc, store, handlers, verifier, maxAttempts: config.maxAttempts, onError: onError("task flow") }),
+      await startCreditFlow({ nc, store, handlers, pool, coordinatorAccount, defaultModel: config.model, verifier, onError: onError("credit flow") }),
       await startDecomposer({ nc, handlers, verifier, inference: inferenceService, onError: onError("decomposer") }),
       await startEscalationFlow({
         nc,
@@ -265,6 +279,8 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
       handleAgent,
       handleSubtask,
       handleTask,
+      handleCredit,
+      defaultModel: config.model,
       heartbeatIntervalMs: config.heartbeatMs,
       leaseMs: config.leaseMs,
       sandboxRequired: config.sandboxRequired,

@@ -41,7 +41,7 @@ beforeAll(async () => {
   subtasks = commandHandler({ store: h.store, decider: subtaskDecider, registry: subtaskEvents, sealer });
   credits = commandHandler({ store: h.store, decider: creditAccountDecider, registry: creditEvents, sealer });
   app = await gatewayApp({ service: "lists", bodyLimit: 64 * 1024 });
-  await app.register(taskRoutes, { pool: h.db.pool, handleTask: tasks });
+  await app.register(taskRoutes, { pool: h.db.pool, handleTask: tasks, handleCredit: credits, defaultModel: "qwen2.5-coder:1.5b" });
   await app.register(escalationRoutes, { pool: h.db.pool, handleSubtask: subtasks });
   await app.register(creditRoutes, { pool: h.db.pool, handleCredit: credits });
 }, 60_000);

@@ -22,6 +22,8 @@ export async function stubGateways(): Promise<[GatewayName, FastifyInstance][]> 
         handleAgent: stub,
         handleSubtask: stub,
         handleTask: stub,
+        handleCredit: stub,
+        defaultModel: "m:1b",
         heartbeatIntervalMs: 1_000,
         leaseMs: 1_000,
         sandboxRequired: true,
