@@ -5,6 +5,9 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { inlineSealer } from "../../src/adapters/crypto/signingPool.js";
 import { createEventStore } from "../../src/adapters/nats/eventStore.js";
 import { commandHandlers } from "../../src/app/commandHandlers.js";
+import { verificationPool } from "../../src/adapters/crypto/verificationPool.js";
+import { sealEvent } from "../../src/adapters/crypto/eventSigning.js";
+import { auditLedger } from "../../src/adapters/ledger/audit.js";
 import { creditFlowReaction } from "../../src/app/flows/creditFlow.js";
 import { newSigner } from "../support/events.js";
 import { splitsIntoTwoPrints } from "../support/fakeOllama.js";
@@ -168,4 +171,32 @@ describe("a task's credits", () => {
       models.push("qwen2.5-coder:1.5b");
     }
   }, 60_000);
+
+  it("the audit's credit books balance; a validly signed movement that overdraws is named and fails them", async () => {
+    const nc = await t.nats.connect("credits-audit");
+    const verifier = verificationPool(2);
+    try {
+      const store = await createEventStore(nc);
+      const sound = await eventually("an audit that covers the credits", async () => {
+        const a = await auditLedger({ store, verifier });
+        return a.books && a.books.events > 0 ? a : undefined;
+      });
+      expect(sound.ok).toBe(true);
+      expect(sound.books!.issue).toBeUndefined();
+      const projected = (await t.db.pool.query("SELECT coalesce(sum(available + held), 0)::text AS total FROM credit_accounts")).rows[0].total as string;
+      expect(String(sound.books!.available + sound.books!.held)).toBe(projected);
+      expect(sound.books!.minted - sound.books!.burned).toBe(sound.books!.available + sound.books!.held);
+
+      // A writer that skips the decider: its event is signed and well formed, and spends what the account does not hold.
+      const { version } = await store.readAggregate("ec.credits.account.pauper2");
+      const forged = sealEvent(newSigner(), { id: crypto.randomUUID(), type: "credits.spent", subject: "ec.credits.account.pauper2", data: { amount: 5_000, reason: "nothing behind it" }, time: new Date().toISOString(), schemaVersion: 1 });
+      await store.append("ec.credits.account.pauper2", [forged], version);
+      const broken = await auditLedger({ store, verifier, unchainedGraceMs: -1 });
+      expect(broken.ok).toBe(false);
+      expect(broken.books!.issue).toMatch(new RegExp(`^account pauper2, stream sequence \\d+, event ${forged.id}: credits.spent refused by the account's rules: insufficient_credits`));
+    } finally {
+      await verifier.close();
+      await nc.close();
+    }
+  }, 90_000);
 });

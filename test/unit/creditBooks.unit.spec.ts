@@ -32,7 +32,7 @@ describe("the credit books an auditor keeps", () => {
         let seq = 0;
         for (const [who, cmd] of moves) {
           const state = states.get(who) ?? initialState();
-          let events: CreditEvent[];
+          let events: readonly CreditEvent[];
           try {
             events = decide(cmd, state);
           } catch (err) {
