@@ -76,6 +76,12 @@ describe("a task's credits", () => {
       return m.length === 2 ? m : undefined;
     });
     for (const e of earned) expect(e.ref).toMatch(/^lease:/);
+    // The history an operator reads names each movement's cause.
+    const history = (await (await fetch(new URL(`/credits/${agentId}/history`, t.node.controlPlaneUrl), { headers: { authorization: `Bearer ${t.node.adminToken}` } })).json()) as {
+      transactions: { type: string; ref: string; cause: { subject: string; eventId: string } | null }[];
+    };
+    expect(history.transactions).toHaveLength(2);
+    for (const x of history.transactions) expect(x.cause?.subject).toMatch(new RegExp(`^ec\\.tasks\\.subtask\\.${taskId}-[01]$`));
     // The coordinator earned the model charge and the fee: what the payer spent beyond the compute.
     const coordinator = coordinatorAccountOf(t.node.publicKey);
     const fee = await eventually("the coordinator's fee", async () => (await movements(coordinator))[0]);
