@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { z } from "zod";
 import { SandboxMode } from "../domain/agents/capabilities.js";
+import { AggregateId } from "../domain/events/envelope.js";
 import { REGISTRATION_LIMITS } from "../gateways/coordinator/registrationLimits.js";
 import { LogLevel } from "../gateways/logLevel.js";
 
@@ -47,6 +48,8 @@ export const NodeConfig = z.object({
    * credit grant, the mock Lightning provider).
    */
   environment: z.enum(["development", "production"]),
+  /** The account the node's own worker's work pays (EC_WORKER_OWNER; default the node's local account). */
+  workerOwner: AggregateId,
   /** Credits granted once to the local account of a development node, so a new node can pay for its first tasks; 0: none. */
   devGrantCredits: z.coerce.number().int().min(0).max(1_000_000_000),
   /** A ledger checkpoint every this many records, and at this interval when the ledger grew. */
@@ -108,6 +111,7 @@ export function nodeConfigFrom(flags: Partial<Record<keyof NodeConfig, unknown>>
     worker: flags.worker ?? env.EC_WORKER ?? "true",
     environment: flags.environment ?? (env.EC_ENV || "development"),
     devGrantCredits: flags.devGrantCredits ?? env.EC_DEV_GRANT_CREDITS ?? 1_000_000,
+    workerOwner: flags.workerOwner ?? (env.EC_WORKER_OWNER || "local"),
     deviceType: flags.deviceType ?? (env.EC_DEVICE_TYPE || undefined),
     checkpointEvery: flags.checkpointEvery ?? env.EC_CHECKPOINT_EVERY ?? 1_000,
     checkpointIntervalMs: flags.checkpointIntervalMs ?? env.EC_CHECKPOINT_INTERVAL_MS ?? 60_000,

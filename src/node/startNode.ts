@@ -314,6 +314,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
           EC_AGENT_MODE: "worker",
           SANDBOX_REQUIRED: String(config.sandboxRequired),
           EC_WORKER_DATA_DIR: join(config.dataDir, "worker"),
+          EC_WORKER_OWNER: config.workerOwner,
           ...(config.deviceType ? { EC_DEVICE_TYPE: config.deviceType } : {}),
         }),
       });

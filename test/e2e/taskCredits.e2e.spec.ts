@@ -21,6 +21,7 @@ import { eventually, startTestNode, type TestNode } from "../support/node.js";
 let t: TestNode;
 const models = ["qwen2.5-coder:1.5b"];
 const GRANT = 1_000_000 * 1000;
+const WORKER_OWNER = "worker-owner";
 
 interface Account {
   available: number;
@@ -44,7 +45,8 @@ async function finished(taskId: string) {
 }
 
 beforeAll(async () => {
-  t = await startTestNode({}, { models, draw: () => 0.999 });
+  // The worker's work pays an account of its own here, so the payer's and the earner's books stay apart.
+  t = await startTestNode({ workerOwner: WORKER_OWNER }, { models, draw: () => 0.999 });
   t.model.answer = splitsIntoTwoPrints("print(1)");
 }, 120_000);
 afterAll(async () => t?.close());
@@ -69,15 +71,15 @@ describe("a task's credits", () => {
     expect(settled.available).toBe(GRANT - settled.spent);
     expect((await movements(LOCAL_ACCOUNT)).filter((m) => m.type === "credits.earned")).toHaveLength(1);
 
-    // The worker's owner (the node's own worker names none: its agent id is its account) earned for both results.
-    const agentId = (await t.db.pool.query("SELECT agent_id FROM agents")).rows[0].agent_id as string;
+    // The worker's owner (the account the node's worker names) earned for both results.
+    const earner = WORKER_OWNER;
     const earned = await eventually("the worker paid for both results", async () => {
-      const m = (await movements(agentId)).filter((x) => x.type === "credits.earned");
+      const m = (await movements(earner)).filter((x) => x.type === "credits.earned");
       return m.length === 2 ? m : undefined;
     });
     for (const e of earned) expect(e.ref).toMatch(/^lease:/);
     // The history an operator reads names each movement's cause.
-    const history = (await (await fetch(new URL(`/credits/${agentId}/history`, t.node.controlPlaneUrl), { headers: { authorization: `Bearer ${t.node.adminToken}` } })).json()) as {
+    const history = (await (await fetch(new URL(`/credits/${earner}/history`, t.node.controlPlaneUrl), { headers: { authorization: `Bearer ${t.node.adminToken}` } })).json()) as {
       transactions: { type: string; ref: string; cause: { subject: string; eventId: string } | null }[];
     };
     expect(history.transactions).toHaveLength(2);
@@ -92,7 +94,7 @@ describe("a task's credits", () => {
     const nc = await t.nats.connect("credits-test");
     try {
       const store = await createEventStore(nc);
-      const { commits } = await store.readAggregate(`ec.credits.account.${agentId}`);
+      const { commits } = await store.readAggregate(`ec.credits.account.${earner}`);
       const causes = commits.flatMap((c) => (JSON.parse(new TextDecoder().decode(c.data)) as { data: { cause?: { subject: string; eventId: string } } }[]).map((e) => e.data.cause));
       expect(causes).toHaveLength(2);
       for (const cause of causes) {
@@ -110,7 +112,7 @@ describe("a task's credits", () => {
     const spentBefore = await spends();
     const taskId = (await t.admin("POST", "/submit", { prompt: "print 1 and then 2", language: "python" })).body.taskId as string;
     expect((await finished(taskId)).status).toBe("completed");
-    const agentId = (await t.db.pool.query("SELECT agent_id FROM agents")).rows[0].agent_id as string;
+    const earner = WORKER_OWNER;
     await eventually("the settlement", async () => ((await spends()) === spentBefore + 1 ? true : undefined));
     const nc = await t.nats.connect("credits-redelivery");
     const jsm = await jetstreamManager(nc);
@@ -130,7 +132,7 @@ describe("a task's credits", () => {
       await jsm.streams.update("EC_CREDITS", { duplicate_window: 100_000_000 });
       await new Promise((r) => setTimeout(r, 300));
       // The stream is what counts (a projection may skip an event id it has seen; the account's fold would not).
-      const accounts = [agentId, LOCAL_ACCOUNT, coordinatorAccountOf(t.node.publicKey)];
+      const accounts = [earner, LOCAL_ACCOUNT, coordinatorAccountOf(t.node.publicKey)];
       const onStream = async () => Promise.all(accounts.map(async (a) => (await store.readAggregate(`ec.credits.account.${a}`)).commits.length));
       const before = await onStream();
       const react = creditFlowReaction({
