@@ -280,6 +280,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
       handleSubtask,
       handleTask,
       handleCredit,
+      store,
       defaultModel: config.model,
       heartbeatIntervalMs: config.heartbeatMs,
       leaseMs: config.leaseMs,

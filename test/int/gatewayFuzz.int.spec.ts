@@ -451,6 +451,24 @@ function cases(): Record<string, RouteCase> {
     "controlPlane POST /agents/:agentId/approve": { auth: "admin", params: { agentId: fc.constantFrom(agent.publicKey, newSigner().publicKey) } },
     // Never the fuzzer's own agent: the signed routes' cases need it approved.
     "controlPlane POST /agents/:agentId/blacklist": { auth: "admin", params: { agentId: fc.constant(null).map(() => newSigner().publicKey) }, body: fc.record({ reason }) },
+    "controlPlane POST /agents/:agentId/owner": { auth: "admin", params: { agentId: fc.constant(null).map(() => newSigner().publicKey) }, body: fc.record({ owner: fc.constantFrom("team-a", "x", "a.b") }) },
+    "coordinator POST /credits/ble-sync": {
+      auth: "signed",
+      body: fc.record({
+        transactions: fc.array(
+          fc.record({
+            txId: fc.uuid(),
+            requester: fc.constant(null).map(() => newSigner().publicKey),
+            provider: fc.constant(null).map(() => newSigner().publicKey),
+            cpuSeconds: fc.double({ min: -1, max: 4_000, noNaN: true }),
+            model: fc.string({ minLength: 1, maxLength: 20 }),
+            at: fc.constant(new Date().toISOString()),
+            signature: fc.string({ minLength: 86, maxLength: 86 }),
+          }),
+          { minLength: 1, maxLength: 3 },
+        ),
+      }),
+    },
     "anchor POST /anchor/broadcast": { auth: "anchor", body: fc.record({ hash: hex64 }) },
     "anchor GET /anchor/confirm/:txid": { auth: "anchor", params: { txid: hex64 } },
     "anchor GET /health": { auth: "anchor" },

@@ -23,6 +23,7 @@ export async function stubGateways(): Promise<[GatewayName, FastifyInstance][]> 
         handleSubtask: stub,
         handleTask: stub,
         handleCredit: stub,
+        store: {} as never,
         defaultModel: "m:1b",
         heartbeatIntervalMs: 1_000,
         leaseMs: 1_000,

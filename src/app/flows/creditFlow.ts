@@ -10,7 +10,6 @@ import { tasksContext } from "../../domain/tasks/context.js";
 import { subtaskSubject } from "../../domain/tasks/subtask.js";
 import type { TaskRequest } from "../../domain/tasks/taskEvents.js";
 import type { SignatureVerifier } from "../../adapters/crypto/verificationPool.js";
-import { eventIdFor } from "../../adapters/crypto/eventSigning.js";
 import { admitAll } from "../../adapters/events/admission.js";
 import { startReactor, type Reactor } from "../../adapters/events/reactor.js";
 import type { EventStore } from "../../adapters/nats/eventStore.js";
@@ -18,6 +17,7 @@ import { agentById } from "../../projections/agents/queries.js";
 import { queuePressureInputs } from "../../projections/status/queries.js";
 import type { CommandHandlers } from "../commandHandlers.js";
 import { systemClock } from "../clock.js";
+import { movementLookup } from "../credits/movements.js";
 
 export const CREDIT_FLOW_CONSUMER = "ec-credit-flow";
 
@@ -81,15 +81,8 @@ export function creditFlowReaction(opts: Omit<CreditFlowOptions, "nc">): (m: Del
     return out;
   }
 
-  /** Whether the account already holds the movement this command id makes. */
-  async function moved(account: string, commandId: string): Promise<boolean> {
-    const id = eventIdFor(commandId, 0);
-    const { commits } = await opts.store.readAggregate(creditSubject(account));
-    return commits.some((c) => (JSON.parse(new TextDecoder().decode(c.data)) as { id?: string }[]).some((e) => e.id === id));
-  }
-
   async function run(move: CreditMove, redelivered: boolean) {
-    if (redelivered && (await moved(move.account, move.commandId))) return;
+    if (redelivered && (await movementLookup(opts.store).moved(move.account, move.commandId))) return;
     await opts.handlers.account(creditSubject(move.account), move.command, { commandId: move.commandId, now: clock() }).catch((err: unknown) => {
       if (!(err instanceof DomainRuleViolation)) throw err;
       if (!DONE.has(err.code)) opts.onError?.(new Error(`credits: ${move.commandId} on ${move.account} was refused: ${err.code}: ${err.message}`));
