@@ -9,6 +9,7 @@ import { verificationPool } from "../../src/adapters/crypto/verificationPool.js"
 import { sealEvent } from "../../src/adapters/crypto/eventSigning.js";
 import { auditLedger } from "../../src/adapters/ledger/audit.js";
 import { creditFlowReaction } from "../../src/app/flows/creditFlow.js";
+import { cli } from "../support/cli.js";
 import { newSigner } from "../support/events.js";
 import { splitsIntoTwoPrints } from "../support/fakeOllama.js";
 import { eventually, startTestNode, type TestNode } from "../support/node.js";
@@ -106,6 +107,19 @@ describe("a task's credits", () => {
       await nc.close();
     }
   }, 90_000);
+
+  it("edgecoder credits shows an account's balance and its latest movements with their causes", async () => {
+    const env = { EC_DATA_DIR: t.dataDir, CONTROL_PLANE_PORT: new URL(t.node.controlPlaneUrl).port, NATS_URL: t.nats.url, DATABASE_URL: t.db.url };
+    const shown = await cli(["credits", WORKER_OWNER], { env });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout.startsWith(`account ${WORKER_OWNER}\n`)).toBe(true);
+    expect(shown.stdout).toMatch(/\n {2}available {2}[\d,]+\.\d{3} credits\n/);
+    expect(shown.stdout).toMatch(/earned .*<- ec\.tasks\.subtask\./);
+    const json = await cli(["credits", WORKER_OWNER, "--json", "--limit", "1"], { env });
+    expect(JSON.parse(json.stdout)).toMatchObject({ accountId: WORKER_OWNER, unit: "millicredits", recent: [expect.objectContaining({ type: "credits.earned" })] });
+    expect(await cli(["credits", "nobody-here"], { env })).toMatchObject({ code: 1, stdout: "account nobody-here: no credit events yet\n" });
+    expect(await cli(["credits", "x", "--control-plane-url", "http://127.0.0.1:9"], { env })).toMatchObject({ code: 2, stderr: expect.stringMatching(/no node answers at http:\/\/127\.0\.0\.1:9/) });
+  }, 60_000);
 
   it("a result delivered again after the stream's duplicate window moves nothing twice", async () => {
     const spends = async () => (await movements(LOCAL_ACCOUNT)).filter((m) => m.type === "credits.spent").length;
