@@ -92,6 +92,11 @@ type Log = (msg: string) => void;
 /** What a test may set that no operator should: the result-check sampling's random source, to make it deterministic. */
 export interface NodeInternals {
   readonly draw?: () => number;
+  /**
+   * Tasks cost nothing and work earns nothing: no hold at submission, no credit flow. Only for
+   * the bench, which prints the full cycle with and without the credits' work side by side.
+   */
+  readonly unpaid?: boolean;
 }
 
 export async function startNode(config: NodeConfig, log: Log = console.log, onFatal: (reason: string) => void = () => undefined, internals: NodeInternals = {}): Promise<RunningNode> {
@@ -217,7 +222,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
         onError: onError("result checker"),
       }),
       await startTaskFlow({ nc, store, handlers, verifier, maxAttempts: config.maxAttempts, onError: onError("task flow") }),
-      await startCreditFlow({ nc, store, handlers, pool, coordinatorAccount, defaultModel: config.model, verifier, onError: onError("credit flow") }),
+      ...(internals.unpaid ? [] : [await startCreditFlow({ nc, store, handlers, pool, coordinatorAccount, defaultModel: config.model, verifier, onError: onError("credit flow") })]),
       await startDecomposer({ nc, handlers, verifier, inference: inferenceService, onError: onError("decomposer") }),
       await startEscalationFlow({
         nc,
@@ -279,7 +284,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
       handleAgent,
       handleSubtask,
       handleTask,
-      handleCredit,
+      ...(internals.unpaid ? {} : { handleCredit }),
       store,
       defaultModel: config.model,
       heartbeatIntervalMs: config.heartbeatMs,
