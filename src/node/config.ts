@@ -3,6 +3,7 @@ import { z } from "zod";
 import { SandboxMode } from "../domain/agents/capabilities.js";
 import { AggregateId } from "../domain/events/envelope.js";
 import { REGISTRATION_LIMITS } from "../gateways/coordinator/registrationLimits.js";
+import { parseAllowlist } from "../gateways/adminAllowlist.js";
 import { LogLevel } from "../gateways/logLevel.js";
 
 /** 0 lets the system pick a free port (tests). */
@@ -48,6 +49,15 @@ export const NodeConfig = z.object({
    * credit grant, the mock Lightning provider).
    */
   environment: z.enum(["development", "production"]),
+  /** EC_ADMIN_ALLOWLIST: addresses and CIDR ranges the control plane's operator routes answer (comma-separated); empty: any. */
+  adminAllowlist: z.string().max(10_000).refine((v) => {
+    try {
+      parseAllowlist(v);
+      return true;
+    } catch {
+      return false;
+    }
+  }, "must be comma-separated addresses or CIDR ranges, such as 127.0.0.1,10.0.0.0/8,::1"),
   /** The account the node's own worker's work pays (EC_WORKER_OWNER; default the node's local account). */
   workerOwner: AggregateId,
   /** Credits granted once to the local account of a development node, so a new node can pay for its first tasks; 0: none. */
@@ -112,6 +122,7 @@ export function nodeConfigFrom(flags: Partial<Record<keyof NodeConfig, unknown>>
     environment: flags.environment ?? (env.EC_ENV || "development"),
     devGrantCredits: flags.devGrantCredits ?? env.EC_DEV_GRANT_CREDITS ?? 1_000_000,
     workerOwner: flags.workerOwner ?? (env.EC_WORKER_OWNER || "local"),
+    adminAllowlist: flags.adminAllowlist ?? env.EC_ADMIN_ALLOWLIST ?? "",
     deviceType: flags.deviceType ?? (env.EC_DEVICE_TYPE || undefined),
     checkpointEvery: flags.checkpointEvery ?? env.EC_CHECKPOINT_EVERY ?? 1_000,
     checkpointIntervalMs: flags.checkpointIntervalMs ?? env.EC_CHECKPOINT_INTERVAL_MS ?? 60_000,

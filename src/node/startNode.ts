@@ -303,7 +303,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
     let address = "";
     const status = () =>
       nodeStatus({ node: { publicKey: identity.publicKey, startedAt, urls: { coordinator: coordinatorUrl, inference: inferenceAddress, controlPlane: address } }, health: nodeHealth, observe });
-    const controlPlane = await buildControlPlane({ health: nodeHealth, pool, handleCredit, handleAgent, handleSubtask, adminToken: admin.token, status, environment: config.environment, ...gatewayLog });
+    const controlPlane = await buildControlPlane({ health: nodeHealth, pool, handleCredit, handleAgent, handleSubtask, adminToken: admin.token, adminAllowlist: config.adminAllowlist, status, environment: config.environment, ...gatewayLog });
     address = await controlPlane.listen({ host: config.host, port: config.controlPlanePort });
     cleanups.push(() => controlPlane.close());
     log(`control plane on ${address}${admin.file ? ` (admin token in ${admin.file})` : ""}`);

@@ -100,4 +100,34 @@ describe("control plane credit routes", () => {
       await production.close();
     }
   });
+
+  it("lists accounts by id, a page at a time", async () => {
+    const first = await app.inject({ url: "/credits/accounts?limit=1", headers: auth });
+    expect(first.statusCode).toBe(200);
+    const page = first.json() as { accounts: { accountId: string }[]; next: string | null; unit: string };
+    expect(page).toMatchObject({ unit: "millicredits", accounts: [expect.objectContaining({ accountId: expect.any(String) })] });
+    const rest = await app.inject({ url: `/credits/accounts?limit=1000&after=${page.next}`, headers: auth });
+    const ids = [page.accounts[0]!.accountId, ...(rest.json() as { accounts: { accountId: string }[] }).accounts.map((a) => a.accountId)];
+    const all = (await db.pool.query("SELECT account_id FROM credit_accounts ORDER BY account_id")).rows.map((r) => r.account_id as string);
+    expect(ids).toEqual(all);
+    expect((await app.inject({ url: "/credits/accounts?after=bm9wZQ", headers: auth })).statusCode).toBe(400);
+  });
+
+  it("with EC_ADMIN_ALLOWLIST, answers the operator's routes only from listed addresses, before looking at the token", async () => {
+    const handleCredit = commandHandler({ store, decider: creditAccountDecider, registry: creditEvents, sealer: inlineSealer(newSigner()) });
+    const listed = await buildControlPlane({ pool: db.pool, handleCredit, adminToken: token, adminAllowlist: "10.0.0.0/8, ::1" });
+    try {
+      const from = (remoteAddress: string) => listed.inject({ url: "/credits/dave/balance", headers: auth, remoteAddress });
+      expect((await from("10.1.2.3")).statusCode).toBe(200);
+      expect((await from("::1")).statusCode).toBe(200);
+      const refused = await from("127.0.0.1");
+      expect(refused.statusCode).toBe(403);
+      expect(refused.json()).toMatchObject({ error: "address_not_allowed", message: expect.stringMatching(/127\.0\.0\.1 \(EC_ADMIN_ALLOWLIST\)/) });
+      expect((await listed.inject({ url: "/credits/dave/balance", remoteAddress: "192.168.0.9" })).statusCode).toBe(403);
+      // Health stays open to any address, for the supervisor and load balancers.
+      expect((await listed.inject({ url: "/health", remoteAddress: "192.168.0.9" })).statusCode).toBe(200);
+    } finally {
+      await listed.close();
+    }
+  });
 });

@@ -451,6 +451,7 @@ function cases(): Record<string, RouteCase> {
     "controlPlane POST /agents/:agentId/approve": { auth: "admin", params: { agentId: fc.constantFrom(agent.publicKey, newSigner().publicKey) } },
     // Never the fuzzer's own agent: the signed routes' cases need it approved.
     "controlPlane POST /agents/:agentId/blacklist": { auth: "admin", params: { agentId: fc.constant(null).map(() => newSigner().publicKey) }, body: fc.record({ reason }) },
+    "controlPlane GET /credits/accounts": { auth: "admin", query: fc.record({ limit: limit(1000), after: cursor(id(), fc.constant("")) }, { requiredKeys: [] }) },
     "controlPlane POST /agents/:agentId/owner": { auth: "admin", params: { agentId: fc.constant(null).map(() => newSigner().publicKey) }, body: fc.record({ owner: fc.constantFrom("team-a", "x", "a.b") }) },
     "coordinator POST /credits/ble-sync": {
       auth: "signed",

@@ -254,3 +254,12 @@ describe("edgecoder status's table", () => {
     expect(controlPlaneUrlOf("::1", 4303)).toBe("http://[::1]:4303");
   });
 });
+
+describe("EC_ADMIN_ALLOWLIST", () => {
+  const config = (v: string) => nodeConfigFrom({ dataDir: "/tmp/x" }, { EC_ADMIN_ALLOWLIST: v });
+  it("takes addresses and CIDR ranges of both families, and names a bad entry", () => {
+    expect(config("127.0.0.1, 10.0.0.0/8,::1,fd00::/8").adminAllowlist).toBe("127.0.0.1, 10.0.0.0/8,::1,fd00::/8");
+    expect(config("").adminAllowlist).toBe("");
+    for (const bad of ["localhost", "10.0.0.0/33", "::1/129", "1.2.3.4/8/2", "10.0.0.0/x"]) expect(() => config(bad), bad).toThrow(/EC_ADMIN_ALLOWLIST|comma-separated addresses/);
+  });
+});

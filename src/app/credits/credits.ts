@@ -1,5 +1,5 @@
 import { creditSubject, type CreditCommand } from "../../domain/credits/commands.js";
-import { creditBalance, creditHistory, type CreditBalance, type CreditTransaction } from "../../projections/credits/queries.js";
+import { creditAccounts, creditBalance, creditHistory, type AccountSummary, type CreditBalance, type CreditTransaction } from "../../projections/credits/queries.js";
 import type { CursorKey, Db, Page } from "../../projections/keyset.js";
 import { refusal, type HandleCommand, type Refusal } from "../commands.js";
 
@@ -29,6 +29,7 @@ export function credits(deps: CreditsDeps) {
     async balance(accountId: string): Promise<CreditBalance | Refusal<"unknown_account">> {
       return (await creditBalance(deps.pool, accountId)) ?? refusal("unknown_account", `no credit events for ${accountId} yet`);
     },
+    accounts: (opts: { after?: CursorKey | undefined; limit: number }): Promise<Page<AccountSummary>> => creditAccounts(deps.pool, opts),
     history: (accountId: string, opts: { before?: CursorKey | undefined; beforeSeq?: number | undefined; limit: number }): Promise<Page<CreditTransaction>> =>
       creditHistory(deps.pool, accountId, opts),
     command,

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { requireAllowedAddress } from "../adminAllowlist.js";
 import { requireAdminToken } from "../adminAuth.js";
 import { gatewayApp, observabilityOf, type GatewayObservability } from "../gatewayApp.js";
 import { healthRoutes, type HealthRoutesDeps } from "../healthRoutes.js";
@@ -9,6 +10,8 @@ import { statusRoutes, type StatusRoutesDeps } from "./statusRoutes.js";
 
 export interface ControlPlaneDeps extends HealthRoutesDeps, CreditRoutesDeps, Partial<Pick<AgentAdminDeps, "handleAgent" | "handleSubtask" | "agentCacheMs">>, Partial<StatusRoutesDeps>, GatewayObservability {
   readonly adminToken: string;
+  /** EC_ADMIN_ALLOWLIST: addresses and CIDR ranges the operator's routes answer; none or empty: any. */
+  readonly adminAllowlist?: string | undefined;
   /** The node's log, for what went wrong (every 5xx); none: nothing is logged. */
   readonly log?: LogLine;
 }
@@ -18,6 +21,7 @@ export async function buildControlPlane(deps: ControlPlaneDeps): Promise<Fastify
   const app = await gatewayApp({ service: "control plane", bodyLimit: 64 * 1024, ...observabilityOf(deps), description: "Operator routes, all behind the admin token: credits, agents, the node's status." });
   await app.register(healthRoutes, deps);
   await app.register(async (admin) => {
+    if (deps.adminAllowlist) admin.addHook("onRequest", requireAllowedAddress(deps.adminAllowlist));
     admin.addHook("onRequest", requireAdminToken(deps.adminToken));
     await admin.register(creditRoutes, deps);
     if (deps.handleAgent) await admin.register(agentAdminRoutes, { ...deps, handleAgent: deps.handleAgent });

@@ -76,6 +76,27 @@ export const creditRoutes: FastifyPluginAsyncZod<CreditRoutesDeps> = async (app,
   const cases = credits({ ...deps, now: deps.now ?? systemClock });
   const production = deps.environment === "production";
 
+  app.get(
+    "/credits/accounts",
+    {
+      schema: {
+        querystring: z.object({ limit: PageLimit(100, 1000), after: Cursor(AccountId, z.literal("")).optional() }),
+        response: {
+          200: z.object({
+            accounts: z.array(z.object({ accountId: z.string(), available: z.number(), held: z.number(), earnedTotal: z.number(), spentTotal: z.number(), updatedAt: z.string() })),
+            next: z.string().nullable(),
+            unit: z.literal("millicredits"),
+          }),
+          ...ADMIN_ERRORS,
+        },
+      },
+    },
+    async (req) => {
+      const page = await cases.accounts(req.query);
+      return { accounts: page.items.map((a) => ({ ...a, updatedAt: a.updatedAt.toISOString() })), next: encodeNext(page), unit: "millicredits" as const };
+    },
+  );
+
   app.get("/credits/:accountId/balance", { schema: { params: Params, response: { 200: Balance, 404: ErrorReply, ...ADMIN_ERRORS } } }, async (req, reply) => {
     const answer = await cases.balance(req.params.accountId);
     if ("refused" in answer) return reply.code(404).send({ error: answer.refused, message: answer.message });

@@ -87,3 +87,30 @@ export async function creditHistory(db: Db, accountId: string, opts: { before?: 
   );
   return pageOf(rows, opts.limit, (r) => [String(r.seq), r.event_id], creditTransaction);
 }
+
+/** An account as operators list them. */
+export interface AccountSummary {
+  readonly accountId: string;
+  readonly available: number;
+  readonly held: number;
+  readonly earnedTotal: number;
+  readonly spentTotal: number;
+  readonly updatedAt: Date;
+}
+
+/** Every account by id, a page at a time (the key: the last id served, and an empty second part). */
+export async function creditAccounts(db: Db, opts: { after?: CursorKey | undefined; limit: number }): Promise<Page<AccountSummary>> {
+  const { rows } = await db.query<{ account_id: string; available: string; held: string; earned_total: string; spent_total: string; updated_at: Date }>(
+    `SELECT account_id, available, held, earned_total, spent_total, updated_at FROM credit_accounts
+      WHERE ($1::text IS NULL OR account_id > $1) ORDER BY account_id LIMIT $2`,
+    [opts.after?.[0] ?? null, opts.limit + 1],
+  );
+  return pageOf(rows, opts.limit, (r) => [r.account_id, ""], (r) => ({
+    accountId: r.account_id,
+    available: Number(r.available),
+    held: Number(r.held),
+    earnedTotal: Number(r.earned_total),
+    spentTotal: Number(r.spent_total),
+    updatedAt: r.updated_at,
+  }));
+}
