@@ -48,6 +48,10 @@ import { nodeStatus } from "../app/status/nodeStatus.js";
 import { workerEnvironment } from "./workerEnvironment.js";
 import { recordCheckOn } from "../app/results/recordCheck.js";
 import { superviseWorker, type SupervisedWorker } from "./workerProcess.js";
+import { LightningConfigError, lightningProviderFrom } from "../adapters/lightning/config.js";
+import type { LightningProvider } from "../adapters/lightning/provider.js";
+import { systemClock } from "../app/clock.js";
+import { startEconomyPart } from "./economyPart.js";
 
 export { EMBEDDED_POSTGRES_URL_FILE, NATS_URL_FILE } from "./embeddedServices.js";
 export const NODE_LOCK_FILE = "node.lock";
@@ -89,6 +93,8 @@ type Log = (msg: string) => void;
 /** What a test may set that no operator should: the result-check sampling's random source, to make it deterministic. */
 export interface NodeInternals {
   readonly draw?: () => number;
+  /** The Lightning provider, instead of the one the environment names: a test's mock it can pay, or an adapter for a fake node. */
+  readonly lightning?: LightningProvider;
 }
 
 export async function startNode(config: NodeConfig, log: Log = console.log, onFatal: (reason: string) => void = () => undefined, internals: NodeInternals = {}): Promise<RunningNode> {
@@ -100,6 +106,10 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
   };
   try {
     const startedAt = new Date().toISOString();
+    // economy: the Lightning provider is read first, so a bad setting (the mock in production) refuses the node before anything starts.
+    const lightning = internals.lightning ?? (await lightningProviderFrom(process.env).catch((err: unknown) => {
+      throw err instanceof LightningConfigError ? new StartRefusedError(err.message) : err;
+    }));
     // This node's own registry: another node in the same process (tests) counts apart.
     const metrics = nodeMetrics();
     const gatewayLog = { log, logLevel: config.logLevel, metrics };
@@ -255,6 +265,21 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
     });
     cleanups.push(() => reaper.stop());
 
+    // ---- economy: prices, Lightning payments, issuance votes, the treasury (src/app/economy, served by the control plane) ----
+    const economyPart = await startEconomyPart({
+      config,
+      pool,
+      handlers,
+      heartbeats,
+      nodeKey: identity.publicKey,
+      now: systemClock,
+      lightning,
+      log,
+      onError,
+    });
+    cleanups.push(() => economyPart.stop());
+    // ---- end of economy ----
+
     const coordinator = await buildCoordinator({
       health: nodeHealth,
       ownerMaxLeases: config.ownerMaxLeases,
@@ -281,7 +306,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
     let address = "";
     const status = () =>
       nodeStatus({ node: { publicKey: identity.publicKey, startedAt, urls: { coordinator: coordinatorUrl, inference: inferenceAddress, controlPlane: address } }, health: nodeHealth, observe });
-    const controlPlane = await buildControlPlane({ health: nodeHealth, pool, handleCredit, handleAgent, handleSubtask, adminToken: admin.token, status, ...gatewayLog });
+    const controlPlane = await buildControlPlane({ health: nodeHealth, pool, handleCredit, handleAgent, handleSubtask, adminToken: admin.token, status, economy: economyPart.economy, ...gatewayLog });
     address = await controlPlane.listen({ host: config.host, port: config.controlPlanePort });
     cleanups.push(() => controlPlane.close());
     log(`control plane on ${address}${admin.file ? ` (admin token in ${admin.file})` : ""}`);
