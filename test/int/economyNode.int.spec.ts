@@ -8,7 +8,9 @@ import { runPrice } from "../../src/cli/price.js";
 import { settlementOf } from "../../src/domain/economy/conversion.js";
 import { priceAggregate } from "../../src/domain/economy/context.js";
 import { policyDocumentText } from "../../src/domain/economy/custody.js";
-import { epochIdAt } from "../../src/domain/economy/epochId.js";
+import { epochIdAt, epochStart } from "../../src/domain/economy/epochId.js";
+import { creditAccountDecider, creditSubject } from "../../src/domain/credits/commands.js";
+import { creditEvents } from "../../src/domain/credits/events.js";
 import { satsPerUnit } from "../../src/domain/economy/pricing.js";
 import { eventRegistry } from "../../src/domain/events/registry.js";
 import { replay } from "../../src/cli/replay.js";
@@ -155,10 +157,30 @@ describe("the economy on a node", () => {
     const activated = await cp("POST", "/economy/treasury/policies/treasury/activate", { signatures: [sign(k1), sign(k2)] });
     expect(activated).toMatchObject({ status: 200, body: { policyId: "treasury", version } });
 
-    const vote = await cp("POST", "/economy/issuance/quorum/vote", {});
-    expect(vote.status).toBe(201);
+    // The hour's contributions are its work earnings: two in the last ended hour, and a faucet grant that is no work.
     const epochId = epochIdAt(new Date(Date.now() - 3_600_000));
+    const inTheHour = new Date(epochStart(epochId).getTime() + 10 * 60_000);
+    const credits = commandHandler({ store, decider: creditAccountDecider, registry: creditEvents, sealer: inlineSealer(newSigner()) });
+    for (const [accountId, amount, reason] of [["worker-a", 3_000, "work"], ["worker-b", 1_000, "work"], ["worker-c", 5_000, "faucet"]] as const) {
+      await credits(creditSubject(accountId), { kind: "earn", amount, reason }, { now: inTheHour });
+    }
+    await projected("credit_balances", "EC_CREDITS");
+
+    const vote = await cp("POST", "/economy/issuance/quorum/vote", { epochId });
+    expect(vote.status).toBe(201);
     expect(vote.body).toMatchObject({ epochId, coordinatorId: t.node.publicKey, final: false, events: ["epoch.voted"] });
+    // No proposal was made in that hour: no demand, no agents, the floor of the load index and the base pool (10,000 credits a day).
+    const hourly = Math.floor(10_000_000 / 24);
+    const share = Math.floor((hourly * 5) / 100);
+    const contributors = hourly - 2 * share;
+    const coordinators = [t.node.publicKey, other.publicKey].sort();
+    expect(vote.body.record).toMatchObject({ demand: 0, cpuAgents: 0, gpuAgents: 0, issuedMillicredits: hourly });
+    expect((vote.body.record as { allocations: unknown[] }).allocations).toEqual([
+      { accountId: "worker-a", role: "contributor", millicredits: (contributors * 3) / 4 },
+      { accountId: "worker-b", role: "contributor", millicredits: contributors / 4 },
+      ...coordinators.map((accountId, i) => ({ accountId, role: "coordinator", millicredits: Math.floor(share / 2) + (i < share % 2 ? 1 : 0) })),
+      { accountId: "treasury-reserve", role: "reserve", millicredits: share },
+    ]);
     expect((await cp("POST", "/economy/issuance/quorum/vote", { epochId })).body).toMatchObject({ error: "already_voted" });
 
     await projected("economy", "EC_ECONOMY");
