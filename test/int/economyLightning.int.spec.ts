@@ -7,8 +7,9 @@ import { eventually, startTestNode, type TestNode } from "../support/node.js";
 
 /**
  * A node whose provider is the real LND adapter against a server speaking LND's REST API, with
- * invoices payable for 3 s and no poller to speak of: every settlement here is a confirm's. The
- * fake holds the money: only what it says is paid mints.
+ * invoices payable for 3 s and its intent poller asking every 200 ms: the poller settles and
+ * expires here, without anyone calling confirm. The fake holds the money: only what it says is
+ * paid mints.
  */
 const TTL_MS = 3_000;
 let lnd: FakeLnd;
@@ -18,7 +19,7 @@ let store: EventStore;
 beforeAll(async () => {
   lnd = await startFakeLnd();
   t = await startTestNode(
-    { worker: false, priceIntervalMs: 24 * 3600_000, intentPollMs: 24 * 3600_000, intentTtlMs: TTL_MS, epochVoting: false },
+    { worker: false, priceIntervalMs: 24 * 3600_000, intentPollMs: 200, intentTtlMs: TTL_MS, epochVoting: false },
     { lightning: lndProvider({ restUrl: lnd.url, macaroonHex: lnd.macaroonHex }) },
   );
   store = await createEventStore(await t.nats.connect());
@@ -64,7 +65,7 @@ describe("payment intents on LND", () => {
     expect(asked.body).toMatchObject({ value: "1500", expiry: String(TTL_MS / 1000) });
   });
 
-  it("mints nothing before the invoice is paid, then exactly once however often it is confirmed; a preimage the caller sends is refused", async () => {
+  it("mints nothing before the invoice is paid; once paid the poller settles it unasked, and it mints once however often it is confirmed", async () => {
     const intent = await create("dave", 3_000);
     expect((await confirm(intent.intentId)).body).toMatchObject({ intent: { status: "open" }, provider: { said: "open" } });
     expect(await movementsOf("dave")).toEqual([]);
@@ -78,6 +79,12 @@ describe("payment intents on LND", () => {
 
     lnd.settle(intent.paymentHash);
     const expected = settlementOf(3_000, intent.satsPerCredit);
+    await eventually("the poller to settle the intent", async () => {
+      const r = await cp("GET", `/economy/payments/intents/${intent.intentId}`);
+      return r.body.status === "settled" ? true : undefined;
+    });
+    expect(await movementsOf("dave")).toEqual([{ type: "credits.earned", amount: expected.mintedMillicredits, reason: "lightning_topup" }]);
+
     const answers = await Promise.all([confirm(intent.intentId), confirm(intent.intentId)]);
     answers.push(await confirm(intent.intentId));
     for (const a of answers) expect(a.body).toMatchObject({ intent: { status: "settled", settlement: { amountPaidSats: 3_000, ...expected } }, provider: { said: "settled" } });
@@ -85,12 +92,14 @@ describe("payment intents on LND", () => {
     expect((await movementsOf(t.node.publicKey)).filter((m) => m.reason === "lightning_fee")).toEqual([{ type: "credits.earned", amount: expected.feeMillicredits, reason: "lightning_fee" }]);
   });
 
-  it("expires an unpaid intent once LND says so, and a payment after the expiry mints nothing", async () => {
+  it("expires an unpaid intent by its poller once LND says so, and a payment after the expiry mints nothing", async () => {
     const intent = await create("erin", 2_000);
+    await eventually("the poller to expire the intent", async () => {
+      const r = await cp("GET", `/economy/payments/intents/${intent.intentId}`);
+      return r.body.status === "expired" ? true : undefined;
+    });
     // LND writes times in whole seconds: a second past the expiry is past it whatever the rounding.
-    await new Promise((r) => setTimeout(r, TTL_MS + 1_100));
-    expect((await confirm(intent.intentId)).body).toMatchObject({ intent: { status: "expired" }, provider: { said: "expired" } });
-
+    await new Promise((r) => setTimeout(r, 1_100));
     lnd.settle(intent.paymentHash);
     const late = await confirm(intent.intentId);
     expect(late).toMatchObject({ status: 409, body: { error: "paid_after_expiry" } });

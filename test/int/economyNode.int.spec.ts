@@ -21,15 +21,16 @@ import { snapshotTables } from "../support/tables.js";
 
 /**
  * One node with the development Lightning provider (the test holds it, so it can pay an
- * invoice as a wallet would) and a fast intent poller: prices, a mock top-up, issuance votes and
- * custody policies through the control plane, and the economy projection rebuilt by replay.
+ * invoice as a wallet would) and no poller to speak of (every settlement here is a confirm's):
+ * prices, a mock top-up, issuance votes and custody policies through the control plane, and the
+ * economy projection rebuilt by replay.
  */
 const mock = mockProvider();
 let t: TestNode;
 let store: EventStore;
 
 beforeAll(async () => {
-  t = await startTestNode({ worker: false, priceIntervalMs: 24 * 3600_000, intentPollMs: 200, epochVoting: false }, { lightning: mock });
+  t = await startTestNode({ worker: false, priceIntervalMs: 24 * 3600_000, intentPollMs: 24 * 3600_000, epochVoting: false }, { lightning: mock });
   store = await createEventStore(await t.nats.connect());
 }, 60_000);
 afterAll(() => t?.close());
@@ -121,19 +122,6 @@ describe("the economy on a node", () => {
     expect((await earnings(t.node.publicKey)).map((e) => e.amount)).toEqual([expected.feeMillicredits]);
     const got = await cp("GET", `/economy/payments/intents/${intentId}`);
     expect(got.body).toMatchObject({ status: "settled", development: true, settlement: expected });
-  });
-
-  it("settles a paid intent by its poller, without anyone calling confirm", async () => {
-    const created = await cp("POST", "/economy/payments/intents", { accountId: "bob", amountSats: 600 });
-    const { intentId, paymentHash, satsPerCredit } = created.body as { intentId: string; paymentHash: string; satsPerCredit: number };
-    mock.markPaid(paymentHash);
-    const settled = await eventually("the poller to settle the intent", async () => {
-      const r = await cp("GET", `/economy/payments/intents/${intentId}`);
-      return r.body.status === "settled" ? r.body : undefined;
-    });
-    expect(settled.settlement).toMatchObject(settlementOf(600, satsPerCredit));
-    await eventually("bob's credits", async () => ((await earnings("bob")).length === 1 ? true : undefined));
-    expect((await earnings("bob"))[0]!.amount).toBe(settlementOf(600, satsPerCredit).mintedMillicredits);
   });
 
   it("refuses a custody policy without its custodians' signatures, and shows this node's vote in the epoch's tally", async () => {

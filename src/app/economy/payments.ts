@@ -111,12 +111,19 @@ export function payments(deps: EconomyDeps, prices: Pick<Prices, "satsPerCredit"
 
   /**
    * Asks the provider about an open or expired intent and records its answer: settled (paid
-   * before the invoice expired, which the decider checks) or expired. A provider that knows no
-   * such invoice cannot be paid for it: past its expiry that is an expiry too. Returns what the
-   * provider said and the events that recorded it (none when there was nothing to record, or
-   * another caller recorded it first).
+   * before the invoice expired, which the decider checks) or expired. When this node's provider
+   * made the invoice (`ours`) and knows it no more (the mock forgets its invoices when the node
+   * restarts), it cannot be paid: past its expiry that is an expiry too. Another coordinator's
+   * invoice unknown here is only unknown: its own provider may hold the payment. Returns what
+   * the provider said and the events that recorded it (none when there was nothing to record,
+   * or another caller recorded it first).
    */
-  async function askProvider(intentId: string, intent: IntentCreated, status: "open" | "expired"): Promise<{ said: InvoiceState; events: IntentEvent[] } | PaymentRefusal> {
+  async function askProvider(
+    intentId: string,
+    intent: IntentCreated,
+    status: "open" | "expired",
+    ours: boolean,
+  ): Promise<{ said: InvoiceState; events: IntentEvent[] } | PaymentRefusal> {
     if (intent.provider !== deps.lightning.kind) {
       return refusal("other_provider", `intent ${intentId} is an invoice of the ${intent.provider} provider; this node asks ${deps.lightning.label}`);
     }
@@ -132,15 +139,22 @@ export function payments(deps: EconomyDeps, prices: Pick<Prices, "satsPerCredit"
     } catch (err) {
       if (!(err instanceof LightningProviderError)) throw err;
       if (err.reason !== "not_found") return refusal("lightning_unavailable", err.message);
-      if (!expired()) return refusal("unknown_invoice", `${deps.lightning.label} knows no invoice ${intent.paymentHash}: ${err.detail}`);
+      if (!ours || !expired()) return refusal("unknown_invoice", `${deps.lightning.label} knows no invoice ${intent.paymentHash}: ${err.detail}`);
       return { said: "expired", events: await expire() };
     }
     switch (answer.state) {
       case "settled": {
         const now = deps.now();
         const paidAt = answer.settledAt ? new Date(answer.settledAt) : now;
-        const done = await handle(subject, { kind: "settle", amountPaidSats: answer.amountPaidSats, paidAt, now }, { now, commandId: settleCommandId(intentId) });
-        return { said: "settled", events: drafts(done.events) };
+        try {
+          const done = await handle(subject, { kind: "settle", amountPaidSats: answer.amountPaidSats, paidAt, now }, { now, commandId: settleCommandId(intentId) });
+          return { said: "settled", events: drafts(done.events) };
+        } catch (err) {
+          // A payment the rules refuse (after the expiry, short of the amount) can never settle once
+          // the invoice has expired: the intent expires, so nobody asks again, and the refusal stands.
+          if (err instanceof DomainRuleViolation) await expire();
+          throw err;
+        }
       }
       case "expired":
       case "canceled":
@@ -162,7 +176,7 @@ export function payments(deps: EconomyDeps, prices: Pick<Prices, "satsPerCredit"
     if (state.status === "none") return refusal("unknown_intent", `no payment intent ${intentId}`);
     let said: InvoiceState = "settled";
     if (state.status !== "settled") {
-      const answer = await askProvider(intentId, state.intent, state.status);
+      const answer = await askProvider(intentId, state.intent, state.status, projected?.createdBy === deps.nodeKey);
       if ("refused" in answer) return answer;
       said = answer.said;
       if (answer.events.length > 0) state = answer.events.reduce(paymentIntentDecider.evolve, state);
@@ -232,7 +246,7 @@ export function payments(deps: EconomyDeps, prices: Pick<Prices, "satsPerCredit"
       const done = { settled: [] as string[], expired: [] as string[] };
       for (const view of await openIntentsCreatedBy(deps.pool, deps.nodeKey, limit)) {
         try {
-          const answer = await askProvider(view.intentId, createdOf(view), "open");
+          const answer = await askProvider(view.intentId, createdOf(view), "open", true);
           if ("refused" in answer) continue;
           const settled = settledBy(answer.events);
           if (settled) {
