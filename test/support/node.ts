@@ -60,6 +60,9 @@ export async function startTestNode(
       // A desktop defers work while the load average is high, and a test machine running other
       // tests often is: the power policy has its own tests.
       deviceType: "server",
+      // One price proposal, at start (before any test settles its streams): one a minute would land
+      // in the middle of tests that show a refused request appends nothing. A test of prices sets its own.
+      priceIntervalMs: 24 * 3600_000,
       ...overrides,
     },
     {},
