@@ -32,7 +32,6 @@ export async function rawPublishRate(nc: NatsConnection, count: number, inFlight
 /**
  * Signed, concurrency-checked appends: each a credit command read-decided on the cached account
  * state, sealed (canonical JSON + Ed25519) and appended with the expected subject sequence.
- * `accounts` writers run at once, each appending `perAccount` commands to its own account in turn.
  */
 export async function creditWriter(nc: NatsConnection) {
   const store = await createEventStore(nc);
@@ -41,13 +40,24 @@ export async function creditWriter(nc: NatsConnection) {
   return { handle, close: () => (store.close(), sealer.close()) };
 }
 
-export async function signedAppendRate(writer: Awaited<ReturnType<typeof creditWriter>>, accounts: number, perAccount: number): Promise<number> {
+/**
+ * `writers` writers run at once (one per account unless given); each owns every `writers`-th of
+ * the `accounts` accounts and appends `perAccount` rounds over them, one command after another.
+ */
+export async function signedAppendRate(
+  writer: Awaited<ReturnType<typeof creditWriter>>,
+  accounts: number,
+  perAccount: number,
+  writers = accounts,
+): Promise<number> {
   const { handle } = writer;
   const subjects = Array.from({ length: accounts }, (_, i) => creditSubject(`acct-${String(i).padStart(4, "0")}`));
   const started = performance.now();
   await Promise.all(
-    subjects.map(async (s) => {
-      for (let i = 0; i < perAccount; i++) await handle(s, { kind: "earn", amount: 1000 + i, reason: "bench" }, { now: new Date() });
+    Array.from({ length: Math.min(writers, accounts) }, async (_, w) => {
+      for (let i = 0; i < perAccount; i++) {
+        for (let s = w; s < accounts; s += writers) await handle(subjects[s]!, { kind: "earn", amount: 1000 + i, reason: "bench" }, { now: new Date() });
+      }
     }),
   );
   return (accounts * perAccount) / ((performance.now() - started) / 1000);

@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: the node's figures, each printed as one JSON line beside the raw limit
  * measured in the same run. Never part of `npm test`. Parts can be picked by name:
- * `npm run bench -- gateway idle` (default: all of backbone, gateway, idle, audit).
+ * `npm run bench -- gateway idle` (default: all of backbone, credits, gateway, idle, audit).
  */
 import { connectNats } from "../src/adapters/nats/connection.js";
 import { applyStreams } from "../src/adapters/nats/streams.js";
 import { creditWriter, rawPublishRate, signedAppendRate } from "./appends.js";
 import { auditBench } from "./audit.js";
+import { creditsBench } from "./credits.js";
 import { gatewayBench } from "./gateway.js";
 import { idleNodeBench } from "./idleNode.js";
 import { rawCopyRate, replayInChild } from "./rebuild.js";
@@ -53,6 +54,9 @@ async function backbone(): Promise<void> {
 
 const parts: Record<string, () => Promise<void>> = {
   backbone,
+  // Task-like credit cycles by 50 writers over 10,000 accounts, overdrafts among them, in turns
+  // with the backbone's signed appends at the same concurrency on as many accounts.
+  credits: () => creditsBench({ payers: 5_000, earners: 5_000, writers: 50, cyclesPerWriter: 200, rounds: 2, overdraftEvery: 10 }),
   // 50 workers on 300 subtasks, then one worker alone on 50 (what contention costs), then 50 new
   // workers on 100 subtasks, every result of theirs checked (what the check costs).
   gateway: () =>

@@ -145,6 +145,14 @@ async function fullAudit(common: Common, showProgress: boolean, rpc: BitcoinRpc 
     return UNSOUND;
   }
   printSound(common.ledger, { ...result, ...(result.latestCheckpoint ? { latest: result.latestCheckpoint } : {}) });
+  if (result.books) {
+    const b = result.books;
+    if (b.issue) {
+      say(`credit books: FAILED: ${b.issue}`);
+      return UNSOUND;
+    }
+    say(`  credit books       ${b.accounts} accounts, ${b.events} movements: balances ${b.available} + holds ${b.held} = minted ${b.minted} - burned ${b.burned} millicredits, none below zero`);
+  }
   const u = result.unchained;
   if (u && u.pending > 0) {
     const oldest = u.oldestPendingAt === undefined ? "" : `; the oldest stored ${new Date(u.oldestPendingAt).toISOString()}, ${Math.round((Date.now() - u.oldestPendingAt) / 1000)} s ago`;
@@ -166,6 +174,8 @@ function verdictDocument(ledger: LedgerLocation, r: OrderingChainVerdict) {
     latestCheckpoint: c ? { size: c.size, headHash: c.headHash, root: c.root, signer: c.signer, seq: c.seq } : null,
     issue: r.issue ?? null,
     unchained: r.unchained ?? null,
+    // Totals are exact integers that may pass 2^53: written as decimal strings.
+    books: r.books ? Object.fromEntries(Object.entries(r.books).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : v])) : null,
     anchors: r.anchors ?? null,
   };
 }

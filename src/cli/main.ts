@@ -158,6 +158,24 @@ program
     });
   });
 
+program
+  .command("credits")
+  .description("an account's balance and latest movements, each with the event that caused it (exit 1: no such account yet, 2: no node answers)")
+  .argument("[account]", "the credit account (default: local, the node operator's)", "local")
+  .option("--limit <n>", "how many movements", (v) => Number(v), 10)
+  .option("--json", "print as JSON (amounts in millicredits)")
+  .option("--control-plane-url <url>", "the node's control plane [EC_CONTROL_PLANE_URL, default http://<EC_HOST>:<CONTROL_PLANE_PORT>]")
+  .action(async (account: string, opts: { limit: number; json?: boolean; controlPlaneUrl?: string }) => {
+    if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > 500) throw new InvalidArgumentError("--limit must be a whole number from 1 to 500");
+    const cfg = await nodeConfig();
+    const [{ runCredits, NO_NODE }, { controlPlaneUrlOf }] = await Promise.all([import("./credits.js"), import("./status.js")]);
+    const url = opts.controlPlaneUrl ?? (process.env.EC_CONTROL_PLANE_URL || controlPlaneUrlOf(cfg.host, cfg.controlPlanePort));
+    process.exitCode = await runCredits({ url, dataDir: cfg.dataDir, account, limit: opts.limit, json: opts.json === true }, (text) => console.log(text)).catch((err: unknown) => {
+      console.error(`edgecoder credits: ${err instanceof Error ? err.message : String(err)}`);
+      return NO_NODE;
+    });
+  });
+
 program.addCommand(auditCommand(globals));
 
 program.parseAsync().catch((err: unknown) => {

@@ -45,6 +45,15 @@ export const NodeConfig = z.object({
   heartbeatMs: Ms,
   maxAttempts: z.coerce.number().int().min(1).max(10),
   worker: Flag,
+  /**
+   * EC_ENV: "production" refuses what is for development only (the faucet, the development
+   * credit grant, the mock Lightning provider).
+   */
+  environment: z.enum(["development", "production"]),
+  /** The account the node's own worker's work pays (EC_WORKER_OWNER; default the node's local account). */
+  workerOwner: AggregateId,
+  /** Credits granted once to the local account of a development node, so a new node can pay for its first tasks; 0: none. */
+  devGrantCredits: z.coerce.number().int().min(0).max(1_000_000_000),
   /** A ledger checkpoint every this many records, and at this interval when the ledger grew. */
   checkpointEvery: z.coerce.number().int().min(1).max(1_000_000),
   checkpointIntervalMs: Ms,
@@ -113,6 +122,9 @@ export function nodeConfigFrom(flags: Partial<Record<keyof NodeConfig, unknown>>
     heartbeatMs: flags.heartbeatMs ?? env.EC_HEARTBEAT_MS ?? 10_000,
     maxAttempts: flags.maxAttempts ?? env.EC_MAX_ATTEMPTS ?? 3,
     worker: flags.worker ?? env.EC_WORKER ?? "true",
+    environment: flags.environment ?? (env.EC_ENV || "development"),
+    devGrantCredits: flags.devGrantCredits ?? env.EC_DEV_GRANT_CREDITS ?? 1_000_000,
+    workerOwner: flags.workerOwner ?? (env.EC_WORKER_OWNER || "local"),
     deviceType: flags.deviceType ?? (env.EC_DEVICE_TYPE || undefined),
     checkpointEvery: flags.checkpointEvery ?? env.EC_CHECKPOINT_EVERY ?? 1_000,
     checkpointIntervalMs: flags.checkpointIntervalMs ?? env.EC_CHECKPOINT_INTERVAL_MS ?? 60_000,

@@ -1,6 +1,7 @@
 import type { HeartbeatStore } from "../adapters/agents/heartbeats.js";
 import type { LightningProvider } from "../adapters/lightning/provider.js";
 import type { CommandHandlers } from "../app/commandHandlers.js";
+import type { EconomyDeps } from "../app/economy/deps.js";
 import { economy, type Economy } from "../app/economy/economy.js";
 import { startEconomyLoops } from "../app/economy/economyLoops.js";
 import type { Db } from "../projections/keyset.js";
@@ -20,6 +21,7 @@ export interface EconomyPart {
 export async function startEconomyPart(opts: {
   config: NodeConfig;
   pool: Db;
+  store: EconomyDeps["store"];
   handlers: CommandHandlers;
   heartbeats: HeartbeatStore;
   nodeKey: string;
@@ -29,9 +31,10 @@ export async function startEconomyPart(opts: {
   onError: (what: string) => (err: unknown) => void;
 }): Promise<EconomyPart> {
   const { lightning } = opts;
-  opts.log(`lightning: ${lightning.label}${lightning.development ? " (a development provider: its intents are labelled so)" : ""}`);
+  opts.log(`lightning: ${lightning.label}`);
   const cases = economy({
     pool: opts.pool,
+    store: opts.store,
     handlers: opts.handlers,
     lightning,
     nodeKey: opts.nodeKey,

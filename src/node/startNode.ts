@@ -47,6 +47,9 @@ import { nodeMetrics } from "../adapters/metrics/registry.js";
 import { nodeStatus } from "../app/status/nodeStatus.js";
 import { workerEnvironment } from "./workerEnvironment.js";
 import { recordCheckOn } from "../app/results/recordCheck.js";
+import { coordinatorAccountOf, grantDevelopmentCredits, LOCAL_ACCOUNT } from "../app/credits/nodeAccounts.js";
+import { startCreditFlow } from "../app/flows/creditFlow.js";
+import { creditsContext } from "../domain/credits/context.js";
 import { superviseWorker, type SupervisedWorker } from "./workerProcess.js";
 import { LightningConfigError, lightningProviderFrom } from "../adapters/lightning/config.js";
 import type { LightningProvider } from "../adapters/lightning/provider.js";
@@ -107,7 +110,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
   try {
     const startedAt = new Date().toISOString();
     // economy: the Lightning provider is read first, so a bad setting (the mock in production) refuses the node before anything starts.
-    const lightning = internals.lightning ?? (await lightningProviderFrom(process.env).catch((err: unknown) => {
+    const lightning = internals.lightning ?? (await lightningProviderFrom({ ...process.env, EC_ENV: config.environment }).catch((err: unknown) => {
       throw err instanceof LightningConfigError ? new StartRefusedError(err.message) : err;
     }));
     // This node's own registry: another node in the same process (tests) counts apart.
@@ -199,6 +202,16 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
     );
     log(`inference on ${inferenceAddress} (${modelNote})`);
 
+    const coordinatorAccount = coordinatorAccountOf(identity.publicKey);
+    const granted = await grantDevelopmentCredits({
+      handleCredit,
+      accountHasHistory: async (subject) => (await store.lastSeqOf(creditsContext.stream, subject)) > 0,
+      environment: config.environment,
+      credits: config.devGrantCredits,
+      now: new Date(),
+    });
+    if (granted) log(`development node: account ${LOCAL_ACCOUNT} was granted ${granted / 1000} credits (EC_ENV=production gives none)`);
+
     // The node's own sandbox: escalation answers and the result checks run their code in it.
     const sandbox = countedSandbox(await createSandbox({ mode: config.sandbox, agentMode: "worker", sandboxRequired: config.sandboxRequired }), metrics);
     const flows = [
@@ -214,6 +227,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
         onError: onError("result checker"),
       }),
       await startTaskFlow({ nc, store, handlers, verifier, maxAttempts: config.maxAttempts, onError: onError("task flow") }),
+      await startCreditFlow({ nc, store, handlers, pool, coordinatorAccount, defaultModel: config.model, verifier, onError: onError("credit flow") }),
       await startDecomposer({ nc, handlers, verifier, inference: inferenceService, onError: onError("decomposer") }),
       await startEscalationFlow({
         nc,
@@ -269,6 +283,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
     const economyPart = await startEconomyPart({
       config,
       pool,
+      store,
       handlers,
       heartbeats,
       nodeKey: identity.publicKey,
@@ -290,6 +305,9 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
       handleAgent,
       handleSubtask,
       handleTask,
+      handleCredit,
+      store,
+      defaultModel: config.model,
       heartbeatIntervalMs: config.heartbeatMs,
       leaseMs: config.leaseMs,
       sandboxRequired: config.sandboxRequired,
@@ -306,7 +324,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
     let address = "";
     const status = () =>
       nodeStatus({ node: { publicKey: identity.publicKey, startedAt, urls: { coordinator: coordinatorUrl, inference: inferenceAddress, controlPlane: address } }, health: nodeHealth, observe });
-    const controlPlane = await buildControlPlane({ health: nodeHealth, pool, handleCredit, handleAgent, handleSubtask, adminToken: admin.token, status, economy: economyPart.economy, ...gatewayLog });
+    const controlPlane = await buildControlPlane({ health: nodeHealth, pool, handleCredit, handleAgent, handleSubtask, adminToken: admin.token, status, environment: config.environment, economy: economyPart.economy, ...gatewayLog });
     address = await controlPlane.listen({ host: config.host, port: config.controlPlanePort });
     cleanups.push(() => controlPlane.close());
     log(`control plane on ${address}${admin.file ? ` (admin token in ${admin.file})` : ""}`);
@@ -323,6 +341,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
           EC_AGENT_MODE: "worker",
           SANDBOX_REQUIRED: String(config.sandboxRequired),
           EC_WORKER_DATA_DIR: join(config.dataDir, "worker"),
+          EC_WORKER_OWNER: config.workerOwner,
           ...(config.deviceType ? { EC_DEVICE_TYPE: config.deviceType } : {}),
         }),
       });

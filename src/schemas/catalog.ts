@@ -3,7 +3,7 @@ import { allEventSpecs } from "../domain/contexts.js";
 import { CreditCommand } from "../domain/credits/commands.js";
 import { EventEnvelope } from "../domain/events/envelope.js";
 import { ConsistencyProofDocument, InclusionProofDocument } from "../domain/ledger/proof.js";
-import { HeartbeatBody, PullBody, PullReply, RegisterBody, RegisterReply, ResultBody } from "./coordinatorApi.js";
+import { BleSyncBody, BleSyncReply, HeartbeatBody, PullBody, PullReply, RegisterBody, RegisterReply, ResultBody } from "./coordinatorApi.js";
 
 /** A request body as a client writes it: fields with a default may be left out. */
 const body = { io: "input" } as const;
@@ -24,6 +24,8 @@ export function schemaCatalog(): Record<string, unknown> {
     "http/coordinator-pull": z.toJSONSchema(PullBody, body),
     "http/coordinator-pull-reply": z.toJSONSchema(PullReply),
     "http/coordinator-result": z.toJSONSchema(ResultBody, body),
+    "http/credits-ble-sync": z.toJSONSchema(BleSyncBody, body),
+    "http/credits-ble-sync-reply": z.toJSONSchema(BleSyncReply),
     "ledger/inclusion-proof": z.toJSONSchema(InclusionProofDocument),
     "ledger/consistency-proof": z.toJSONSchema(ConsistencyProofDocument),
   };

@@ -1,3 +1,4 @@
+import { BleTransaction } from "../domain/credits/bleSync.js";
 import { z } from "zod";
 import { AgentCapabilities } from "../domain/agents/capabilities.js";
 import { DeviceType, PowerTelemetry } from "../domain/agents/powerPolicy.js";
@@ -103,3 +104,13 @@ export const ResultReply = z.object({
   checking: z.boolean().optional(),
 });
 export type ResultReply = z.infer<typeof ResultReply>;
+
+/** POST /credits/ble-sync: offline BLE credit transactions, in the order the device made them. */
+export const BleSyncBody = z.object({ transactions: z.array(BleTransaction).min(1).max(500) });
+export const BleSyncReply = z.object({
+  /** Transactions applied now. */
+  accepted: z.number().int(),
+  /** Transactions synced before: counted once, not again. */
+  repeats: z.number().int(),
+  movedMillicredits: z.number().int(),
+});

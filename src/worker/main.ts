@@ -12,6 +12,7 @@ import { ollamaProvider } from "../adapters/models/ollamaProvider.js";
 import { readPowerTelemetry } from "../adapters/power/telemetry.js";
 import { PowerTelemetry } from "../domain/agents/powerPolicy.js";
 import { SandboxMode } from "../domain/agents/capabilities.js";
+import { AggregateId } from "../domain/events/envelope.js";
 import { startWorker } from "./workerLoop.js";
 
 const HttpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
@@ -27,6 +28,8 @@ export const WorkerConfig = z.object({
   sandboxRequired: Flag,
   dataDir: z.string().min(1).transform((p) => resolve(p)),
   deviceType: PowerTelemetry.shape.deviceType.optional(),
+  /** The credit account the worker's work pays. */
+  owner: AggregateId.optional(),
 });
 export type WorkerConfig = z.infer<typeof WorkerConfig>;
 
@@ -39,6 +42,7 @@ const ENV_NAMES: Record<keyof WorkerConfig, string> = {
   sandboxRequired: "SANDBOX_REQUIRED",
   dataDir: "EC_WORKER_DATA_DIR",
   deviceType: "EC_DEVICE_TYPE",
+  owner: "EC_WORKER_OWNER",
 };
 
 export class WorkerConfigError extends Error {
@@ -55,6 +59,7 @@ export function workerConfigFrom(env: NodeJS.ProcessEnv = process.env): WorkerCo
     sandboxRequired: (env.SANDBOX_REQUIRED ?? "").toLowerCase(),
     dataDir: env.EC_WORKER_DATA_DIR || ".data/worker",
     deviceType: env.EC_DEVICE_TYPE || undefined,
+    owner: env.EC_WORKER_OWNER || undefined,
   });
   if (parsed.success) return parsed.data;
   // Issues are named by the variable to fix, not by the field inside this file.
@@ -76,6 +81,7 @@ export async function runWorker(cfg: WorkerConfig, log: (line: string) => void):
   if (sandbox.warning) log(`sandbox warning: ${sandbox.warning}`);
   const worker = startWorker({
     coordinatorUrl: cfg.coordinatorUrl,
+    owner: cfg.owner,
     signer: identity,
     provider: countedModel(ollamaProvider(cfg.ollamaHost, cfg.model), metrics),
     modelHost: cfg.ollamaHost,

@@ -15,6 +15,8 @@ export interface Backoff {
 
 export interface WorkerOptions {
   readonly coordinatorUrl: string;
+  /** The credit account this worker's work pays (EC_WORKER_OWNER); none: its own key's id is its account. */
+  readonly owner?: string | undefined;
   readonly signer: Ed25519Signer;
   readonly provider: ModelProvider;
   readonly sandbox: Sandbox;
@@ -143,6 +145,7 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
     const reply = await client.register(
       {
         ...(opts.name ? { name: opts.name } : {}),
+        ...(opts.owner ? { owner: opts.owner } : {}),
         mode: opts.mode,
         capabilities: { models, languages: [...(opts.languages ?? ["python", "javascript"])], sandbox: opts.sandbox.mode },
         // The coordinator holds the worker to it: every heartbeat and pull must report the same.

@@ -1,4 +1,6 @@
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createEventStore } from "../../src/adapters/nats/eventStore.js";
 import { appendedEvents, type AppendedEvents } from "../support/appendedEvents.js";
 import { idlePower, pythonCapabilities } from "../support/agents.js";
 import { newSigner } from "../support/events.js";
@@ -43,12 +45,23 @@ describe("blacklisting an agent that holds a lease", () => {
     await eventually("the lease in the projection", async () => ((await subtask(subtaskId))?.status === "assigned" ? true : undefined));
 
     const mark = await events.mark();
-    const blacklisted = await admin("POST", `/agents/${outcast.publicKey}/blacklist`, { reason: "forged its outputs" });
-    expect(blacklisted).toEqual({ status: 200, body: { events: ["agent.blacklisted"], revokedLeases: 1 } });
+    const evidence = JSON.stringify({ subtaskId, claimed: "1\n", rerun: "2\n" });
+    const blacklisted = await admin("POST", `/agents/${outcast.publicKey}/blacklist`, { reason: "forged its outputs", by: "alice", evidence });
+    const evidenceHash = createHash("sha256").update(evidence).digest("hex");
+    expect(blacklisted).toEqual({ status: 200, body: { events: ["agent.blacklisted"], revokedLeases: 1, evidenceHash } });
     // Both are appended before the reply: the lease is gone the moment the operator is told.
     const appended = await events.since(mark);
     expect(appended).toContain(`EC_TASKS ec.tasks.subtask.${subtaskId} subtask.leaseRevoked`);
     expect(appended).toContain(`EC_AGENTS ec.agents.agent.${outcast.publicKey} agent.blacklisted`);
+    // The event keeps the evidence's hash and who decided, not the document.
+    const nc = await t.nats.connect("blacklist-evidence");
+    try {
+      const { commits } = await (await createEventStore(nc)).readAggregate(`ec.agents.agent.${outcast.publicKey}`);
+      const last = JSON.parse(new TextDecoder().decode(commits.at(-1)!.data)) as { type: string; data: unknown }[];
+      expect(last).toEqual([expect.objectContaining({ type: "agent.blacklisted", data: { by: "alice", reason: "forged its outputs", evidenceHash } })]);
+    } finally {
+      await nc.close();
+    }
 
     await eventually("the subtask back in the queue", async () => ((await subtask(subtaskId))?.status === "queued" ? true : undefined));
     expect(await subtask(subtaskId)).toEqual({ status: "queued", attempts: 0, agent_id: null });
@@ -64,8 +77,15 @@ describe("blacklisting an agent that holds a lease", () => {
       return r.body.assigned === true ? r : undefined;
     });
     expect(taken.body.subtask).toMatchObject({ subtaskId, attempt: 1 });
+    // An operator names the account the honest agent's work pays; its result then earns there.
+    expect(await admin("POST", `/agents/${honest.publicKey}/owner`, { owner: "team-h" })).toEqual({ status: 200, body: { events: ["agent.ownerChanged"] } });
+    await eventually("the owner in the projection", async () => ((await t.db.pool.query("SELECT owner FROM agents WHERE agent_id = $1", [honest.publicKey])).rows[0]?.owner === "team-h" ? true : undefined));
     const done = await post(honest, "/result", { subtaskId, leaseId: (taken.body.subtask as { leaseId: string }).leaseId, ok: true, code: "print(1)", output: "1\n", stderr: "", durationMs: 5 });
     expect(done.status).toBe(200);
+    const earned = await eventually("the owner paid", async () => (await t.db.pool.query("SELECT amount, ref FROM credit_transactions WHERE account_id = 'team-h' AND type = 'credits.earned'")).rows[0]);
+    expect(earned.ref).toBe(`lease:${(taken.body.subtask as { leaseId: string }).leaseId}`);
+    // The blacklisted agent's account earned nothing for the lease it lost.
+    expect((await t.db.pool.query("SELECT 1 FROM credit_transactions WHERE account_id = $1", [outcast.publicKey])).rowCount).toBe(0);
   }, 60_000);
 
   it("a lease handed out while the blacklisting spreads is taken back before the operator is answered", async () => {

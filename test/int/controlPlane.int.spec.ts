@@ -83,4 +83,21 @@ describe("control plane credit routes", () => {
     expect(r.json()).toMatchObject({ error: "unknown_account" });
     expect((await app.inject({ url: "/nope", headers: auth })).statusCode).toBe(404);
   });
+
+  it("on a production node, the faucet and a bare earn are refused (403) and append nothing; an adjustment still corrects a balance", async () => {
+    const handleCredit = commandHandler({ store, decider: creditAccountDecider, registry: creditEvents, sealer: inlineSealer(newSigner()) });
+    const production = await buildControlPlane({ pool: db.pool, handleCredit, adminToken: token, environment: "production" });
+    try {
+      const before = await store.lastSeq("EC_CREDITS");
+      const send = (url: string, payload: unknown) => production.inject({ method: "POST", url, headers: { "content-type": "application/json", ...auth }, payload: JSON.stringify(payload) });
+      for (const r of [await send("/credits/frank/faucet", { amount: 5 }), await send("/credits/frank/commands", { kind: "earn", amount: 5, reason: "r" })]) {
+        expect(r.statusCode).toBe(403);
+        expect(r.json()).toMatchObject({ error: "development_only", message: expect.stringMatching(/EC_ENV=production/) });
+      }
+      expect(await store.lastSeq("EC_CREDITS")).toBe(before);
+      expect((await send("/credits/frank/commands", { kind: "adjust", delta: 5, reason: "correction of ticket 12" })).statusCode).toBe(201);
+    } finally {
+      await production.close();
+    }
+  });
 });

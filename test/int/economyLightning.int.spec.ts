@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lndProvider } from "../../src/adapters/lightning/lnd.js";
+import { coordinatorAccountOf } from "../../src/app/credits/nodeAccounts.js";
 import { createEventStore, type EventStore } from "../../src/adapters/nats/eventStore.js";
 import { settlementOf } from "../../src/domain/economy/conversion.js";
 import { startFakeLnd, type FakeLnd } from "../support/fakeLnd.js";
@@ -89,7 +90,7 @@ describe("payment intents on LND", () => {
     answers.push(await confirm(intent.intentId));
     for (const a of answers) expect(a.body).toMatchObject({ intent: { status: "settled", settlement: { amountPaidSats: 3_000, ...expected } }, provider: { said: "settled" } });
     expect(await movementsOf("dave")).toEqual([{ type: "credits.earned", amount: expected.mintedMillicredits, reason: "lightning_topup" }]);
-    expect((await movementsOf(t.node.publicKey)).filter((m) => m.reason === "lightning_fee")).toEqual([{ type: "credits.earned", amount: expected.feeMillicredits, reason: "lightning_fee" }]);
+    expect((await movementsOf(coordinatorAccountOf(t.node.publicKey))).filter((m) => m.reason === "lightning_fee")).toEqual([{ type: "credits.earned", amount: expected.feeMillicredits, reason: "lightning_fee" }]);
   });
 
   it("expires an unpaid intent by its poller once LND says so, and a payment after the expiry mints nothing", async () => {

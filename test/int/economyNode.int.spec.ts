@@ -4,6 +4,7 @@ import { inlineSealer } from "../../src/adapters/crypto/signingPool.js";
 import { commandHandler } from "../../src/adapters/events/commandHandler.js";
 import { mockProvider } from "../../src/adapters/lightning/mock.js";
 import { createEventStore, type EventStore } from "../../src/adapters/nats/eventStore.js";
+import { coordinatorAccountOf } from "../../src/app/credits/nodeAccounts.js";
 import { runPrice } from "../../src/cli/price.js";
 import { settlementOf } from "../../src/domain/economy/conversion.js";
 import { priceAggregate } from "../../src/domain/economy/context.js";
@@ -119,7 +120,7 @@ describe("the economy on a node", () => {
     }
     await projected("credit_balances", "EC_CREDITS");
     expect(await earnings("alice")).toEqual([{ amount: expected.mintedMillicredits, reason: "lightning_topup", ref: expect.any(String) }]);
-    expect((await earnings(t.node.publicKey)).map((e) => e.amount)).toEqual([expected.feeMillicredits]);
+    expect((await earnings(coordinatorAccountOf(t.node.publicKey))).filter((e) => e.reason === "lightning_fee").map((e) => e.amount)).toEqual([expected.feeMillicredits]);
     const got = await cp("GET", `/economy/payments/intents/${intentId}`);
     expect(got.body).toMatchObject({ status: "settled", development: true, settlement: expected });
   });
@@ -145,12 +146,18 @@ describe("the economy on a node", () => {
     const activated = await cp("POST", "/economy/treasury/policies/treasury/activate", { signatures: [sign(k1), sign(k2)] });
     expect(activated).toMatchObject({ status: 200, body: { policyId: "treasury", version } });
 
-    // The hour's contributions are its work earnings: two in the last ended hour, and a faucet grant that is no work.
+    // The hour's contributions are its work earnings (a result's pay, ref lease:<id>): two in the last ended hour; a grant and a model charge are no work.
     const epochId = epochIdAt(new Date(Date.now() - 3_600_000));
     const inTheHour = new Date(epochStart(epochId).getTime() + 10 * 60_000);
     const credits = commandHandler({ store, decider: creditAccountDecider, registry: creditEvents, sealer: inlineSealer(newSigner()) });
-    for (const [accountId, amount, reason] of [["worker-a", 3_000, "work"], ["worker-b", 1_000, "work"], ["worker-c", 5_000, "faucet"]] as const) {
-      await credits(creditSubject(accountId), { kind: "earn", amount, reason }, { now: inTheHour });
+    const earned = [
+      ["worker-a", 3_000, "result of subtask t-0", "lease:l-1"],
+      ["worker-b", 1_000, "failure of subtask t-1", "lease:l-2"],
+      ["worker-c", 5_000, "development grant", undefined],
+      ["worker-d", 2_000, "model charge and fee of task t", "task:t"],
+    ] as const;
+    for (const [accountId, amount, reason, ref] of earned) {
+      await credits(creditSubject(accountId), { kind: "earn", amount, reason, ...(ref ? { ref } : {}) }, { now: inTheHour });
     }
     await projected("credit_balances", "EC_CREDITS");
 
@@ -161,7 +168,7 @@ describe("the economy on a node", () => {
     const hourly = Math.floor(10_000_000 / 24);
     const share = Math.floor((hourly * 5) / 100);
     const contributors = hourly - 2 * share;
-    const coordinators = [t.node.publicKey, other.publicKey].sort();
+    const coordinators = [t.node.publicKey, other.publicKey].map(coordinatorAccountOf).sort();
     expect(vote.body.record).toMatchObject({ demand: 0, cpuAgents: 0, gpuAgents: 0, issuedMillicredits: hourly });
     expect((vote.body.record as { allocations: unknown[] }).allocations).toEqual([
       { accountId: "worker-a", role: "contributor", millicredits: (contributors * 3) / 4 },

@@ -508,6 +508,24 @@ function cases(): Record<string, RouteCase> {
       body: fc.record({ signatures: fc.array(fc.record({ custodian: fc.constantFrom(...custodians), signature }), { minLength: 1, maxLength: 3 }) }),
     },
     "controlPlane GET /economy/treasury": { auth: "admin", query: fc.record({ limit: limit(100), after: cursor(micros, id()) }, { requiredKeys: [] }) },
+    "controlPlane POST /agents/:agentId/owner": { auth: "admin", params: { agentId: fc.constant(null).map(() => newSigner().publicKey) }, body: fc.record({ owner: fc.constantFrom("team-a", "x", "a.b") }) },
+    "coordinator POST /credits/ble-sync": {
+      auth: "signed",
+      body: fc.record({
+        transactions: fc.array(
+          fc.record({
+            txId: fc.uuid(),
+            requester: fc.constant(null).map(() => newSigner().publicKey),
+            provider: fc.constant(null).map(() => newSigner().publicKey),
+            cpuSeconds: fc.double({ min: -1, max: 4_000, noNaN: true }),
+            model: fc.string({ minLength: 1, maxLength: 20 }),
+            at: fc.constant(new Date().toISOString()),
+            signature: fc.string({ minLength: 86, maxLength: 86 }),
+          }),
+          { minLength: 1, maxLength: 3 },
+        ),
+      }),
+    },
     "anchor POST /anchor/broadcast": { auth: "anchor", body: fc.record({ hash: hex64 }) },
     "anchor GET /anchor/confirm/:txid": { auth: "anchor", params: { txid: hex64 } },
     "anchor GET /health": { auth: "anchor" },

@@ -41,7 +41,7 @@ beforeAll(async () => {
   subtasks = commandHandler({ store: h.store, decider: subtaskDecider, registry: subtaskEvents, sealer });
   credits = commandHandler({ store: h.store, decider: creditAccountDecider, registry: creditEvents, sealer });
   app = await gatewayApp({ service: "lists", bodyLimit: 64 * 1024 });
-  await app.register(taskRoutes, { pool: h.db.pool, handleTask: tasks });
+  await app.register(taskRoutes, { pool: h.db.pool, handleTask: tasks, handleCredit: credits, defaultModel: "qwen2.5-coder:1.5b" });
   await app.register(escalationRoutes, { pool: h.db.pool, handleSubtask: subtasks });
   await app.register(creditRoutes, { pool: h.db.pool, handleCredit: credits });
 }, 60_000);
@@ -132,11 +132,11 @@ describe("paged lists", () => {
     const signer = newSigner();
     await h.store.append(account, [1, 2, 3, 4].map((a) => creditEarned(signer, account, a)), await h.store.lastSeqOf("EC_CREDITS", account));
     await settle();
-    const existing = ((await get("/credits/paged-account/history?limit=500")).body.transactions as { event_id: string; seq: string }[]).map((t) => t.event_id);
+    const existing = ((await get("/credits/paged-account/history?limit=500")).body.transactions as { eventId: string; seq: string }[]).map((t) => t.eventId);
     expect(existing).toHaveLength(9);
     const seen = await walk(
       (c) => `/credits/paged-account/history?limit=3${c ? `&before=${c}` : ""}`,
-      (b) => (b.transactions as { event_id: string }[]).map((t) => t.event_id),
+      (b) => (b.transactions as { eventId: string }[]).map((t) => t.eventId),
       async () => {
         await credits(account, { kind: "earn", amount: 1, reason: "meanwhile" }, meta());
         await settle();

@@ -24,6 +24,9 @@ export async function stubGateways(): Promise<[GatewayName, FastifyInstance][]> 
         handleAgent: stub,
         handleSubtask: stub,
         handleTask: stub,
+        handleCredit: stub,
+        store: {} as never,
+        defaultModel: "m:1b",
         heartbeatIntervalMs: 1_000,
         leaseMs: 1_000,
         sandboxRequired: true,
@@ -41,7 +44,7 @@ export async function stubGateways(): Promise<[GatewayName, FastifyInstance][]> 
         handleAgent: stub,
         status: stub,
         // The economy's use cases on deps that serve nothing: built, never called.
-        economy: economy({ pool: {} as never, handlers: {} as never, lightning: mockProvider(), nodeKey: "k".repeat(43), now: () => new Date(), heartbeatIntervalMs: 1_000, intentTtlMs: 60_000, treasuryPolicyId: "treasury" }),
+        economy: economy({ pool: {} as never, store: {} as never, handlers: {} as never, lightning: mockProvider(), nodeKey: "k".repeat(43), now: () => new Date(), heartbeatIntervalMs: 1_000, intentTtlMs: 60_000, treasuryPolicyId: "treasury" }),
         adminToken: token,
       }),
     ],

@@ -144,3 +144,29 @@ describe("the record of checked results", () => {
     expect(agentDecider.ruleBreak!(fold([registered, check("t-0", "L1", true)]), check("t-0", "L1", false))).toMatchObject({ code: "already_checked" });
   });
 });
+
+describe("the account an agent's work pays", () => {
+  const ownerChanged: AgentEvent = { type: "agent.ownerChanged", data: { owner: "team-a", by: "alice" } };
+
+  it("given an approved agent, when an operator names an owner, then it is recorded, and naming the same again changes nothing", () => {
+    given(agentDecider, [registered, approved]).when({ kind: "setOwner", owner: "team-a", by: "alice" }).then([ownerChanged]);
+    given(agentDecider, [registered, approved, ownerChanged]).when({ kind: "setOwner", owner: "team-a", by: "bob" }).then([]);
+  });
+
+  it("given an operator's owner, when the agent registers naming another, then the operator's stands and the approval holds", () => {
+    const state = fold([registered, approved, ownerChanged]);
+    expect(state.status === "approved" && state.profile.owner).toBe("team-a");
+    given(agentDecider, [registered, approved, ownerChanged]).when({ kind: "register", profile: { ...profile, owner: "mallory" }, autoApprove: false }).then([]);
+  });
+
+  it("an unknown agent has no owner to change", () => {
+    expect(() => agentDecider.decide({ kind: "setOwner", owner: "team-a", by: "alice" }, noAgent())).toThrow(/no agent registered/);
+  });
+
+  it("a blacklisting keeps the evidence's hash and who decided", () => {
+    const evidenceHash = "ab".repeat(32);
+    given(agentDecider, [registered, approved])
+      .when({ kind: "blacklist", by: "alice", reason: "forged results", evidenceHash })
+      .then([{ type: "agent.blacklisted", data: { by: "alice", reason: "forged results", evidenceHash } }]);
+  });
+});

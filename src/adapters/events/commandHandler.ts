@@ -7,6 +7,7 @@ import type { EventRegistry } from "../../domain/events/registry.js";
 import { eventIdFor } from "../crypto/eventSigning.js";
 import type { EventSealer } from "../crypto/signingPool.js";
 import { WrongExpectedVersionError, type EventStore } from "../nats/eventStore.js";
+import { streamForSubject } from "../nats/streams.js";
 import type { SignatureVerifier } from "../crypto/verificationPool.js";
 import { serialByKey } from "../serialByKey.js";
 import { admitAll } from "./admission.js";
@@ -97,18 +98,27 @@ export function commandHandler<C, S, E extends EventDraft>(opts: CommandHandlerO
    * Decides on the cached state when it leads to an append (a stale cache only costs a version
    * conflict there). A refusal or "nothing to do" is never appended, so it would not reveal a
    * stale cache: another process may have moved the aggregate on (the escalation flow, another
-   * coordinator), and only the stream's own state may refuse. Such a decision is taken again on
-   * a fresh read, without counting as a try.
+   * coordinator), and only the stream's own state may refuse. So the stream is asked for the
+   * subject's last sequence: when it is still the cached version, the cached state is the
+   * stream's, and the decision stands (one request, where reading the history again costs a
+   * consumer, the whole history and its signatures checked again). Otherwise the decision is
+   * taken again on a fresh read, without counting as a try.
    */
   async function decideOn(subject: string, command: C, refusalFromCache = false): Promise<{ loaded: Loaded<S>; drafts: readonly E[] }> {
     const cached = cache.get(subject);
     if (cached) {
+      let refusal: { err: unknown } | undefined;
       try {
         const drafts = decider.decide(command, cached.state);
         if (drafts.length > 0) return { loaded: cached, drafts };
       } catch (err) {
         if (refusalFromCache) throw err;
-        // decided again below, on the stream's state
+        refusal = { err };
+      }
+      // Version 0 is read afresh: that read is one request too, and lastSeqOf also says 0 when it fails.
+      if (cached.version > 0 && (await store.lastSeqOf(streamForSubject(subject), subject)) === cached.version) {
+        if (refusal) throw refusal.err;
+        return { loaded: cached, drafts: [] };
       }
       cache.delete(subject);
     }

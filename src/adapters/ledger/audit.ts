@@ -1,4 +1,7 @@
 import { DEFAULT_UNCHAINED_GRACE_MS } from "../../domain/ledger/unchained.js";
+import type { BooksBalance } from "../../domain/credits/books.js";
+import { creditsContext } from "../../domain/credits/context.js";
+import { auditCreditBooks } from "./creditBooks.js";
 export { DEFAULT_UNCHAINED_GRACE_MS };
 import type { EventEnvelope } from "../../domain/events/envelope.js";
 import { merkleAccumulator, toHex, type MerkleFrontier } from "../../domain/ledger/merkle.js";
@@ -304,6 +307,8 @@ export interface AuditResult {
   readonly position: AuditPosition;
   /** The source events no record chains, once the ledger was found sound. */
   readonly unchained?: UnchainedReport;
+  /** The credit books from the credits stream: no balance below zero, balances and holds equal minted less burned. */
+  readonly books?: BooksBalance;
 }
 
 /** The checker an audit uses: the one given, or one made of the signature verifier given. */
@@ -368,9 +373,12 @@ export async function auditLedger(opts: AuditOptions): Promise<AuditResult> {
       issue = { kind: "source", stream: d.stream, position: auditor.position().progress.count, seq: d.seq, recordId: d.eventId, reason };
     }
   }
+  // The books are the credits stream's own check, read when the audit covers that stream.
+  const books = streams.includes(creditsContext.stream) && !issue ? await auditCreditBooks({ store: opts.store, ...(opts.verifier ? { verifier: opts.verifier } : {}) }) : undefined;
   const position = auditor.position();
   return {
-    ok: !issue,
+    ok: !issue && !books?.issue,
+    ...(books ? { books } : {}),
     records: position.progress.count,
     checkpoints: position.checkpoints,
     headHash: position.progress.headHash,

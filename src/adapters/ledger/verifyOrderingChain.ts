@@ -29,7 +29,7 @@ export async function verifyOrderingChain(opts: Omit<AuditOptions, "verifier"> &
       ...(opts.rpc ? { rpc: opts.rpc } : {}),
       ...(opts.trustedKeys ? { trustedKeys: opts.trustedKeys } : {}),
     });
-    return { ...result, ok: !anchors.issue, anchors };
+    return { ...result, ok: result.ok && !anchors.issue, anchors };
   } finally {
     if (!opts.checker) await checker.close();
   }

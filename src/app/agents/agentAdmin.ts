@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { agentSubject, type AgentCommand } from "../../domain/agents/agent.js";
 import { DomainRuleViolation } from "../../domain/decider.js";
@@ -74,11 +75,17 @@ export function agentAdmin(deps: AgentAdminDeps) {
       return { events: done.events.map((e) => e.type) };
     },
 
-    /** A key may be blacklisted before it ever registers. Blacklisting it again is refused (409), once its leases are taken back. */
-    async blacklist(agentId: string, reason: string): Promise<{ events: string[]; revokedLeases: number }> {
+    /**
+     * A key may be blacklisted before it ever registers. Blacklisting it again is refused (409),
+     * once its leases are taken back. The evidence document itself stays with whoever decided;
+     * the event keeps its SHA-256, so the document shown later can be proved the one decided on.
+     */
+    async blacklist(agentId: string, reason: string, decision: { by?: string; evidence?: string } = {}): Promise<{ events: string[]; revokedLeases: number; evidenceHash: string | null }> {
       const cacheMs = deps.agentCacheMs ?? AGENT_CACHE_MS;
       const mayBeServed = mayStillBeServed(await agentStatus(deps.pool, agentId), deps.now(), cacheMs);
-      const done = await deps.handleAgent(agentSubject(agentId), { kind: "blacklist", by: "operator", reason }, { now: deps.now() }).catch(async (err: unknown) => {
+      const evidenceHash = decision.evidence === undefined ? undefined : createHash("sha256").update(decision.evidence, "utf8").digest("hex");
+      const command: AgentCommand = { kind: "blacklist", by: decision.by ?? "operator", reason, ...(evidenceHash ? { evidenceHash } : {}) };
+      const done = await deps.handleAgent(agentSubject(agentId), command, { now: deps.now() }).catch(async (err: unknown) => {
         // Blacklisted before (perhaps by a request that failed while revoking): finish that.
         if (err instanceof DomainRuleViolation && err.code === "blacklisted") await revokeLeases(agentId, reason);
         throw err;
@@ -89,7 +96,14 @@ export function agentAdmin(deps: AgentAdminDeps) {
         await untilNoCoordinatorServes(agentId, cacheMs);
         revokedLeases += await revokeLeases(agentId, reason);
       }
-      return { events: done.events.map((e) => e.type), revokedLeases };
+      return { events: done.events.map((e) => e.type), revokedLeases, evidenceHash: evidenceHash ?? null };
+    },
+
+    /** An operator names the account the agent's work pays, over what the agent registered. */
+    async setOwner(agentId: string, owner: string, by = "operator"): Promise<{ events: string[] } | Refusal<"unknown_agent">> {
+      if (!(await agentExists(deps.pool, agentId))) return refusal("unknown_agent", `no agent ${agentId}`);
+      const done = await deps.handleAgent(agentSubject(agentId), { kind: "setOwner", owner, by }, { now: deps.now() });
+      return { events: done.events.map((e) => e.type) };
     },
   };
 }

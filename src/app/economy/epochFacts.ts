@@ -6,10 +6,11 @@ import type { Db } from "../../projections/keyset.js";
 import { latestFinalEpoch, proposalCountsBetween } from "../../projections/economy/queries.js";
 
 /**
- * The reason a credit earning for work carries: what the task flow pays a worker's owner with.
- * Only such earnings are contributions; top-ups, fees, faucet grants and issuance itself are not.
+ * What marks a credit earning for work: the credit flow pays a worker's owner for a result with
+ * ref `lease:<leaseId>` (src/domain/credits/taskPayments.ts). Only such earnings are
+ * contributions; model charges and fees, top-ups, grants and issuance itself are not.
  */
-export const WORK_EARNING_REASON = "work";
+export const WORK_EARNING_REF_PREFIX = "lease:";
 
 /** The account that holds the reserve's share of every epoch. */
 export const RESERVE_ACCOUNT = "treasury-reserve";
@@ -27,8 +28,8 @@ export function lowerMedian(values: readonly number[]): number {
 /**
  * An issuance epoch's facts, read alike by every coordinator once its projections hold the
  * hour, so that coordinators who saw the same streams compute the same record:
- * - contributions: the credits earned for work (credits.earned with reason "work") whose events
- *   are dated in the hour, each one contribution with its event id as ref and the millicredits
+ * - contributions: the credits earned for work (credits.earned with a ref lease:<leaseId>, the
+ *   credit flow's pay for a result) whose events are dated in the hour, each one contribution with its event id as ref and the millicredits
  *   it earned as its weight (as computeMs, CPU, quality 1, ok): an account's share of the
  *   contributors' part is its share of the hour's work earnings, which already weigh the class,
  *   the quality and the load of each piece of work.
@@ -42,7 +43,7 @@ export function lowerMedian(values: readonly number[]): number {
 export async function epochFacts(db: Db, epochId: string): Promise<Omit<EpochInputs, "coordinatorAccounts" | "reserveAccount">> {
   const start = epochStart(epochId);
   const end = epochEnd(epochId);
-  const [earnings, counts, previous] = await Promise.all([earningsBetween(db, [WORK_EARNING_REASON], start, end), proposalCountsBetween(db, start, end), latestFinalEpoch(db, epochId)]);
+  const [earnings, counts, previous] = await Promise.all([earningsBetween(db, WORK_EARNING_REF_PREFIX, start, end), proposalCountsBetween(db, start, end), latestFinalEpoch(db, epochId)]);
   const of = (c: ResourceClass) => counts.filter((p) => p.resourceClass === c);
   const contributions: Contribution[] = earnings.map((e) => ({ ref: e.eventId, accountId: e.accountId, resourceClass: "cpu", computeMs: Math.min(e.amount, MAX_CONTRIBUTION), quality: 1, ok: true }));
   return {

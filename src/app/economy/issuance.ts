@@ -5,6 +5,7 @@ import { computeEpochRecord } from "../../domain/economy/issuance.js";
 import type { CursorKey, Page } from "../../projections/keyset.js";
 import { epochAllocations, epochById, epochTally, finalEpochs, latestFinalEpoch, voteOf, type EpochSummary, type TalliedRecord } from "../../projections/economy/queries.js";
 import { refusal, type Refusal } from "../commands.js";
+import { coordinatorAccountOf } from "../credits/nodeAccounts.js";
 import type { EconomyDeps } from "./deps.js";
 import { epochFacts, RESERVE_ACCOUNT } from "./epochFacts.js";
 import type { Treasury } from "./treasury.js";
@@ -40,8 +41,8 @@ export function issuance(deps: EconomyDeps, treasury: Pick<Treasury, "votingPoli
   async function record(epochId: string, approvedCoordinators: readonly string[]): Promise<EpochRecord> {
     return computeEpochRecord({
       ...(await epochFacts(deps.pool, epochId)),
-      // A coordinator's credit account is its key, so the policy's list names the accounts too.
-      coordinatorAccounts: [...approvedCoordinators],
+      // A coordinator's account follows from its key, so the policy's list names the accounts too.
+      coordinatorAccounts: approvedCoordinators.map(coordinatorAccountOf),
       reserveAccount: RESERVE_ACCOUNT,
     });
   }

@@ -8,6 +8,8 @@ import type { IntentCreated, IntentEvent } from "../../domain/economy/intentEven
 import { appliedCreditEvents } from "../../projections/economy/facts.js";
 import { intentById, openIntentsCreatedBy, settledIntentsCreatedBy, type IntentView } from "../../projections/economy/queries.js";
 import { refusal, type Refusal } from "../commands.js";
+import { movementLookup } from "../credits/movements.js";
+import { coordinatorAccountOf } from "../credits/nodeAccounts.js";
 import type { EconomyDeps } from "./deps.js";
 import type { Prices } from "./prices.js";
 
@@ -89,22 +91,26 @@ export function payments(deps: EconomyDeps, prices: Pick<Prices, "satsPerCredit"
   /**
    * Mints what a settled intent makes: the payer's credits and the fee to this coordinator's
    * account (the node whose provider took the money), each an earning that points at the
-   * settlement. A movement the balances projection shows applied is not sent again; one not
-   * shown yet is sent with its deterministic command id, which the stream takes once (within
-   * its duplicate window, longer than the projection's lag).
+   * settlement, with a command id of its own, so a repeat within the stream's duplicate window
+   * is taken once. `fresh`: the settlement was just recorded, so nothing was minted for it yet.
+   * Otherwise a movement is looked for first: in the balances projection, then (not shown
+   * there: it lags, or the mint never happened) in the account's stream, so one made however
+   * long ago is never made again.
    */
-  async function mint(settled: readonly { intentId: string; payer: string; mintedMillicredits: number; feeMillicredits: number }[]): Promise<void> {
+  async function mint(settled: readonly { intentId: string; payer: string; mintedMillicredits: number; feeMillicredits: number }[], fresh = false): Promise<void> {
+    if (settled.length === 0) return;
     const now = deps.now();
     const movements = settled.flatMap(({ intentId, payer, mintedMillicredits, feeMillicredits }) => {
       const cause = { subject: intentSubject(intentId), eventId: eventIdFor(settleCommandId(intentId), 0) };
       return [
         { commandId: mintCommandId(intentId), accountId: payer, amount: mintedMillicredits, reason: TOPUP_REASON, cause },
-        { commandId: feeCommandId(intentId), accountId: deps.nodeKey, amount: feeMillicredits, reason: TOPUP_FEE_REASON, cause },
+        { commandId: feeCommandId(intentId), accountId: coordinatorAccountOf(deps.nodeKey), amount: feeMillicredits, reason: TOPUP_FEE_REASON, cause },
       ].filter((m) => m.amount > 0);
     });
-    const applied = await appliedCreditEvents(deps.pool, movements.map((m) => eventIdFor(m.commandId, 0)));
+    const applied = fresh ? new Set<string>() : await appliedCreditEvents(deps.pool, movements.map((m) => eventIdFor(m.commandId, 0)));
+    const onStream = movementLookup(deps.store);
     for (const { commandId, accountId, amount, reason, cause } of movements) {
-      if (applied.has(eventIdFor(commandId, 0))) continue;
+      if (!fresh && (applied.has(eventIdFor(commandId, 0)) || (await onStream.moved(accountId, commandId)))) continue;
       await deps.handlers.account(creditSubject(accountId), { kind: "earn", amount, reason, ref: cause.eventId, cause }, { now, commandId });
     }
   }
@@ -175,16 +181,18 @@ export function payments(deps: EconomyDeps, prices: Pick<Prices, "satsPerCredit"
     let [state, projected] = await Promise.all([handle.read(subject), intentById(deps.pool, intentId)]);
     if (state.status === "none") return refusal("unknown_intent", `no payment intent ${intentId}`);
     let said: InvoiceState = "settled";
+    let fresh = false;
     if (state.status !== "settled") {
       const answer = await askProvider(intentId, state.intent, state.status, projected?.createdBy === deps.nodeKey);
       if ("refused" in answer) return answer;
       said = answer.said;
+      fresh = settledBy(answer.events) !== undefined;
       if (answer.events.length > 0) state = answer.events.reduce(paymentIntentDecider.evolve, state);
       // Nothing recorded although the provider's word changes the intent: another caller recorded it first.
       else if (said !== "open") state = await handle.read(subject);
     }
     if (state.status === "none") return refusal("unknown_intent", `no payment intent ${intentId}`);
-    if (state.status === "settled") await mint([{ intentId, payer: state.intent.accountId, ...state.settlement }]);
+    if (state.status === "settled") await mint([{ intentId, payer: state.intent.accountId, ...state.settlement }], fresh);
     return { intent: viewOf(intentId, state, projected?.createdBy ?? null, projected?.version ?? 0), provider: said };
   }
 
@@ -250,7 +258,7 @@ export function payments(deps: EconomyDeps, prices: Pick<Prices, "satsPerCredit"
           if ("refused" in answer) continue;
           const settled = settledBy(answer.events);
           if (settled) {
-            await mint([{ intentId: view.intentId, payer: view.accountId, ...settled.data }]);
+            await mint([{ intentId: view.intentId, payer: view.accountId, ...settled.data }], true);
             done.settled.push(view.intentId);
           }
           if (answer.events.some((e) => e.type === "intent.expired")) done.expired.push(view.intentId);

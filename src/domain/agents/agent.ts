@@ -12,6 +12,8 @@ export type { AgentRecord } from "./record.js";
 interface Known {
   readonly record: AgentRecord;
   readonly checks: readonly string[];
+  /** The owner an operator named (agent.ownerChanged): what the agent registers cannot change it. */
+  readonly ownerSetBy?: { readonly owner: string; readonly by: string };
 }
 
 /** An agent is known by its public key: registered (pending or approved), or blacklisted for good. */
@@ -41,7 +43,9 @@ export const AgentCommand = z.discriminatedUnion("kind", [
   /** autoApprove: the coordinator's policy approves this registration (its own worker, open meshes). */
   z.object({ kind: z.literal("register"), profile: AgentProfile, autoApprove: z.boolean() }),
   z.object({ kind: z.literal("approve"), by: Actor }),
-  z.object({ kind: z.literal("blacklist"), by: Actor, reason: z.string().min(1).max(500) }),
+  z.object({ kind: z.literal("blacklist"), by: Actor, reason: z.string().min(1).max(500), evidenceHash: z.string().regex(/^[0-9a-f]{64}$/).optional() }),
+  /** An operator names the account the agent's work pays. */
+  z.object({ kind: z.literal("setOwner"), owner: AggregateId, by: Actor }),
   /** A result of the agent's was checked; recording the same (subtask, lease) again does nothing. */
   z.object({
     kind: z.literal("recordCheck"),
@@ -66,6 +70,8 @@ export function agentRuleBreak(state: Agent, event: AgentEvent): RuleBreak | und
       return state.status === "approved" ? undefined : { code: "not_approved", message: `the agent is ${state.status}, not approved` };
     case "agent.blacklisted":
       return state.status === "blacklisted" ? { code: "blacklisted", message: "the agent is blacklisted already" } : undefined;
+    case "agent.ownerChanged":
+      return state.status === "none" ? { code: "not_registered", message: "no agent registered with this key" } : undefined;
     case "agent.resultChecked":
       if (state.status === "none") return { code: "not_registered", message: "no agent registered with this key" };
       return state.checks.includes(checkKey(event.data.subtaskId, event.data.leaseId))
@@ -76,7 +82,10 @@ export function agentRuleBreak(state: Agent, event: AgentEvent): RuleBreak | und
   }
 }
 
-const known = (state: Agent): Known => (state.status === "none" ? { record: noRecord, checks: [] } : { record: state.record, checks: state.checks });
+const known = (state: Agent): Known =>
+  state.status === "none" ? { record: noRecord, checks: [] } : { record: state.record, checks: state.checks, ...(state.ownerSetBy ? { ownerSetBy: state.ownerSetBy } : {}) };
+
+const ownedBy = (profile: AgentProfile, owner: string): AgentProfile => ({ ...profile, owner });
 
 export function evolveAgent(state: Agent, event: AgentEvent): Agent {
   switch (event.type) {
@@ -92,6 +101,13 @@ export function evolveAgent(state: Agent, event: AgentEvent): Agent {
       return state.status === "approved" ? { status: "pending", profile: state.profile, ...known(state) } : state;
     case "agent.blacklisted":
       return { status: "blacklisted", ...(state.status === "none" ? {} : { profile: state.profile }), reason: event.data.reason, ...known(state) };
+    case "agent.ownerChanged": {
+      if (state.status === "none") return state;
+      const ownerSetBy = { owner: event.data.owner, by: event.data.by };
+      if (state.status === "approved") return { ...state, profile: ownedBy(state.profile, event.data.owner), approvedProfile: ownedBy(state.approvedProfile, event.data.owner), ownerSetBy };
+      if (state.status === "pending") return { ...state, profile: ownedBy(state.profile, event.data.owner), ownerSetBy };
+      return { ...state, ...(state.profile ? { profile: ownedBy(state.profile, event.data.owner) } : {}), ownerSetBy };
+    }
     case "agent.resultChecked": {
       if (state.status === "none") return state;
       const key = checkKey(event.data.subtaskId, event.data.leaseId);
@@ -116,7 +132,8 @@ const cut = (text: string, max: number) => (text.length <= max ? text : `${text.
  */
 function register(command: Extract<AgentCommand, { kind: "register" }>, state: Agent): AgentEvent[] {
   refuseBlacklisted(state);
-  const profile = canonicalProfile(command.profile);
+  // The owner an operator named stands: the agent's own word on it is not taken over it.
+  const profile = canonicalProfile(state.status !== "none" && state.ownerSetBy ? ownedBy(command.profile, state.ownerSetBy.owner) : command.profile);
   const policyApproval: AgentEvent[] = command.autoApprove ? [{ type: "agent.approved", data: { by: AUTO_APPROVAL } }] : [];
   if (state.status === "none") return requireRules(rules, state, [{ type: "agent.registered", data: profile }, ...policyApproval]);
   const changed: AgentEvent[] = isDeepStrictEqual(canonicalProfile(state.profile), profile) ? [] : [{ type: "agent.profileChanged", data: profile }];
@@ -136,7 +153,13 @@ export function decideAgent(command: AgentCommand, state: Agent): AgentEvent[] {
       if (state.status === "none") throw new DomainRuleViolation("not_registered", "no agent registered with this key");
       return state.status === "approved" ? [] : requireRules(rules, state, [{ type: "agent.approved", data: { by: command.by } }]);
     case "blacklist":
-      return requireRules(rules, state, [{ type: "agent.blacklisted", data: { by: command.by, reason: command.reason } }]);
+      return requireRules(rules, state, [
+        { type: "agent.blacklisted", data: { by: command.by, reason: command.reason, ...(command.evidenceHash ? { evidenceHash: command.evidenceHash } : {}) } },
+      ]);
+    case "setOwner":
+      if (state.status === "none") throw new DomainRuleViolation("not_registered", "no agent registered with this key");
+      if (state.ownerSetBy?.owner === command.owner) return [];
+      return requireRules(rules, state, [{ type: "agent.ownerChanged", data: { owner: command.owner, by: command.by } }]);
     case "recordCheck": {
       if (state.status === "none") throw new DomainRuleViolation("not_registered", "no agent registered with this key", true);
       // A checker that retries (or two that race) records the check once.

@@ -24,7 +24,16 @@ const Actor = z.string().min(1).max(200);
 export const agentRegistered = eventSpec("agent.registered", 1, AgentProfile);
 export const agentProfileChanged = eventSpec("agent.profileChanged", 1, AgentProfile);
 export const agentApproved = eventSpec("agent.approved", 1, z.object({ by: Actor }));
-export const agentBlacklisted = eventSpec("agent.blacklisted", 1, z.object({ by: Actor, reason: z.string().min(1).max(500) }));
+export const agentBlacklisted = eventSpec(
+  "agent.blacklisted",
+  1,
+  z.object({
+    by: Actor,
+    reason: z.string().min(1).max(500),
+    /** SHA-256 (hex) of the evidence document the decision rests on; absent in events recorded before it was kept. */
+    evidenceHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  }),
+);
 /** The agent registered a profile beyond what was approved (a model, a language, gpu, ...): it waits for approval again. */
 export const agentApprovalWithdrawn = eventSpec("agent.approvalWithdrawn", 1, z.object({ reason: z.string().min(1).max(500) }));
 /** One of the agent's results was checked (re-run where it could not tamper): its record of checked results. */
@@ -34,6 +43,9 @@ export const agentResultChecked = eventSpec(
   z.object({ subtaskId: AggregateId, leaseId: AggregateId, ok: z.boolean(), reason: z.string().min(1).max(500).optional(), at: z.iso.datetime({ offset: false }) }),
 );
 
-export const agentEventSpecs = [agentRegistered, agentProfileChanged, agentApproved, agentBlacklisted, agentApprovalWithdrawn, agentResultChecked] as const;
+/** An operator named the account the agent's work pays: it stands over what the agent registers. */
+export const agentOwnerChanged = eventSpec("agent.ownerChanged", 1, z.object({ owner: AggregateId, by: Actor }));
+
+export const agentEventSpecs = [agentRegistered, agentProfileChanged, agentApproved, agentBlacklisted, agentApprovalWithdrawn, agentResultChecked, agentOwnerChanged] as const;
 export const agentEvents = eventRegistry(...agentEventSpecs);
 export type AgentEvent = DraftOf<(typeof agentEventSpecs)[number]>;

@@ -31,6 +31,8 @@ const AgentRow = z.object({
   capabilities: z.unknown(),
   reason: z.string().nullable(),
   approvedBy: z.string().nullable(),
+  /** The credit account its work pays (null: its own id). */
+  owner: z.string().nullable(),
   /** Its record of checked results: what its reliability is judged on. */
   record: AgentRecord,
   firstSeenAt: z.string(),
@@ -66,10 +68,32 @@ export const agentAdminRoutes: FastifyPluginAsyncZod<AgentAdminDeps> = async (ap
     {
       schema: {
         params: Params,
-        body: z.object({ reason: z.string().trim().min(1).max(500) }),
-        response: { 200: EventsReply.extend({ revokedLeases: z.number().int() }), 409: ErrorReply, ...ADMIN_ERRORS, ...BODY_ERRORS },
+        body: z.object({
+          reason: z.string().trim().min(1).max(500),
+          /** Who decided (an operator's name); default "operator". */
+          by: z.string().trim().min(1).max(200).optional(),
+          /** The evidence document the decision rests on: only its SHA-256 is recorded. */
+          evidence: z.string().min(1).max(48 * 1024).optional(),
+        }),
+        response: { 200: EventsReply.extend({ revokedLeases: z.number().int(), evidenceHash: z.string().nullable() }), 409: ErrorReply, ...ADMIN_ERRORS, ...BODY_ERRORS },
       },
     },
-    async (req) => cases.blacklist(req.params.agentId, req.body.reason),
+    async (req) => cases.blacklist(req.params.agentId, req.body.reason, { ...(req.body.by ? { by: req.body.by } : {}), ...(req.body.evidence !== undefined ? { evidence: req.body.evidence } : {}) }),
+  );
+
+  app.post(
+    "/agents/:agentId/owner",
+    {
+      schema: {
+        params: Params,
+        body: z.object({ owner: AggregateId, by: z.string().trim().min(1).max(200).optional() }),
+        response: { 200: EventsReply, 404: ErrorReply, 409: ErrorReply, ...ADMIN_ERRORS, ...BODY_ERRORS },
+      },
+    },
+    async (req, reply) => {
+      const answer = await cases.setOwner(req.params.agentId, req.body.owner, req.body.by);
+      if ("refused" in answer) return reply.code(404).send({ error: answer.refused, message: answer.message });
+      return answer;
+    },
   );
 };

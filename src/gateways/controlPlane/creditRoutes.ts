@@ -14,6 +14,8 @@ export interface CreditRoutesDeps {
   readonly pool: Db;
   readonly handleCredit: HandleCommand<CreditCommand>;
   readonly now?: () => Date;
+  /** In production no credits come out of nothing: the faucet and a bare earn are refused (corrections are adjustments). */
+  readonly environment?: "development" | "production";
 }
 
 const Params = z.object({ accountId: AccountId });
@@ -30,37 +32,27 @@ const Balance = z.object({
   unit: z.literal("millicredits"),
 });
 
-/** One applied credit event and the balances it left behind, in millicredits (its fields named as clients have read them). */
+/** One applied credit event and the balances it left behind, in millicredits. */
 const Transaction = z.object({
-  event_id: z.string(),
+  eventId: z.string(),
   /** The stream sequence of its commit; a commit's several transactions share one. */
   seq: z.number(),
   type: z.string(),
   amount: z.number(),
-  hold_id: z.string().nullable(),
+  holdId: z.string().nullable(),
   reason: z.string().nullable(),
   ref: z.string().nullable(),
-  available_after: z.number(),
-  held_after: z.number(),
+  availableAfter: z.number(),
+  heldAfter: z.number(),
   /** The node key that signed the event. */
   signer: z.string(),
-  occurred_at: z.string(),
+  occurredAt: z.string(),
+  /** The event that made it happen (a subtask's result, a task's end), on its own stream. */
+  cause: z.object({ subject: z.string(), eventId: z.string() }).nullable(),
 });
 const History = z.object({ accountId: z.string(), transactions: z.array(Transaction), next: z.string().nullable() });
 
-const transaction = (t: CreditTransaction): z.infer<typeof Transaction> => ({
-  event_id: t.eventId,
-  seq: t.seq,
-  type: t.type,
-  amount: t.amount,
-  hold_id: t.holdId,
-  reason: t.reason,
-  ref: t.ref,
-  available_after: t.availableAfter,
-  held_after: t.heldAfter,
-  signer: t.signer,
-  occurred_at: t.occurredAt.toISOString(),
-});
+const transaction = (t: CreditTransaction): z.infer<typeof Transaction> => ({ ...t, occurredAt: t.occurredAt.toISOString() });
 
 const HistoryQuery = z
   .object({
@@ -73,11 +65,16 @@ const HistoryQuery = z
   .refine((q) => q.before === undefined || q.beforeSeq === undefined, { message: "give before or beforeSeq, not both", path: ["before"] });
 
 const ADMIN_ERRORS = { ...ROUTE_ERRORS, ...AUTH_ERRORS };
-const COMMAND_ERRORS = { 409: ErrorReply, ...ADMIN_ERRORS, ...BODY_ERRORS };
+const COMMAND_ERRORS = { 403: ErrorReply.describe("development_only: refused on a production node (EC_ENV=production)"), 409: ErrorReply, ...ADMIN_ERRORS, ...BODY_ERRORS };
+const DEVELOPMENT_ONLY = {
+  error: "development_only",
+  message: "a production node (EC_ENV=production) mints no credits by hand: credits come from work, payments and issuance; correct a balance with an adjust command, which says so",
+};
 
 /** Credit accounts on the control plane (credits). A command's reply carries the stream version it produced. */
 export const creditRoutes: FastifyPluginAsyncZod<CreditRoutesDeps> = async (app, deps) => {
   const cases = credits({ ...deps, now: deps.now ?? systemClock });
+  const production = deps.environment === "production";
 
   app.get("/credits/:accountId/balance", { schema: { params: Params, response: { 200: Balance, 404: ErrorReply, ...ADMIN_ERRORS } } }, async (req, reply) => {
     const answer = await cases.balance(req.params.accountId);
@@ -93,7 +90,10 @@ export const creditRoutes: FastifyPluginAsyncZod<CreditRoutesDeps> = async (app,
   app.post(
     "/credits/:accountId/commands",
     { schema: { params: Params, headers: IdempotencyHeaders, body: CreditCommand, response: { 201: CommandReply, ...COMMAND_ERRORS } } },
-    async (req, reply) => reply.code(201).send(await cases.command(req.params.accountId, req.body, req.headers["idempotency-key"])),
+    async (req, reply) => {
+      if (production && req.body.kind === "earn") return reply.code(403).send(DEVELOPMENT_ONLY);
+      return reply.code(201).send(await cases.command(req.params.accountId, req.body, req.headers["idempotency-key"]));
+    },
   );
 
   app.post(
@@ -106,6 +106,9 @@ export const creditRoutes: FastifyPluginAsyncZod<CreditRoutesDeps> = async (app,
         response: { 201: CommandReply, ...COMMAND_ERRORS },
       },
     },
-    async (req, reply) => reply.code(201).send(await cases.faucet(req.params.accountId, req.body, req.headers["idempotency-key"])),
+    async (req, reply) => {
+      if (production) return reply.code(403).send(DEVELOPMENT_ONLY);
+      return reply.code(201).send(await cases.faucet(req.params.accountId, req.body, req.headers["idempotency-key"]));
+    },
   );
 };

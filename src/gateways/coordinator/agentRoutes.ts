@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { HeartbeatStore } from "../../adapters/agents/heartbeats.js";
-import { verifySignedRequest, type NonceStore } from "../../adapters/security/signedRequests.js";
+import type { NonceStore } from "../../adapters/security/signedRequests.js";
+import { signedAgentRequest } from "./signedAgentRequest.js";
 import { systemClock } from "../../app/clock.js";
 import { agentDirectory } from "../../app/agents/agentDirectory.js";
 import { agentHeartbeat } from "../../app/agents/agentHeartbeat.js";
@@ -38,12 +39,6 @@ export interface AgentRoutesDeps {
   readonly ownerMaxLeases?: number;
 }
 
-declare module "fastify" {
-  interface FastifyRequest {
-    agentId?: string;
-  }
-}
-
 /** How each refusal of the worker-facing use cases is answered. */
 const STATUS = { unknown_agent: 404, blacklisted: 403, device_type_changed: 400, sandbox_required: 400 } as const;
 const SIGNED_ERRORS = { ...ROUTE_ERRORS, ...BODY_ERRORS, ...AUTH_ERRORS };
@@ -63,12 +58,7 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
   const pull = pullWork({ directory, assigner, heartbeats: deps.heartbeats, heartbeatIntervalMs: deps.heartbeatIntervalMs, sandboxRequired: deps.sandboxRequired, now });
   const report = reportResult({ directory, handleSubtask: deps.handleSubtask, resultTaken: assigner.resultTaken, draw: deps.draw, now });
 
-  // The signature covers the body's exact bytes, which the gateway's JSON parser keeps (rawBody).
-  app.addHook("preValidation", async (req, reply) => {
-    const check = await verifySignedRequest(req.headers, req.method, req.url, req.rawBody ?? Buffer.alloc(0), deps.nonces);
-    if (!check.ok) return reply.code(check.status).send({ error: check.status === 401 ? "unauthorized" : "bad_request", message: check.reason });
-    req.agentId = check.agent;
-  });
+  app.addHook("preValidation", signedAgentRequest(deps.nonces));
   const limits = await registrationLimits(app, deps.registrationLimits ?? REGISTRATION_LIMITS);
 
   app.post(

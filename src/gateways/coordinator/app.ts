@@ -4,10 +4,11 @@ import { gatewayApp, observabilityOf, type GatewayObservability } from "../gatew
 import { healthRoutes, type HealthRoutesDeps } from "../healthRoutes.js";
 import type { LogLine } from "../gatewayLog.js";
 import { agentRoutes, type AgentRoutesDeps } from "./agentRoutes.js";
+import { bleSyncRoutes, type BleSyncRoutesDeps } from "./bleSyncRoutes.js";
 import { escalationRoutes, type EscalationRoutesDeps } from "./escalationRoutes.js";
 import { taskRoutes, type TaskRoutesDeps } from "./taskRoutes.js";
 
-export interface CoordinatorDeps extends HealthRoutesDeps, AgentRoutesDeps, TaskRoutesDeps, Omit<EscalationRoutesDeps, "handleSubtask">, GatewayObservability {
+export interface CoordinatorDeps extends HealthRoutesDeps, AgentRoutesDeps, TaskRoutesDeps, Partial<Pick<BleSyncRoutesDeps, "store">>, Omit<EscalationRoutesDeps, "handleSubtask">, GatewayObservability {
   readonly adminToken: string;
   /** The node's log, for what went wrong (every 5xx); none: nothing is logged. */
   readonly log?: LogLine;
@@ -22,6 +23,7 @@ export async function buildCoordinator(deps: CoordinatorDeps): Promise<FastifyIn
   const app = await gatewayApp({ service: "coordinator", bodyLimit: 1024 * 1024, ...observabilityOf(deps), description: "Signed worker routes (register, heartbeat, pull, result); behind the admin token, task submission, reads and escalation." });
   await app.register(healthRoutes, deps);
   await app.register(agentRoutes, deps);
+  if (deps.store) await app.register(bleSyncRoutes, { ...deps, store: deps.store });
   await app.register(async (admin) => {
     admin.addHook("onRequest", requireAdminToken(deps.adminToken));
     await admin.register(taskRoutes, deps);

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { systemClock } from "../../app/clock.js";
-import type { HandleCommand } from "../../app/commands.js";
+import { isRefusal, type HandleCommand } from "../../app/commands.js";
+import type { CreditCommand } from "../../domain/credits/commands.js";
+import { LOCAL_ACCOUNT } from "../../app/credits/nodeAccounts.js";
 import { submitTask } from "../../app/tasks/submitTask.js";
 import { taskReads } from "../../app/tasks/taskReads.js";
 import { AggregateId } from "../../domain/events/envelope.js";
@@ -15,10 +17,13 @@ import { AUTH_ERRORS, BODY_ERRORS, ErrorReply, ROUTE_ERRORS } from "../replies.j
 export interface TaskRoutesDeps {
   readonly pool: Db;
   readonly handleTask: HandleCommand<TaskCommand>;
+  readonly handleCredit: HandleCommand<CreditCommand>;
+  /** The model a task runs on when it asks for none (what its hold is priced by). */
+  readonly defaultModel: string;
   readonly now?: () => Date;
 }
 
-const SubmitBody = TaskRequest.extend({ submitter: AggregateId.default("local") });
+const SubmitBody = TaskRequest.extend({ submitter: AggregateId.default(LOCAL_ACCOUNT) });
 const TaskParams = z.object({ taskId: AggregateId });
 const ListQuery = z.object({
   status: z.enum(["submitted", "running", "completed", "failed"]).optional(),
@@ -66,7 +71,7 @@ const ADMIN_ERRORS = { ...ROUTE_ERRORS, ...AUTH_ERRORS };
  */
 export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesDeps> = async (app, deps) => {
   const now = deps.now ?? systemClock;
-  const submit = submitTask({ handleTask: deps.handleTask, now });
+  const submit = submitTask({ handleTask: deps.handleTask, handleCredit: deps.handleCredit, defaultModel: deps.defaultModel, now });
   const reads = taskReads(deps);
   const unknown = (taskId: string) => ({ error: "unknown_task", message: `no task ${taskId} (a task just submitted appears within a moment)` });
 
@@ -76,12 +81,19 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesDeps> = async (app, dep
       schema: {
         body: SubmitBody,
         headers: IdempotencyHeaders,
-        response: { 202: z.object({ taskId: z.string(), status: z.literal("submitted") }), 409: ErrorReply, ...ADMIN_ERRORS, ...BODY_ERRORS },
+        response: {
+          202: z.object({ taskId: z.string(), status: z.literal("submitted"), heldMillicredits: z.number().int() }),
+          402: ErrorReply.describe("the paying account (the submitter's) cannot cover the most the task can cost: insufficient_credits"),
+          409: ErrorReply,
+          ...ADMIN_ERRORS,
+          ...BODY_ERRORS,
+        },
       },
     },
     async (req, reply) => {
-      const { taskId } = await submit(req.body, req.headers["idempotency-key"]);
-      return reply.code(202).send({ taskId, status: "submitted" as const });
+      const submitted = await submit(req.body, req.headers["idempotency-key"]);
+      if (isRefusal(submitted)) return reply.code(402).send({ error: submitted.refused, message: submitted.message });
+      return reply.code(202).send({ taskId: submitted.taskId, status: "submitted" as const, heldMillicredits: submitted.held });
     },
   );
 

@@ -37,6 +37,8 @@ export interface AgentSummary {
   readonly capabilities: unknown;
   readonly reason: string | null;
   readonly approvedBy: string | null;
+  /** The credit account its work pays (null: its own id). */
+  readonly owner: string | null;
   /** Its record of checked results: what its reliability is judged on. */
   readonly record: AgentRecord;
   readonly firstSeenAt: Date;
@@ -51,6 +53,7 @@ interface AgentSummaryRow {
   capabilities: unknown;
   reason: string | null;
   approved_by: string | null;
+  owner: string | null;
   checked_results: number;
   failed_results: number;
   check_streak: number;
@@ -67,6 +70,7 @@ const agentSummary = (r: AgentSummaryRow): AgentSummary => ({
   capabilities: r.capabilities,
   reason: r.reason,
   approvedBy: r.approved_by,
+  owner: r.owner,
   record: { checked: r.checked_results, failed: r.failed_results, streak: r.check_streak, ...(r.last_failed_at ? { lastFailedAt: r.last_failed_at.toISOString() } : {}) },
   firstSeenAt: r.first_seen_at,
   updatedAt: r.updated_at,
@@ -78,7 +82,7 @@ const agentSummary = (r: AgentSummaryRow): AgentSummary => ({
  */
 export async function agentsByFirstSeen(db: Db, opts: { status?: AgentStatus | undefined; after?: CursorKey | undefined; limit: number }): Promise<Page<AgentSummary>> {
   const { rows } = await db.query<AgentSummaryRow>(
-    `SELECT agent_id, status, name, mode, capabilities, reason, approved_by, checked_results, failed_results, check_streak, last_failed_at,
+    `SELECT agent_id, status, name, mode, capabilities, reason, approved_by, owner, checked_results, failed_results, check_streak, last_failed_at,
             first_seen_at, ${microsOf("first_seen_at")} AS first_seen_cursor, updated_at
        FROM agents
       WHERE ($1::text IS NULL OR status = $1) AND ($2::bigint IS NULL OR (first_seen_at, agent_id) > (${timeOfMicros("$2")}, $3::text))

@@ -21,7 +21,7 @@ interface AccountRow {
 
 const TRANSACTION_COLUMNS = [
   "event_id", "account_id", "seq", "type", "amount", "hold_id", "reason", "ref",
-  "available_after", "held_after", "signer", "occurred_at",
+  "available_after", "held_after", "signer", "occurred_at", "cause_subject", "cause_event_id",
 ] as const;
 
 /** Accounts a session keeps in memory before writing them out; bounds a rebuild's memory. */
@@ -149,10 +149,10 @@ function openBalances(db: PoolClient, { careful }: SessionOptions) {
       for (const [i, draft] of drafts.entries()) {
         state = creditAccountDecider.evolve(state, draft);
         const e = fresh[i]!;
-        const data = draft.data as { reason?: string; ref?: string; holdId?: string };
+        const data = draft.data as { reason?: string; ref?: string; holdId?: string; cause?: { subject: string; eventId: string } };
         history.push([
           e.id, accountId, commit.seq, draft.type, amountOf(draft), data.holdId ?? null, data.reason ?? null, data.ref ?? null,
-          state.available, heldTotal(state), e.signer, e.time,
+          state.available, heldTotal(state), e.signer, e.time, data.cause?.subject ?? null, data.cause?.eventId ?? null,
         ]);
         if (draft.type === "credits.earned") row.earned += draft.data.amount;
         if (draft.type === "credits.spent") row.spent += draft.data.amount;
@@ -188,7 +188,7 @@ async function insertHistory(db: PoolClient, rows: CopyValue[][]): Promise<void>
   await db.query(
     `INSERT INTO credit_transactions (${TRANSACTION_COLUMNS.join(", ")})
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[],
-                          $9::bigint[], $10::bigint[], $11::text[], $12::timestamptz[])
+                          $9::bigint[], $10::bigint[], $11::text[], $12::timestamptz[], $13::text[], $14::uuid[])
      ON CONFLICT (event_id) DO NOTHING`,
     storableParams(TRANSACTION_COLUMNS.map((_, i) => column(i))),
   );
@@ -197,7 +197,8 @@ async function insertHistory(db: PoolClient, rows: CopyValue[][]): Promise<void>
 /** The balances projection: one row per account, its open holds, and the history of applied events. */
 export const balancesProjector: Projector = {
   name: "credit_balances",
-  version: 1,
+  // 2: each movement's cause (cause_subject, cause_event_id) is kept.
+  version: 2,
   streams: [creditsContext.stream],
   registry: creditEvents,
   tables: ["credit_accounts", "credit_holds", "credit_transactions"],

@@ -38,6 +38,8 @@ export interface CreditTransaction {
   /** The node key that signed the event. */
   readonly signer: string;
   readonly occurredAt: Date;
+  /** The event that made it happen, when the movement names one. */
+  readonly cause: { readonly subject: string; readonly eventId: string } | null;
 }
 
 interface CreditTransactionRow {
@@ -52,6 +54,8 @@ interface CreditTransactionRow {
   held_after: number;
   signer: string;
   occurred_at: Date;
+  cause_subject: string | null;
+  cause_event_id: string | null;
 }
 const creditTransaction = (r: CreditTransactionRow): CreditTransaction => ({
   eventId: r.event_id,
@@ -65,6 +69,7 @@ const creditTransaction = (r: CreditTransactionRow): CreditTransaction => ({
   heldAfter: r.held_after,
   signer: r.signer,
   occurredAt: r.occurred_at,
+  cause: r.cause_subject !== null && r.cause_event_id !== null ? { subject: r.cause_subject, eventId: r.cause_event_id } : null,
 });
 
 /**
@@ -74,7 +79,7 @@ const creditTransaction = (r: CreditTransactionRow): CreditTransaction => ({
  */
 export async function creditHistory(db: Db, accountId: string, opts: { before?: CursorKey | undefined; beforeSeq?: number | undefined; limit: number }): Promise<Page<CreditTransaction>> {
   const { rows } = await db.query<CreditTransactionRow>(
-    `SELECT event_id, seq, type, amount, hold_id, reason, ref, available_after, held_after, signer, occurred_at
+    `SELECT event_id, seq, type, amount, hold_id, reason, ref, available_after, held_after, signer, occurred_at, cause_subject, cause_event_id
        FROM credit_transactions
       WHERE account_id = $1 AND ($2::bigint IS NULL OR seq < $2) AND ($3::bigint IS NULL OR (seq, event_id) < ($3::bigint, $4::uuid))
       ORDER BY seq DESC, event_id DESC LIMIT $5`,

@@ -45,12 +45,12 @@ export interface Earning {
   readonly amount: number;
 }
 
-/** The credits.earned movements with one of `reasons` whose events were recorded in [start, end), by their event time. */
-export async function earningsBetween(db: Db, reasons: readonly string[], start: Date, end: Date): Promise<Earning[]> {
+/** The credits.earned movements whose ref starts with `refPrefix` and whose events were recorded in [start, end), by their event time. */
+export async function earningsBetween(db: Db, refPrefix: string, start: Date, end: Date): Promise<Earning[]> {
   const { rows } = await db.query<{ event_id: string; account_id: string; amount: number }>(
     `SELECT event_id, account_id, amount FROM credit_transactions
-      WHERE type = 'credits.earned' AND reason = ANY($1) AND occurred_at >= $2 AND occurred_at < $3 ORDER BY event_id`,
-    [reasons, start, end],
+      WHERE type = 'credits.earned' AND starts_with(ref, $1) AND occurred_at >= $2 AND occurred_at < $3 ORDER BY event_id`,
+    [refPrefix, start, end],
   );
   return rows.map((r) => ({ eventId: r.event_id, accountId: r.account_id, amount: r.amount }));
 }

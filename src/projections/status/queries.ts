@@ -37,3 +37,11 @@ export async function readModelCounts(pool: pg.Pool): Promise<ReadModelCounts> {
     db.release();
   }
 }
+
+/** What the load multiplier reads: subtasks waiting for a worker, and the approved agents that could take them. */
+export async function queuePressureInputs(db: Pick<pg.Pool, "query">): Promise<{ queued: number; agents: number }> {
+  const r = await db.query<{ queued: string; agents: string }>(
+    "SELECT (SELECT count(*) FROM subtasks WHERE status = 'queued') AS queued, (SELECT count(*) FROM agents WHERE status = 'approved') AS agents",
+  );
+  return { queued: Number(r.rows[0]?.queued ?? 0), agents: Number(r.rows[0]?.agents ?? 0) };
+}
