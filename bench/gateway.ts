@@ -8,7 +8,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
 import { connectNats } from "../src/adapters/nats/connection.js";
 import { nodeConfigFrom } from "../src/node/config.js";
-import { startNode, type RunningNode } from "../src/node/startNode.js";
+import { startNode, type NodeInternals, type RunningNode } from "../src/node/startNode.js";
 import { startFakeOllama } from "../test/support/fakeOllama.js";
 import { eventually } from "../test/support/node.js";
 import { creditWriter, signedAppendRate } from "./appends.js";
@@ -46,9 +46,14 @@ export interface GatewayBenchOptions {
   /** A simulated worker told "no_work" waits this long before it pulls again. */
   readonly noWorkPauseMs: number;
   readonly healthMs: number;
+  /** The same as a round, on a node where tasks cost nothing and work earns nothing (no hold, no credit flow). */
+  readonly unpaidRound?: GatewayRound;
 }
 
 const MODEL = "qwen2.5-coder:1.5b";
+
+/** The suffix of the round run on a node where tasks cost nothing. */
+export const UNPAID_SUFFIX = "_without_credits";
 
 /** The simulated workers' thread, asked one thing at a time. */
 function simulatedWorkers(data: SimulatedWorkersData) {
@@ -184,40 +189,63 @@ async function gatewayRound(node: RunningNode, pool: pg.Pool, nc: NatsConnection
  * round trips, no signing, no work), and signed, concurrency-checked appends on the same
  * nats-server at the workers' concurrency, measured after the node has stopped.
  */
+/** A node as the bench starts it (no worker of its own, every agent approved), its rounds run, then stopped. */
+async function roundsOnNode(
+  on: { natsUrl: string; databaseUrl: string; pool: pg.Pool; nc: NatsConnection; modelUrl: string },
+  rounds: readonly GatewayRound[],
+  opts: GatewayBenchOptions,
+  internals: NodeInternals,
+): Promise<RoundResult[]> {
+  const dataDir = await mkdtemp(join(tmpdir(), "ec-bench-node-"));
+  const logs: string[] = [];
+  const config = nodeConfigFrom(
+    {
+      dataDir,
+      natsUrl: on.natsUrl,
+      databaseUrl: on.databaseUrl,
+      coordinatorPort: 0,
+      inferencePort: 0,
+      controlPlanePort: 0,
+      ollamaHost: on.modelUrl,
+      model: MODEL,
+      worker: false,
+      autoApprove: "all",
+      leaseMs: 3_600_000,
+      // 101 simulated workers register from this one address.
+      registerPerAddress: 1_000,
+    },
+    {},
+  );
+  const node = await startNode(config, (line) => logs.push(line), undefined, internals);
+  const results: RoundResult[] = [];
+  try {
+    for (const r of rounds) results.push(await gatewayRound(node, on.pool, on.nc, r, opts));
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\nnode log:\n${logs.slice(-20).join("\n")}`);
+  } finally {
+    await node.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  return results;
+}
+
 export async function gatewayBench(opts: GatewayBenchOptions): Promise<void> {
   const [nats, db, model] = await Promise.all([benchNats(), benchDatabase(), startFakeOllama([MODEL])]);
   const plan = JSON.stringify(Array.from({ length: opts.subtasksPerTask }, (_, i) => ({ input: `print the number ${i}`, language: "python" })));
   model.answer = (prompt) => (prompt.includes("JSON array") ? plan : "```python\nprint(1)\n```");
-  const dataDir = await mkdtemp(join(tmpdir(), "ec-bench-node-"));
-  const logs: string[] = [];
   const nc = await connectNats(nats.server.url, "bench-gateway");
   try {
-    const config = nodeConfigFrom(
-      {
-        dataDir,
-        natsUrl: nats.server.url,
-        databaseUrl: db.url,
-        coordinatorPort: 0,
-        inferencePort: 0,
-        controlPlanePort: 0,
-        ollamaHost: model.url,
-        model: MODEL,
-        worker: false,
-        autoApprove: "all",
-        leaseMs: 3_600_000,
-        // 101 simulated workers register from this one address.
-        registerPerAddress: 1_000,
-      },
-      {},
-    );
-    const node = await startNode(config, (line) => logs.push(line));
-    const results: RoundResult[] = [];
-    try {
-      for (const r of opts.rounds) results.push(await gatewayRound(node, db.pool, nc, r, opts));
-    } catch (err) {
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\nnode log:\n${logs.slice(-20).join("\n")}`);
-    } finally {
-      await node.stop();
+    const results = await roundsOnNode({ natsUrl: nats.server.url, databaseUrl: db.url, pool: db.pool, nc, modelUrl: model.url }, opts.rounds, opts, {});
+    // The headline round again on a node where tasks cost nothing: what the credits' work costs the cycle.
+    if (opts.unpaidRound) {
+      const [nats2, db2] = await Promise.all([benchNats(), benchDatabase()]);
+      const nc2 = await connectNats(nats2.server.url, "bench-gateway-unpaid");
+      try {
+        results.push(...(await roundsOnNode({ natsUrl: nats2.server.url, databaseUrl: db2.url, pool: db2.pool, nc: nc2, modelUrl: model.url }, [opts.unpaidRound], opts, { unpaid: true })));
+      } finally {
+        await nc2.close();
+        await Promise.all([db2.drop(), nats2.close()]);
+      }
     }
 
     // The raw append limit on the same nats-server, with the node stopped so nothing else runs.
@@ -228,6 +256,8 @@ export async function gatewayBench(opts: GatewayBenchOptions): Promise<void> {
     }
     await writer.close();
 
+    const unpaid = results.find((x) => x.round.suffix.endsWith(UNPAID_SUFFIX));
+    const unpaidRate = unpaid && unpaid.subtasks / (unpaid.run.ms / 1000);
     for (const { round: r, subtasks, health, run, commitsInCycle, commitsUntilTasksCompleted, projectionLagMs, loadAvgAtStart } of results) {
       // Every result checked: a subtask counts once its check has completed it, so its time is in the rate.
       const seconds = (r.established ? run.ms : run.ms + projectionLagMs) / 1000;
@@ -240,6 +270,8 @@ export async function gatewayBench(opts: GatewayBenchOptions): Promise<void> {
       };
       report(`gateway_subtasks_per_s${r.suffix}`, subtasks / seconds, "subtasks/s", health.requests / (health.ms / 1000), {
         baselineIs: "GET /health round trips/s, same clients, same server (a subtask takes 2 signed round trips)",
+        credits: r.suffix.endsWith(UNPAID_SUFFIX) ? "none: tasks hold nothing, no credit flow (the comparison's other side)" : "each task's hold at submission, every result paid to its worker's owner, the hold settled at the task's end",
+        ...(r.suffix === "" && unpaidRate !== undefined ? { withoutCredits: round(unpaidRate), creditsShare: round(subtasks / seconds / unpaidRate, 3) } : {}),
         ...cycle,
         wallMs: round(run.ms),
         pulls: run.allPulls.count,
@@ -273,6 +305,5 @@ export async function gatewayBench(opts: GatewayBenchOptions): Promise<void> {
   } finally {
     await nc.close();
     await Promise.all([db.drop(), nats.close(), model.close()]);
-    await rm(dataDir, { recursive: true, force: true });
   }
 }

@@ -8,7 +8,7 @@ import { applyStreams } from "../src/adapters/nats/streams.js";
 import { creditWriter, rawPublishRate, signedAppendRate } from "./appends.js";
 import { auditBench } from "./audit.js";
 import { creditsBench } from "./credits.js";
-import { gatewayBench } from "./gateway.js";
+import { gatewayBench, UNPAID_SUFFIX } from "./gateway.js";
 import { idleNodeBench } from "./idleNode.js";
 import { rawCopyRate, replayInChild } from "./rebuild.js";
 import { benchDatabase, benchNats, report, reportFailure } from "./support.js";
@@ -67,6 +67,8 @@ const parts: Record<string, () => Promise<void>> = {
         { workers: 1, tasks: 10, suffix: "_1_worker", established: true },
         { workers: 50, tasks: 20, suffix: "_all_checked", established: false },
       ],
+      // The headline round once more on a node where tasks cost nothing: what the credits cost.
+      unpaidRound: { workers: 50, tasks: 60, suffix: UNPAID_SUFFIX, established: true },
       subtasksPerTask: 5,
       noWorkPauseMs: 20,
       healthMs: 3_000,

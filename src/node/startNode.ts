@@ -98,6 +98,11 @@ export interface NodeInternals {
   readonly draw?: () => number;
   /** The Lightning provider, instead of the one the environment names: a test's mock it can pay, or an adapter for a fake node. */
   readonly lightning?: LightningProvider;
+  /**
+   * Tasks cost nothing and work earns nothing: no hold at submission, no credit flow. Only for
+   * the bench, which prints the full cycle with and without the credits' work side by side.
+   */
+  readonly unpaid?: boolean;
 }
 
 export async function startNode(config: NodeConfig, log: Log = console.log, onFatal: (reason: string) => void = () => undefined, internals: NodeInternals = {}): Promise<RunningNode> {
@@ -227,7 +232,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
         onError: onError("result checker"),
       }),
       await startTaskFlow({ nc, store, handlers, verifier, maxAttempts: config.maxAttempts, onError: onError("task flow") }),
-      await startCreditFlow({ nc, store, handlers, pool, coordinatorAccount, defaultModel: config.model, verifier, onError: onError("credit flow") }),
+      ...(internals.unpaid ? [] : [await startCreditFlow({ nc, store, handlers, pool, coordinatorAccount, defaultModel: config.model, verifier, onError: onError("credit flow") })]),
       await startDecomposer({ nc, handlers, verifier, inference: inferenceService, onError: onError("decomposer") }),
       await startEscalationFlow({
         nc,
@@ -305,7 +310,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
       handleAgent,
       handleSubtask,
       handleTask,
-      handleCredit,
+      ...(internals.unpaid ? {} : { handleCredit }),
       store,
       defaultModel: config.model,
       heartbeatIntervalMs: config.heartbeatMs,

@@ -9,7 +9,8 @@ import { refusal, type HandleCommand, type Refusal } from "../commands.js";
 
 export interface SubmitTaskDeps {
   readonly handleTask: HandleCommand<TaskCommand>;
-  readonly handleCredit: HandleCommand<CreditCommand>;
+  /** None only on the bench's unpaid node: then a task holds nothing. */
+  readonly handleCredit?: HandleCommand<CreditCommand>;
   /** The model a task runs on when it asks for none: what its hold is priced by. */
   readonly defaultModel: string;
   readonly now: () => Date;
@@ -36,8 +37,15 @@ export function submitTask(deps: SubmitTaskDeps) {
     const holdId = taskHoldId(taskId);
     const amount = taskHold({ resourceClass: request.resourceClass, model: request.requestedModel ?? deps.defaultModel });
     let heldNow = false;
+    const handleCredit = deps.handleCredit;
+    if (!handleCredit) {
+      await deps.handleTask(taskSubject(taskId), { kind: "submit", request }, { now, commandId: `submit:${taskId}` }).catch((err: unknown) => {
+        if (!(idempotencyKey && err instanceof DomainRuleViolation && err.code === "already_submitted")) throw err;
+      });
+      return { taskId, held: 0 };
+    }
     try {
-      await deps.handleCredit(payer, { kind: "hold", holdId, amount, reason: `task ${taskId}` }, { now, commandId: `hold:${taskId}` });
+      await handleCredit(payer, { kind: "hold", holdId, amount, reason: `task ${taskId}` }, { now, commandId: `hold:${taskId}` });
       heldNow = true;
     } catch (err) {
       if (!(err instanceof DomainRuleViolation)) throw err;
@@ -53,7 +61,7 @@ export function submitTask(deps: SubmitTaskDeps) {
       const repeat = idempotencyKey !== undefined && err instanceof DomainRuleViolation && err.code === "already_submitted";
       // A hold taken for a task that is not appended goes back: nothing is kept for nothing.
       if (heldNow && (repeat || err instanceof DomainRuleViolation)) {
-        await deps.handleCredit(payer, { kind: "release", holdId }, { now, commandId: `unhold:${taskId}:${now.getTime()}` }).catch(() => undefined);
+        await handleCredit(payer, { kind: "release", holdId }, { now, commandId: `unhold:${taskId}:${now.getTime()}` }).catch(() => undefined);
       }
       if (!repeat) throw err;
     }

@@ -23,7 +23,7 @@ export async function buildCoordinator(deps: CoordinatorDeps): Promise<FastifyIn
   const app = await gatewayApp({ service: "coordinator", bodyLimit: 1024 * 1024, ...observabilityOf(deps), description: "Signed worker routes (register, heartbeat, pull, result); behind the admin token, task submission, reads and escalation." });
   await app.register(healthRoutes, deps);
   await app.register(agentRoutes, deps);
-  if (deps.store) await app.register(bleSyncRoutes, { ...deps, store: deps.store });
+  if (deps.store && deps.handleCredit) await app.register(bleSyncRoutes, { ...deps, store: deps.store, handleCredit: deps.handleCredit });
   await app.register(async (admin) => {
     admin.addHook("onRequest", requireAdminToken(deps.adminToken));
     await admin.register(taskRoutes, deps);

@@ -17,7 +17,8 @@ import { AUTH_ERRORS, BODY_ERRORS, ErrorReply, ROUTE_ERRORS } from "../replies.j
 export interface TaskRoutesDeps {
   readonly pool: Db;
   readonly handleTask: HandleCommand<TaskCommand>;
-  readonly handleCredit: HandleCommand<CreditCommand>;
+  /** Holds each task's cost on its submitter's account; none (the bench's unpaid node only): tasks cost nothing. */
+  readonly handleCredit?: HandleCommand<CreditCommand> | undefined;
   /** The model a task runs on when it asks for none (what its hold is priced by). */
   readonly defaultModel: string;
   readonly now?: () => Date;
@@ -71,7 +72,7 @@ const ADMIN_ERRORS = { ...ROUTE_ERRORS, ...AUTH_ERRORS };
  */
 export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesDeps> = async (app, deps) => {
   const now = deps.now ?? systemClock;
-  const submit = submitTask({ handleTask: deps.handleTask, handleCredit: deps.handleCredit, defaultModel: deps.defaultModel, now });
+  const submit = submitTask({ handleTask: deps.handleTask, ...(deps.handleCredit ? { handleCredit: deps.handleCredit } : {}), defaultModel: deps.defaultModel, now });
   const reads = taskReads(deps);
   const unknown = (taskId: string) => ({ error: "unknown_task", message: `no task ${taskId} (a task just submitted appears within a moment)` });
 
