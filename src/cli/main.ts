@@ -144,6 +144,21 @@ program
   });
 
 program
+  .command("price")
+  .description("the network price per resource class (the weighted median of current proposals) and this node's own proposal (exit 2: no node answers)")
+  .option("--json", "print the prices as JSON")
+  .option("--control-plane-url <url>", "the node's control plane [EC_CONTROL_PLANE_URL, default http://<EC_HOST>:<CONTROL_PLANE_PORT>]")
+  .action(async (opts: { json?: boolean; controlPlaneUrl?: string }) => {
+    const cfg = await nodeConfig();
+    const [{ runPrice }, { controlPlaneUrlOf, NO_NODE }] = await Promise.all([import("./price.js"), import("./status.js")]);
+    const url = opts.controlPlaneUrl ?? (process.env.EC_CONTROL_PLANE_URL || controlPlaneUrlOf(cfg.host, cfg.controlPlanePort));
+    await runPrice({ url, dataDir: cfg.dataDir, json: opts.json === true }, (text) => console.log(text)).catch((err: unknown) => {
+      console.error(`edgecoder price: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = NO_NODE;
+    });
+  });
+
+program
   .command("credits")
   .description("an account's balance and latest movements, each with the event that caused it (exit 1: no such account yet, 2: no node answers)")
   .argument("[account]", "the credit account (default: local, the node operator's)", "local")

@@ -1,6 +1,8 @@
 import { resolve } from "node:path";
 import { z } from "zod";
 import { SandboxMode } from "../domain/agents/capabilities.js";
+import { INTENT_TTL_MS } from "../domain/economy/intent.js";
+import { PRICE_PROPOSAL_INTERVAL_MS } from "../domain/economy/pricing.js";
 import { AggregateId } from "../domain/events/envelope.js";
 import { REGISTRATION_LIMITS } from "../gateways/coordinator/registrationLimits.js";
 import { parseAllowlist } from "../gateways/adminAllowlist.js";
@@ -79,6 +81,17 @@ export const NodeConfig = z.object({
   ownerMaxLeases: z.coerce.number().int().min(1).max(1_000_000),
   /** How much the gateways log: "info" writes one line per request, "warn" only what went wrong. */
   logLevel: LogLevel,
+  // The economy (src/app/economy); the Lightning provider has its own variables (src/adapters/lightning/config.ts).
+  /** How often this node proposes its price. */
+  priceIntervalMs: Ms,
+  /** How often open payment intents are asked about, settled and expired. */
+  intentPollMs: Ms,
+  /** How long an invoice is payable, in ms (whole seconds are asked of the provider). */
+  intentTtlMs: z.coerce.number().int().min(1_000).max(7 * 24 * 3600_000),
+  /** Whether the node votes on each ended issuance epoch by itself. */
+  epochVoting: Flag,
+  /** The custody policy line whose approved coordinators close issuance epochs. */
+  treasuryPolicyId: AggregateId,
 });
 export type NodeConfig = z.infer<typeof NodeConfig>;
 
@@ -134,6 +147,11 @@ export function nodeConfigFrom(flags: Partial<Record<keyof NodeConfig, unknown>>
     ownerMaxLeases: flags.ownerMaxLeases ?? env.EC_OWNER_MAX_LEASES ?? 256,
     registerWindowMs: flags.registerWindowMs ?? env.EC_REGISTER_WINDOW_MS ?? REGISTRATION_LIMITS.windowMs,
     logLevel: flags.logLevel ?? logLevelFrom(env),
+    priceIntervalMs: flags.priceIntervalMs ?? env.EC_PRICE_INTERVAL_MS ?? PRICE_PROPOSAL_INTERVAL_MS,
+    intentPollMs: flags.intentPollMs ?? env.EC_INTENT_POLL_MS ?? 5_000,
+    intentTtlMs: flags.intentTtlMs ?? env.EC_INTENT_TTL_MS ?? INTENT_TTL_MS,
+    epochVoting: flags.epochVoting ?? env.EC_EPOCH_VOTING ?? "true",
+    treasuryPolicyId: flags.treasuryPolicyId ?? env.EC_TREASURY_POLICY_ID ?? "treasury",
   });
   if (!parsed.success) throw new NodeConfigError(`bad configuration: ${z.prettifyError(parsed.error)}`);
   if (parsed.data.anchorProxyUrl && !parsed.data.anchorProxyToken) throw new NodeConfigError("bad configuration: EC_ANCHOR_PROXY_URL needs EC_ANCHOR_PROXY_TOKEN");

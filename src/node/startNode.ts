@@ -51,6 +51,10 @@ import { coordinatorAccountOf, grantDevelopmentCredits, LOCAL_ACCOUNT } from "..
 import { startCreditFlow } from "../app/flows/creditFlow.js";
 import { creditsContext } from "../domain/credits/context.js";
 import { superviseWorker, type SupervisedWorker } from "./workerProcess.js";
+import { LightningConfigError, lightningProviderFrom } from "../adapters/lightning/config.js";
+import type { LightningProvider } from "../adapters/lightning/provider.js";
+import { systemClock } from "../app/clock.js";
+import { startEconomyPart } from "./economyPart.js";
 
 export { EMBEDDED_POSTGRES_URL_FILE, NATS_URL_FILE } from "./embeddedServices.js";
 export const NODE_LOCK_FILE = "node.lock";
@@ -92,6 +96,8 @@ type Log = (msg: string) => void;
 /** What a test may set that no operator should: the result-check sampling's random source, to make it deterministic. */
 export interface NodeInternals {
   readonly draw?: () => number;
+  /** The Lightning provider, instead of the one the environment names: a test's mock it can pay, or an adapter for a fake node. */
+  readonly lightning?: LightningProvider;
   /**
    * Tasks cost nothing and work earns nothing: no hold at submission, no credit flow. Only for
    * the bench, which prints the full cycle with and without the credits' work side by side.
@@ -108,6 +114,10 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
   };
   try {
     const startedAt = new Date().toISOString();
+    // economy: the Lightning provider is read first, so a bad setting (the mock in production) refuses the node before anything starts.
+    const lightning = internals.lightning ?? (await lightningProviderFrom({ ...process.env, EC_ENV: config.environment }).catch((err: unknown) => {
+      throw err instanceof LightningConfigError ? new StartRefusedError(err.message) : err;
+    }));
     // This node's own registry: another node in the same process (tests) counts apart.
     const metrics = nodeMetrics();
     const gatewayLog = { log, logLevel: config.logLevel, metrics };
@@ -274,6 +284,22 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
     });
     cleanups.push(() => reaper.stop());
 
+    // ---- economy: prices, Lightning payments, issuance votes, the treasury (src/app/economy, served by the control plane) ----
+    const economyPart = await startEconomyPart({
+      config,
+      pool,
+      store,
+      handlers,
+      heartbeats,
+      nodeKey: identity.publicKey,
+      now: systemClock,
+      lightning,
+      log,
+      onError,
+    });
+    cleanups.push(() => economyPart.stop());
+    // ---- end of economy ----
+
     const coordinator = await buildCoordinator({
       health: nodeHealth,
       ownerMaxLeases: config.ownerMaxLeases,
@@ -303,7 +329,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
     let address = "";
     const status = () =>
       nodeStatus({ node: { publicKey: identity.publicKey, startedAt, urls: { coordinator: coordinatorUrl, inference: inferenceAddress, controlPlane: address } }, health: nodeHealth, observe });
-    const controlPlane = await buildControlPlane({ health: nodeHealth, pool, handleCredit, handleAgent, handleSubtask, adminToken: admin.token, adminAllowlist: config.adminAllowlist, status, environment: config.environment, ...gatewayLog });
+    const controlPlane = await buildControlPlane({ health: nodeHealth, pool, handleCredit, handleAgent, handleSubtask, adminToken: admin.token, adminAllowlist: config.adminAllowlist, status, environment: config.environment, economy: economyPart.economy, ...gatewayLog });
     address = await controlPlane.listen({ host: config.host, port: config.controlPlanePort });
     cleanups.push(() => controlPlane.close());
     log(`control plane on ${address}${admin.file ? ` (admin token in ${admin.file})` : ""}`);

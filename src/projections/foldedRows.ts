@@ -18,6 +18,28 @@ export interface FoldedKind<S> {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each kind brings its own command and event types
   readonly of: AggregateKind<any, S, any>;
   readonly write: (db: PoolClient, row: FoldedRow<S>) => Promise<void>;
+  /**
+   * What the decider cannot see: the commit's envelopes (who signed it) and its subject's id. A
+   * reason refuses the commit, which is quarantined like a rule break.
+   */
+  readonly admit?: (id: string, commit: ProjectedCommit) => string | undefined;
+  /**
+   * Rows a commit adds besides its aggregate's own (a history, a tally): written once per batch
+   * for the commits the batch applied, keyed so that writing one twice adds nothing. Its tables
+   * are emptied by a rebuild with the row's.
+   */
+  readonly history?: {
+    readonly tables: readonly string[];
+    readonly write: (db: PoolClient, applied: readonly AppliedCommit<S>[]) => Promise<void>;
+  };
+}
+
+/** A commit a batch applied to one aggregate, with the aggregate's state before and after it. */
+export interface AppliedCommit<S> {
+  readonly id: string;
+  readonly commit: ProjectedCommit;
+  readonly before: S;
+  readonly after: S;
 }
 
 export interface FoldedRow<S> {
@@ -61,7 +83,7 @@ export function foldedRowsProjector(spec: {
     version: spec.version,
     streams: spec.streams,
     registry: spec.registry,
-    tables: spec.kinds.map((k) => k.table),
+    tables: spec.kinds.flatMap((k) => [k.table, ...(k.history?.tables ?? [])]),
     open(db) {
       const rows = new Map<string, FoldedRow<unknown> & { kind: FoldedKind<unknown> }>();
       const dirty = new Set<string>();
@@ -93,6 +115,7 @@ export function foldedRowsProjector(spec: {
             if (missing.length > 0) await load(kind, missing);
           }
           const rejections: Rejection[] = [];
+          const applied = new Map<FoldedKind<unknown>, AppliedCommit<unknown>[]>();
           for (const commit of commits) {
             const kind = kindOf(commit);
             if (!kind) {
@@ -107,15 +130,27 @@ export function foldedRowsProjector(spec: {
             const id = aggregateIdOf(commit.subject);
             const row = rows.get(keyOf(kind, id));
             if (row && commit.seq <= row.lastSeq) continue;
+            const refused = kind.admit?.(id, commit);
+            if (refused !== undefined) {
+              rejections.push({ seq: commit.seq, eventId: commit.events[0]!.id, reason: refused });
+              continue;
+            }
             const drafts: EventDraft[] = commit.events.map((e) => ({ type: e.type, data: e.data }));
-            const folded = foldCommit(kind.of.decider, row ? row.state : kind.of.decider.initialState(), drafts);
+            const before = row ? row.state : kind.of.decider.initialState();
+            const folded = foldCommit(kind.of.decider, before, drafts);
             if (!folded.ok) {
               rejections.push({ seq: commit.seq, eventId: commit.events[folded.index]!.id, reason: `${folded.code}: ${folded.message}` });
               continue;
             }
             rows.set(keyOf(kind, id), { kind, id, state: folded.state, lastSeq: commit.seq, updatedAt: commit.events.at(-1)!.time, firstAt: row?.firstAt ?? commit.events[0]!.time });
             dirty.add(keyOf(kind, id));
+            if (kind.history) {
+              const list = applied.get(kind) ?? [];
+              list.push({ id, commit, before, after: folded.state });
+              applied.set(kind, list);
+            }
           }
+          for (const [kind, commitsOfKind] of applied) await kind.history!.write(db, commitsOfKind);
           // A rebuild is one session: write out and forget rows now and then, so memory stays bounded.
           if (rows.size > CACHED_ROWS) {
             await flush();

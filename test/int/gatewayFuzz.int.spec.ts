@@ -315,6 +315,8 @@ let anchorUrl: string;
 const agent = newSigner();
 let taskId: string;
 let subtaskIds: string[];
+let intentId: string;
+const custodians = [newSigner().publicKey, newSigner().publicKey];
 
 async function signedPost(path: string, body: unknown) {
   const bytes = JSON.stringify(body);
@@ -323,7 +325,16 @@ async function signedPost(path: string, body: unknown) {
 
 beforeAll(async () => {
   // No lease, heartbeat or checkpoint may come due while the fuzzer runs: a refused request must append nothing.
-  t = await startTestNode({ worker: false, maxAttempts: 1, heartbeatMs: 600_000, leaseMs: 24 * 3600_000, checkpointIntervalMs: 24 * 3600_000 });
+  // Nor a price proposal or an issuance vote (the intent poller appends only for a paid or expired invoice; the mock's are neither).
+  t = await startTestNode({
+    worker: false,
+    maxAttempts: 1,
+    heartbeatMs: 600_000,
+    leaseMs: 24 * 3600_000,
+    checkpointIntervalMs: 24 * 3600_000,
+    priceIntervalMs: 24 * 3600_000,
+    epochVoting: false,
+  });
   t.model.answer = splitsIntoTwoPrints("print(1)");
   events = await appendedEvents(await t.nats.connect("fuzz-reader"));
   expect(JSON.parse((await signedPost("/register", { name: "fuzzer", capabilities })).body)).toMatchObject({ status: "approved" });
@@ -333,6 +344,12 @@ beforeAll(async () => {
   });
   taskId = await submitTwoPrints(t);
   subtaskIds = [`${taskId}-0`, `${taskId}-1`];
+  const intent = await fetch(new URL("/economy/payments/intents", t.node.controlPlaneUrl), {
+    method: "POST",
+    headers: { authorization: `Bearer ${t.node.adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ accountId: "alice", amountSats: 1_000 }),
+  });
+  intentId = ((await intent.json()) as { intentId: string }).intentId;
   bitcoind = await startFakeBitcoind();
   anchor = await buildAnchorProxy({ rpc: bitcoinRpc({ url: bitcoind.url, auth: { user: bitcoind.user, password: bitcoind.password }, wallet: bitcoind.wallet }), token: ANCHOR_TOKEN });
   anchorUrl = await anchor.listen({ host: "127.0.0.1", port: 0 });
@@ -367,6 +384,9 @@ const cursor = (first: fc.Arbitrary<string>, second: fc.Arbitrary<string>) =>
 const micros = fc.bigInt({ min: 0n, max: 9_999_999_999_999_999n }).map(String);
 const limit = (max: number) => fc.integer({ min: 1, max }).map(String);
 const amount = fc.integer({ min: 1, max: 1_000 });
+/** An hour as epoch ids spell it: the last few, one far off, and one no clock shows. */
+const epochIds = () => fc.constantFrom(new Date(Date.now() - 3_600_000).toISOString().slice(0, 13), new Date().toISOString().slice(0, 13), "2026-01-01T00", "2020-02-29T23", "2021-02-29T23");
+const signature = fc.uint8Array({ minLength: 64, maxLength: 64 }).map((b) => Buffer.from(b).toString("base64url"));
 
 /** What every gateway serves beside its own routes: its API's description and the node's metrics (the anchor proxy's behind its token). */
 const DOCS_AND_METRICS = ["/metrics", "/docs", "/docs/", "/docs/json", "/docs/yaml", "/docs/static/index.html", "/docs/static/swagger-initializer.js", "/docs/static/*"];
@@ -452,6 +472,43 @@ function cases(): Record<string, RouteCase> {
     // Never the fuzzer's own agent: the signed routes' cases need it approved.
     "controlPlane POST /agents/:agentId/blacklist": { auth: "admin", params: { agentId: fc.constant(null).map(() => newSigner().publicKey) }, body: fc.record({ reason }) },
     "controlPlane GET /credits/accounts": { auth: "admin", query: fc.record({ limit: limit(1000), after: cursor(id(), fc.constant("")) }, { requiredKeys: [] }) },
+    "controlPlane GET /economy/price/current": { auth: "admin" },
+    "controlPlane GET /economy/price/proposals": {
+      auth: "admin",
+      query: fc.record(
+        { resourceClass: fc.constantFrom("cpu", "gpu"), coordinatorId: fc.constantFrom(t.node.publicKey, agent.publicKey), limit: limit(500), before: cursor(micros, fc.uuid()) },
+        { requiredKeys: [] },
+      ),
+    },
+    "controlPlane POST /economy/payments/intents": { auth: "admin", body: fc.record({ accountId: fc.constantFrom("alice", "fuzz-payer"), amountSats: fc.integer({ min: 1, max: 100_000 }) }) },
+    "controlPlane GET /economy/payments/intents/:intentId": { auth: "admin", params: { intentId: fc.constantFrom(intentId, "nope-0", taskId) } },
+    "controlPlane POST /economy/payments/intents/:intentId/confirm": {
+      auth: "admin",
+      params: { intentId: fc.constantFrom(intentId, "nope-0") },
+      body: fc.oneof(fc.constant({}), fc.record({ preimage: hex64 })),
+    },
+    "controlPlane GET /economy/issuance/current": { auth: "admin" },
+    "controlPlane GET /economy/issuance/history": { auth: "admin", query: fc.record({ limit: limit(200), before: cursor(epochIds(), hex64) }, { requiredKeys: [] }) },
+    "controlPlane GET /economy/issuance/quorum/:epochId": { auth: "admin", params: { epochId: epochIds() } },
+    "controlPlane POST /economy/issuance/quorum/vote": { auth: "admin", body: fc.record({ epochId: epochIds() }, { requiredKeys: [] }) },
+    "controlPlane POST /economy/treasury/policies": {
+      auth: "admin",
+      body: fc.record({
+        policyId: fc.constantFrom("treasury", "fuzz-line"),
+        policy: fc.record({
+          quorumThreshold: fc.integer({ min: 1, max: 3 }),
+          custodians: fc.constant(custodians),
+          approvedCoordinators: fc.constant([t.node.publicKey]),
+          keyRotationDays: fc.integer({ min: 1, max: 365 }),
+        }),
+      }),
+    },
+    "controlPlane POST /economy/treasury/policies/:policyId/activate": {
+      auth: "admin",
+      params: { policyId: fc.constantFrom("treasury", "fuzz-line", "nope-0") },
+      body: fc.record({ signatures: fc.array(fc.record({ custodian: fc.constantFrom(...custodians), signature }), { minLength: 1, maxLength: 3 }) }),
+    },
+    "controlPlane GET /economy/treasury": { auth: "admin", query: fc.record({ limit: limit(100), after: cursor(micros, id()) }, { requiredKeys: [] }) },
     "controlPlane POST /agents/:agentId/owner": { auth: "admin", params: { agentId: fc.constant(null).map(() => newSigner().publicKey) }, body: fc.record({ owner: fc.constantFrom("team-a", "x", "a.b") }) },
     "coordinator POST /credits/ble-sync": {
       auth: "signed",

@@ -16,4 +16,11 @@ describe("edgecoder up with a bad setting", () => {
       expect(r.stdout).not.toMatch(/starting it again/);
     }, 30_000);
   }
+
+  it("up --no-restart in production with the mock Lightning provider: exits 2 naming it, before anything starts", async () => {
+    const r = await cli(["up", "--no-restart"], { env: { EC_ENV: "production", EC_LIGHTNING_PROVIDER: "", EC_DATA_DIR: "/tmp/ec-up-config-test" } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/mock Lightning provider takes no money and is refused when EC_ENV=production/);
+    expect(r.stdout).not.toMatch(/streams:|postgres/);
+  }, 30_000);
 });

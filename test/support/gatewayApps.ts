@@ -1,4 +1,6 @@
 import type { FastifyInstance } from "fastify";
+import { mockProvider } from "../../src/adapters/lightning/mock.js";
+import { economy } from "../../src/app/economy/economy.js";
 import { buildAnchorProxy } from "../../src/gateways/anchor/app.js";
 import { buildControlPlane } from "../../src/gateways/controlPlane/app.js";
 import { buildCoordinator } from "../../src/gateways/coordinator/app.js";
@@ -34,7 +36,18 @@ export async function stubGateways(): Promise<[GatewayName, FastifyInstance][]> 
       }),
     ],
     ["inference", await buildInference({ provider: {} as never, token })],
-    ["controlPlane", await buildControlPlane({ pool: {} as never, handleCredit: stub, handleAgent: stub, status: stub, adminToken: token })],
+    [
+      "controlPlane",
+      await buildControlPlane({
+        pool: {} as never,
+        handleCredit: stub,
+        handleAgent: stub,
+        status: stub,
+        // The economy's use cases on deps that serve nothing: built, never called.
+        economy: economy({ pool: {} as never, store: {} as never, handlers: {} as never, lightning: mockProvider(), nodeKey: "k".repeat(43), now: () => new Date(), heartbeatIntervalMs: 1_000, intentTtlMs: 60_000, treasuryPolicyId: "treasury" }),
+        adminToken: token,
+      }),
+    ],
     ["anchor", await buildAnchorProxy({ rpc: {} as never, token })],
   ];
 }

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { LightningProvider } from "../../src/adapters/lightning/provider.js";
 import { createPool } from "../../src/adapters/postgres/database.js";
 import { nodeConfigFrom, type NodeConfig } from "../../src/node/config.js";
 import { startNode, type RunningNode } from "../../src/node/startNode.js";
@@ -35,6 +36,8 @@ export async function startTestNode(
     onFatal?: (reason: string) => void;
     /** The result-check sampling's random source: 0 checks every result, 0.999 only those it must. */
     draw?: () => number;
+    /** The node's Lightning provider (default: what the environment names, the mock). */
+    lightning?: LightningProvider;
   } = {},
 ): Promise<TestNode> {
   const [nats, created, model] = await Promise.all([
@@ -57,11 +60,14 @@ export async function startTestNode(
       // A desktop defers work while the load average is high, and a test machine running other
       // tests often is: the power policy has its own tests.
       deviceType: "server",
+      // One price proposal, at start (before any test settles its streams): one a minute would land
+      // in the middle of tests that show a refused request appends nothing. A test of prices sets its own.
+      priceIntervalMs: 24 * 3600_000,
       ...overrides,
     },
     {},
   );
-  const node = await startNode(config, (line) => logs.push(line), opts.onFatal, opts.draw ? { draw: opts.draw } : {});
+  const node = await startNode(config, (line) => logs.push(line), opts.onFatal, { ...(opts.draw ? { draw: opts.draw } : {}), ...(opts.lightning ? { lightning: opts.lightning } : {}) });
   // With the embedded Postgres the test reads the node's own database.
   const db: TestDatabase = created ?? { url: node.databaseUrl, pool: createPool(node.databaseUrl, 2), drop: async () => undefined };
   return {
