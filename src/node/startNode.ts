@@ -49,6 +49,7 @@ import { workerEnvironment } from "./workerEnvironment.js";
 import { recordCheckOn } from "../app/results/recordCheck.js";
 import { coordinatorAccountOf, grantDevelopmentCredits, LOCAL_ACCOUNT } from "../app/credits/nodeAccounts.js";
 import { startCreditFlow } from "../app/flows/creditFlow.js";
+import { startIssuanceFlow } from "../app/flows/issuanceFlow.js";
 import { creditsContext } from "../domain/credits/context.js";
 import { superviseWorker, type SupervisedWorker } from "./workerProcess.js";
 import { LightningConfigError, lightningProviderFrom } from "../adapters/lightning/config.js";
@@ -233,6 +234,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
       }),
       await startTaskFlow({ nc, store, handlers, verifier, maxAttempts: config.maxAttempts, onError: onError("task flow") }),
       ...(internals.unpaid ? [] : [await startCreditFlow({ nc, store, handlers, pool, coordinatorAccount, defaultModel: config.model, verifier, onError: onError("credit flow") })]),
+      await startIssuanceFlow({ nc, store, handlers, verifier, onError: onError("issuance flow") }),
       await startDecomposer({ nc, handlers, verifier, inference: inferenceService, onError: onError("decomposer") }),
       await startEscalationFlow({
         nc,

@@ -7,7 +7,7 @@ import { createEventStore, type EventStore } from "../../src/adapters/nats/event
 import { coordinatorAccountOf } from "../../src/app/credits/nodeAccounts.js";
 import { runPrice } from "../../src/cli/price.js";
 import { settlementOf } from "../../src/domain/economy/conversion.js";
-import { priceAggregate } from "../../src/domain/economy/context.js";
+import { epochAggregate, priceAggregate } from "../../src/domain/economy/context.js";
 import { policyDocumentText } from "../../src/domain/economy/custody.js";
 import { epochIdAt, epochStart } from "../../src/domain/economy/epochId.js";
 import { creditAccountDecider, creditSubject } from "../../src/domain/credits/commands.js";
@@ -186,6 +186,20 @@ describe("the economy on a node", () => {
 
     const treasury = await cp("GET", "/economy/treasury");
     expect(treasury.body).toMatchObject({ votingPolicyId: "treasury", policies: [{ policyId: "treasury", active: { version: 1 }, pending: null }] });
+
+    // The other approved coordinator signs the same record: the quorum is reached, the epoch is
+    // final, and every allocation is minted to its account once, pointing at the finalization.
+    const otherVotes = commandHandler({ store, decider: epochAggregate.decider, registry: eventRegistry(...epochAggregate.events), sealer: inlineSealer(other) });
+    const done = await otherVotes(epochAggregate.subject(epochId), { kind: "vote", coordinatorId: other.publicKey, record: vote.body.record as never, approvedCoordinators: policy.approvedCoordinators, now: new Date() }, { now: new Date() });
+    expect(done.events.map((e) => e.type)).toEqual(["epoch.voted", "epoch.finalized"]);
+    const allocations = (vote.body.record as { allocations: { accountId: string; millicredits: number }[] }).allocations;
+    const paid = await eventually("the final epoch paid out", async () => {
+      const rows = (await t.db.pool.query<{ account_id: string; amount: string; cause_event_id: string }>("SELECT account_id, amount, cause_event_id FROM credit_transactions WHERE ref = $1", [`epoch:${epochId}`])).rows;
+      return rows.length === allocations.length ? rows : undefined;
+    });
+    expect(paid.map((r) => [r.account_id, Number(r.amount)]).sort()).toEqual(allocations.map((a) => [a.accountId, a.millicredits]).sort());
+    expect(paid.reduce((n, r) => n + Number(r.amount), 0)).toBe(hourly);
+    expect(new Set(paid.map((r) => r.cause_event_id))).toEqual(new Set([done.events[1]!.id]));
   });
 
   it("rebuilds the economy projection by replay, row for row as the live one", async () => {

@@ -1,4 +1,7 @@
 import { creditSubject } from "../../domain/credits/commands.js";
+import type { CreditMove } from "../../domain/credits/taskPayments.js";
+import { DomainRuleViolation } from "../../domain/decider.js";
+import type { CommandHandlers } from "../commandHandlers.js";
 import { eventIdFor } from "../../adapters/crypto/eventSigning.js";
 import type { EventStore } from "../../adapters/nats/eventStore.js";
 
@@ -26,4 +29,27 @@ export function movementLookup(store: Pick<EventStore, "readAggregate">) {
     /** Reads each account's history once per lookup: make a new lookup for a new question. */
     moved: async (account: string, commandId: string): Promise<boolean> => (await idsOn(account)).has(eventIdFor(commandId, 0)),
   };
+}
+
+/** Refusals that mean the movement was made before (the hold is settled or released already). */
+const DONE = new Set(["unknown_hold"]);
+
+/**
+ * A flow's credit movements, appended in order. A commit delivered before (`redelivered`) has
+ * each movement looked for first (movementLookup): one made before is not made again. A
+ * movement the rules refuse is reported and skipped; a refusal that means "done" is silent.
+ */
+export async function runCreditMoves(
+  deps: { readonly store: Pick<EventStore, "readAggregate">; readonly handlers: Pick<CommandHandlers, "account">; readonly now: Date; readonly onError?: ((err: unknown) => void) | undefined },
+  moves: readonly CreditMove[],
+  redelivered: boolean,
+): Promise<void> {
+  const lookup = redelivered ? movementLookup(deps.store) : undefined;
+  for (const move of moves) {
+    if (lookup && (await lookup.moved(move.account, move.commandId))) continue;
+    await deps.handlers.account(creditSubject(move.account), move.command, { commandId: move.commandId, now: deps.now }).catch((err: unknown) => {
+      if (!(err instanceof DomainRuleViolation)) throw err;
+      if (!DONE.has(err.code)) deps.onError?.(new Error(`credits: ${move.commandId} on ${move.account} was refused: ${err.code}: ${err.message}`));
+    });
+  }
 }

@@ -1,9 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
-import { creditSubject } from "../../domain/credits/commands.js";
 import { taskSettlement, workPayment, type CreditMove, type HistoryEvent } from "../../domain/credits/taskPayments.js";
 import { pressureOf } from "../../domain/credits/workPricing.js";
-import { DomainRuleViolation } from "../../domain/decider.js";
 import { aggregateIdOf, type EventEnvelope } from "../../domain/events/envelope.js";
 import { eventRegistry } from "../../domain/events/registry.js";
 import { tasksContext } from "../../domain/tasks/context.js";
@@ -17,7 +15,7 @@ import { agentById } from "../../projections/agents/queries.js";
 import { queuePressureInputs } from "../../projections/status/queries.js";
 import type { CommandHandlers } from "../commandHandlers.js";
 import { systemClock } from "../clock.js";
-import { movementLookup } from "../credits/movements.js";
+import { runCreditMoves } from "../credits/movements.js";
 
 export const CREDIT_FLOW_CONSUMER = "ec-credit-flow";
 
@@ -34,9 +32,6 @@ export interface CreditFlowOptions {
   readonly onError?: (err: unknown) => void;
   readonly clock?: () => Date;
 }
-
-/** Refusals that mean the movement was made before (the hold is settled or released already). */
-const DONE = new Set(["unknown_hold"]);
 
 /**
  * Runs credits for tasks (src/domain/credits/taskPayments.ts) on a durable consumer of the tasks
@@ -81,14 +76,6 @@ export function creditFlowReaction(opts: Omit<CreditFlowOptions, "nc">): (m: Del
     return out;
   }
 
-  async function run(move: CreditMove, redelivered: boolean) {
-    if (redelivered && (await movementLookup(opts.store).moved(move.account, move.commandId))) return;
-    await opts.handlers.account(creditSubject(move.account), move.command, { commandId: move.commandId, now: clock() }).catch((err: unknown) => {
-      if (!(err instanceof DomainRuleViolation)) throw err;
-      if (!DONE.has(err.code)) opts.onError?.(new Error(`credits: ${move.commandId} on ${move.account} was refused: ${err.code}: ${err.message}`));
-    });
-  }
-
   async function movesFor(envelope: EventEnvelope, subject: string): Promise<CreditMove[]> {
     const cause = { subject, eventId: envelope.id };
     const event = { type: envelope.type, data: envelope.data as Record<string, unknown>, time: envelope.time };
@@ -127,6 +114,8 @@ export function creditFlowReaction(opts: Omit<CreditFlowOptions, "nc">): (m: Del
   return async (m) => {
     const [check] = await admitAll([{ stream: m.stream, seq: m.seq, subject: m.subject, data: m.data }], registry, opts.verifier);
     if (!check?.ok) return;
-    for (const envelope of check.events) for (const move of await movesFor(envelope, m.subject)) await run(move, m.deliveries > 1);
+    for (const envelope of check.events) {
+      await runCreditMoves({ store: opts.store, handlers: opts.handlers, now: clock(), onError: opts.onError }, await movesFor(envelope, m.subject), m.deliveries > 1);
+    }
   };
 }
