@@ -50,6 +50,7 @@ import { recordCheckOn } from "../app/results/recordCheck.js";
 import { coordinatorAccountOf, grantDevelopmentCredits, LOCAL_ACCOUNT } from "../app/credits/nodeAccounts.js";
 import { startCreditFlow } from "../app/flows/creditFlow.js";
 import { startIssuanceFlow } from "../app/flows/issuanceFlow.js";
+import { startOrphanHoldSweeper } from "../app/credits/orphanHolds.js";
 import { creditsContext } from "../domain/credits/context.js";
 import { superviseWorker, type SupervisedWorker } from "./workerProcess.js";
 import { LightningConfigError, lightningProviderFrom } from "../adapters/lightning/config.js";
@@ -285,6 +286,8 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
       onError: onError("lease reaper"),
     });
     cleanups.push(() => reaper.stop());
+    const orphanHolds = startOrphanHoldSweeper({ pool, store, handleCredit, everyMs: 60_000, onError: onError("orphan hold sweeper") });
+    cleanups.push(() => orphanHolds.stop());
 
     // ---- economy: prices, Lightning payments, issuance votes, the treasury (src/app/economy, served by the control plane) ----
     const economyPart = await startEconomyPart({

@@ -9,6 +9,7 @@ import { verificationPool } from "../../src/adapters/crypto/verificationPool.js"
 import { sealEvent } from "../../src/adapters/crypto/eventSigning.js";
 import { auditLedger } from "../../src/adapters/ledger/audit.js";
 import { creditFlowReaction } from "../../src/app/flows/creditFlow.js";
+import { startOrphanHoldSweeper } from "../../src/app/credits/orphanHolds.js";
 import { cli } from "../support/cli.js";
 import { newSigner } from "../support/events.js";
 import { splitsIntoTwoPrints } from "../support/fakeOllama.js";
@@ -163,6 +164,35 @@ describe("a task's credits", () => {
       await nc.close();
     }
   }, 90_000);
+
+  it("a hold whose task was never appended (a node died between the two) is released by the sweeper; a live task's is not", async () => {
+    const nc = await t.nats.connect("credits-orphans");
+    try {
+      const store = await createEventStore(nc);
+      const handlers = commandHandlers({ store, sealer: inlineSealer(newSigner()) });
+      const ghost = crypto.randomUUID();
+      await handlers.account(`ec.credits.account.${LOCAL_ACCOUNT}`, { kind: "hold", holdId: `task:${ghost}`, amount: 1_000, reason: `task ${ghost}` }, { now: new Date() });
+      // A live task, held and appended, still running: its model answers slowly.
+      t.model.answer = async (prompt) => (await new Promise((r) => setTimeout(r, 1_500)), splitsIntoTwoPrints("print(1)")(prompt));
+      const live = (await t.admin("POST", "/submit", { prompt: "print 1 and then 2" })).body.taskId as string;
+      await eventually("both holds projected", async () =>
+        (await t.db.pool.query("SELECT 1 FROM credit_holds WHERE hold_id = ANY($1)", [[`task:${ghost}`, `task:${live}`]])).rowCount === 2 ? true : undefined,
+      );
+      const sweeper = startOrphanHoldSweeper({ pool: t.db.pool, store, handleCredit: handlers.account, everyMs: 3_600_000, graceMs: 0, clock: () => new Date(Date.now() + 1_000) });
+      try {
+        const released = await sweeper.sweep();
+        expect(released).toContain(ghost);
+        expect(released).not.toContain(live);
+      } finally {
+        await sweeper.stop();
+      }
+      await eventually("the ghost's hold returned", async () => ((await t.db.pool.query("SELECT 1 FROM credit_holds WHERE hold_id = $1", [`task:${ghost}`])).rowCount === 0 ? true : undefined));
+      expect((await finished(live)).status).toBe("completed");
+    } finally {
+      t.model.answer = splitsIntoTwoPrints("print(1)");
+      await nc.close();
+    }
+  }, 60_000);
 
   it("a payer who cannot cover a task is refused with 402 and nothing is appended", async () => {
     const nc = await t.nats.connect("credits-test");

@@ -374,7 +374,10 @@ export async function auditLedger(opts: AuditOptions): Promise<AuditResult> {
     }
   }
   // The books are the credits stream's own check, read when the audit covers that stream.
-  const books = streams.includes(creditsContext.stream) && !issue ? await auditCreditBooks({ store: opts.store, ...(opts.verifier ? { verifier: opts.verifier } : {}) }) : undefined;
+  const books =
+    streams.includes(creditsContext.stream) && !issue
+      ? await auditCreditBooks({ store: opts.store, knownSignature: (id) => sources.lookup(id)?.signatureOk, ...(opts.verifier ? { verifier: opts.verifier } : {}) })
+      : undefined;
   const position = auditor.position();
   return {
     ok: !issue && !books?.issue,

@@ -114,3 +114,29 @@ export async function creditAccounts(db: Db, opts: { after?: CursorKey | undefin
     updatedAt: r.updated_at,
   }));
 }
+
+/** An open hold a task gave (id `task:<taskId>`), when it was taken. */
+export interface TaskHold {
+  readonly accountId: string;
+  readonly holdId: string;
+  readonly taskId: string;
+  readonly heldAt: Date;
+}
+
+/**
+ * Open task holds taken before `before` whose task the tasks projection does not hold: left by
+ * a node that died between a hold and its task's submission (or whose task is still on its way
+ * to the projection: the caller checks the stream before it acts).
+ */
+export async function taskHoldsWithoutTask(db: Db, before: Date, limit = 500): Promise<TaskHold[]> {
+  const { rows } = await db.query<{ account_id: string; hold_id: string; held_at: Date }>(
+    `SELECT h.account_id, h.hold_id, t.occurred_at AS held_at
+       FROM credit_holds h
+       JOIN credit_transactions t ON t.account_id = h.account_id AND t.hold_id = h.hold_id AND t.type = 'credits.held'
+      WHERE starts_with(h.hold_id, 'task:') AND t.occurred_at < $1
+        AND NOT EXISTS (SELECT 1 FROM tasks WHERE task_id = substr(h.hold_id, 6))
+      ORDER BY t.occurred_at LIMIT $2`,
+    [before, limit],
+  );
+  return rows.map((r) => ({ accountId: r.account_id, holdId: r.hold_id, taskId: r.hold_id.slice(5), heldAt: r.held_at }));
+}
