@@ -178,16 +178,22 @@ describe("a task's credits", () => {
       await eventually("both holds projected", async () =>
         (await t.db.pool.query("SELECT 1 FROM credit_holds WHERE hold_id = ANY($1)", [[`task:${ghost}`, `task:${live}`]])).rowCount === 2 ? true : undefined,
       );
+      // The sweeper's first pass runs at its start; stopping it waits for that pass.
+      const released: string[] = [];
       const sweeper = startOrphanHoldSweeper({ pool: t.db.pool, store, handleCredit: handlers.account, everyMs: 3_600_000, graceMs: 0, clock: () => new Date(Date.now() + 1_000) });
-      try {
-        const released = await sweeper.sweep();
-        expect(released).toContain(ghost);
-        expect(released).not.toContain(live);
-      } finally {
-        await sweeper.stop();
-      }
+      await sweeper.stop();
+      released.push(...(await sweeper.sweep()));
+      expect(released).not.toContain(live);
       await eventually("the ghost's hold returned", async () => ((await t.db.pool.query("SELECT 1 FROM credit_holds WHERE hold_id = $1", [`task:${ghost}`])).rowCount === 0 ? true : undefined));
+      const releases = (await t.db.pool.query("SELECT 1 FROM credit_transactions WHERE type = 'credits.released' AND hold_id = $1", [`task:${ghost}`])).rowCount;
+      expect(releases).toBe(1);
+      // The live task's hold was not released: its end settles it (a spend), below.
       expect((await finished(live)).status).toBe("completed");
+      const liveMoves = await eventually("the live task settled", async () => {
+        const r = (await t.db.pool.query<{ type: string }>("SELECT type FROM credit_transactions WHERE hold_id = $1 ORDER BY seq", [`task:${live}`])).rows.map((x) => x.type);
+        return r.length === 2 ? r : undefined;
+      });
+      expect(liveMoves).toEqual(["credits.held", "credits.spent"]);
     } finally {
       t.model.answer = splitsIntoTwoPrints("print(1)");
       await nc.close();

@@ -6,6 +6,7 @@ import { taskHoldsWithoutTask } from "../../projections/credits/queries.js";
 import type { Db } from "../../projections/keyset.js";
 import type { HandleCommand } from "../commands.js";
 import { systemClock } from "../clock.js";
+import { every } from "../every.js";
 
 /** How long a task hold may wait for its task before it is taken for left behind. */
 export const ORPHAN_HOLD_GRACE_MS = 10 * 60_000;
@@ -42,18 +43,6 @@ export function startOrphanHoldSweeper(opts: {
     }
     return released;
   }
-  let stopped = false;
-  let pass: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    if (!stopped) pass = pass.then(() => sweep().catch((err: unknown) => opts.onError?.(err)));
-  }, opts.everyMs);
-  timer.unref();
-  return {
-    sweep,
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await pass;
-    },
-  };
+  const loop = every(opts.everyMs, sweep, (err) => opts.onError?.(err));
+  return { sweep, stop: () => loop.stop() };
 }

@@ -3,6 +3,7 @@ import { epochEnd } from "../../domain/economy/epochId.js";
 import { isRefusal } from "../commands.js";
 import type { Economy } from "./economy.js";
 import { lastEndedEpoch } from "./issuance.js";
+import { every } from "../every.js";
 
 /**
  * How long after an hour ends this node votes on it: its projections have the hour's last
@@ -23,28 +24,6 @@ export interface EconomyLoopOptions {
   readonly epochVoting: boolean;
   readonly log: (line: string) => void;
   readonly onError: (what: string) => (err: unknown) => void;
-}
-
-/** Runs `work` now and then every `ms`, one run at a time: a run that takes longer delays the next, never overlaps it. */
-function every(ms: number, work: () => Promise<unknown>, onError: (err: unknown) => void): { stop(): Promise<void> } {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> = Promise.resolve();
-  const run = () => {
-    running = work()
-      .catch(onError)
-      .finally(() => {
-        if (!stopped) timer = setTimeout(run, ms);
-      });
-  };
-  run();
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
 }
 
 /**

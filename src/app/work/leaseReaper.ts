@@ -3,6 +3,7 @@ import type { CommandMeta, HandledCommand } from "../../adapters/events/commandH
 import { subtaskSubject, type SubtaskCommand } from "../../domain/tasks/subtask.js";
 import type { Db } from "../../projections/keyset.js";
 import { openLeases } from "../../projections/tasks/queries.js";
+import { every } from "../every.js";
 
 export interface LeaseReaper {
   /** One pass; returns the subtasks whose lease it ended. */
@@ -41,18 +42,6 @@ export function startLeaseReaper(opts: {
     return ended;
   }
 
-  let stopped = false;
-  let pass: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    if (stopped) return;
-    pass = pass.then(() => sweep().catch((err: unknown) => opts.onError?.(err)));
-  }, opts.everyMs);
-  return {
-    sweep,
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await pass;
-    },
-  };
+  const loop = every(opts.everyMs, sweep, (err) => opts.onError?.(err));
+  return { sweep, stop: () => loop.stop() };
 }
