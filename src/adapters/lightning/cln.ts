@@ -14,7 +14,7 @@ import {
   type LightningProvider,
   type ProviderOperation,
 } from "./provider.js";
-import { DEFAULT_MAX_REPLY_BYTES, DEFAULT_TIMEOUT_MS, excerpt, parseJson, restCall } from "./restCall.js";
+import { DEFAULT_MAX_REPLY_BYTES, DEFAULT_TIMEOUT_MS, excerpt, restJsonCall } from "./restCall.js";
 
 /**
  * Core Lightning through clnrest (CLN >= 23.08; the Python plugin, rewritten in Rust in 24.11,
@@ -69,7 +69,7 @@ export function clnProvider(config: ClnConfig): LightningProvider {
   };
 
   async function call(operation: ProviderOperation, method: "invoice" | "listinvoices", params: Record<string, unknown>): Promise<unknown> {
-    const outcome = await restCall({
+    const outcome = await restJsonCall({
       url: new URL(`/v1/${method}`, base),
       method: "POST",
       headers: { rune: config.rune },
@@ -77,13 +77,9 @@ export function clnProvider(config: ClnConfig): LightningProvider {
       ...(config.tlsCertPem !== undefined ? { ca: config.tlsCertPem } : {}),
       timeoutMs: config.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       maxReplyBytes: config.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES,
-    });
-    if (!outcome.ok) return fail(operation, outcome.reason === "too_large" ? "malformed" : outcome.reason, outcome.detail);
-    const json = parseJson(outcome.text);
-    if (outcome.status >= 200 && outcome.status < 300) {
-      return json === undefined ? fail(operation, "malformed", `not JSON: ${excerpt(outcome.text)}`) : json;
-    }
-    const error = RpcErrorOf.safeParse(json);
+    }, (reason, detail) => fail(operation, reason, detail));
+    if (outcome.ok) return outcome.json;
+    const error = RpcErrorOf.safeParse(outcome.json);
     const message = error.success ? error.data.message : excerpt(outcome.text);
     const code = error.success ? error.data.code : undefined;
     const detail = `${message} (HTTP ${outcome.status}${code === undefined ? "" : `, code ${code}`})`;

@@ -13,7 +13,7 @@ import {
   type LightningProvider,
   type ProviderOperation,
 } from "./provider.js";
-import { DEFAULT_MAX_REPLY_BYTES, DEFAULT_TIMEOUT_MS, excerpt, parseJson, restCall } from "./restCall.js";
+import { DEFAULT_MAX_REPLY_BYTES, DEFAULT_TIMEOUT_MS, excerpt, restJsonCall } from "./restCall.js";
 
 /**
  * LND through its REST API (the grpc-gateway in front of lnrpc.Lightning). Wire format as in
@@ -87,7 +87,7 @@ export function lndProvider(config: LndConfig): LightningProvider {
   };
 
   async function call(operation: ProviderOperation, method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
-    const outcome = await restCall({
+    const outcome = await restJsonCall({
       url: new URL(path, base),
       method,
       headers: { "grpc-metadata-macaroon": config.macaroonHex },
@@ -95,13 +95,9 @@ export function lndProvider(config: LndConfig): LightningProvider {
       ...(config.tlsCertPem !== undefined ? { ca: config.tlsCertPem } : {}),
       timeoutMs: config.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       maxReplyBytes: config.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES,
-    });
-    if (!outcome.ok) return fail(operation, outcome.reason === "too_large" ? "malformed" : outcome.reason, outcome.detail);
-    const json = parseJson(outcome.text);
-    if (outcome.status >= 200 && outcome.status < 300) {
-      return json === undefined ? fail(operation, "malformed", `not JSON: ${excerpt(outcome.text)}`) : json;
-    }
-    const error = GatewayError.safeParse(json);
+    }, (reason, detail) => fail(operation, reason, detail));
+    if (outcome.ok) return outcome.json;
+    const error = GatewayError.safeParse(outcome.json);
     const message = error.success ? error.data.message : excerpt(outcome.text);
     const code = error.success ? error.data.code : undefined;
     if (outcome.status === 401 || outcome.status === 403 || code === GRPC_UNAUTHENTICATED || code === GRPC_PERMISSION_DENIED || MACAROON_REFUSED.test(message)) {

@@ -108,3 +108,19 @@ export function excerpt(text: string): string {
   const flat = text.replace(/\s+/g, " ").trim();
   return flat.length > 200 ? `${flat.slice(0, 200)}...` : flat || "(empty)";
 }
+
+/** A JSON exchange's answer: the JSON of a 2xx reply, or the status and body of any other. */
+export type JsonOutcome = { readonly ok: true; readonly json: unknown } | { readonly ok: false; readonly status: number; readonly json: unknown; readonly text: string };
+
+/**
+ * restCall for a JSON API: a transport failure (unreachable, timeout) or a reply too large is
+ * `fail`ed as such, a 2xx reply that is not JSON as malformed; any other status is the caller's
+ * to read, since each node says "refused" and "not found" its own way.
+ */
+export async function restJsonCall(call: RestCall, fail: (reason: "unreachable" | "timeout" | "malformed", detail: string) => never): Promise<JsonOutcome> {
+  const outcome = await restCall(call);
+  if (!outcome.ok) return fail(outcome.reason === "too_large" ? "malformed" : outcome.reason, outcome.detail);
+  const json = parseJson(outcome.text);
+  if (outcome.status >= 200 && outcome.status < 300) return json === undefined ? fail("malformed", `not JSON: ${excerpt(outcome.text)}`) : { ok: true, json };
+  return { ok: false, status: outcome.status, json, text: outcome.text };
+}
