@@ -318,6 +318,7 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
       ...(internals.unpaid ? {} : { handleCredit }),
       store,
       defaultModel: config.model,
+      satsPerCredit: () => economyPart.economy.prices.satsPerCredit(),
       heartbeatIntervalMs: config.heartbeatMs,
       leaseMs: config.leaseMs,
       sandboxRequired: config.sandboxRequired,

@@ -61,6 +61,9 @@ describe("a task's credits", () => {
     const taskId = submitted.body.taskId as string;
     const hold = taskHold({ resourceClass: "cpu", model: "qwen2.5-coder:1.5b" });
     expect(submitted.body.heldMillicredits).toBe(hold);
+    // Its value at the current price of a credit (the CPU network price, in sats).
+    const price = (await (await fetch(new URL("/economy/price/current", t.node.controlPlaneUrl), { headers: { authorization: `Bearer ${t.node.adminToken}` } })).json()) as { satsPerCredit: { value: number } };
+    expect(submitted.body.heldSats).toBe(Math.ceil((hold * price.satsPerCredit.value) / 1000));
 
     expect((await finished(taskId)).status).toBe("completed");
     const settled = await eventually("the hold settled", async () => {

@@ -21,6 +21,8 @@ export interface TaskRoutesDeps {
   readonly handleCredit?: HandleCommand<CreditCommand> | undefined;
   /** The model a task runs on when it asks for none (what its hold is priced by). */
   readonly defaultModel: string;
+  /** What a credit costs in sats now (the CPU network price): the hold's value is answered in sats too. */
+  readonly satsPerCredit?: (() => Promise<number>) | undefined;
   readonly now?: () => Date;
 }
 
@@ -83,7 +85,14 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesDeps> = async (app, dep
         body: SubmitBody,
         headers: IdempotencyHeaders,
         response: {
-          202: z.object({ taskId: z.string(), status: z.literal("submitted"), heldMillicredits: z.number().int() }),
+          202: z.object({
+            taskId: z.string(),
+            status: z.literal("submitted"),
+            /** The most the task can cost, held on the submitter's account until it ends. */
+            heldMillicredits: z.number().int(),
+            /** The same at the current price of a credit (the CPU network price), rounded up; null when the price cannot be read. */
+            heldSats: z.number().int().nullable(),
+          }),
           402: ErrorReply.describe("the paying account (the submitter's) cannot cover the most the task can cost: insufficient_credits"),
           409: ErrorReply,
           ...ADMIN_ERRORS,
@@ -94,7 +103,9 @@ export const taskRoutes: FastifyPluginAsyncZod<TaskRoutesDeps> = async (app, dep
     async (req, reply) => {
       const submitted = await submit(req.body, req.headers["idempotency-key"]);
       if (isRefusal(submitted)) return reply.code(402).send({ error: submitted.refused, message: submitted.message });
-      return reply.code(202).send({ taskId: submitted.taskId, status: "submitted" as const, heldMillicredits: submitted.held });
+      const satsPerCredit = deps.satsPerCredit ? await deps.satsPerCredit().catch(() => undefined) : undefined;
+      const heldSats = satsPerCredit === undefined ? null : Math.ceil((submitted.held * satsPerCredit) / 1000);
+      return reply.code(202).send({ taskId: submitted.taskId, status: "submitted" as const, heldMillicredits: submitted.held, heldSats });
     },
   );
 
