@@ -50,6 +50,8 @@ import { recordCheckOn } from "../app/results/recordCheck.js";
 import { coordinatorAccountOf, grantDevelopmentCredits, LOCAL_ACCOUNT } from "../app/credits/nodeAccounts.js";
 import { startCreditFlow } from "../app/flows/creditFlow.js";
 import { startIssuanceFlow } from "../app/flows/issuanceFlow.js";
+import { workSignal } from "../app/work/workSignal.js";
+import { tasksProjector } from "../projections/tasks/tasksProjector.js";
 import { startOrphanHoldSweeper } from "../app/credits/orphanHolds.js";
 import { creditsContext } from "../domain/credits/context.js";
 import { superviseWorker, type SupervisedWorker } from "./workerProcess.js";
@@ -183,8 +185,18 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
     const store = await createEventStore(nc);
     const verifier = verificationPool();
     cleanups.push(() => verifier.close());
+    const work = workSignal();
     const lives: LiveProjection[] = projectors.map((p) =>
-      startLiveProjection(p, { store, pool, verifier, singleSession: !config.databaseUrl, onError: (err) => log(`projection ${p.name}: ${String(err)}`), onRebuild: log }),
+      startLiveProjection(p, {
+        store,
+        pool,
+        verifier,
+        singleSession: !config.databaseUrl,
+        onError: (err) => log(`projection ${p.name}: ${String(err)}`),
+        onRebuild: log,
+        // The queue's read model moved: pulls waiting for work look again.
+        ...(p === tasksProjector ? { onAdvance: () => work.notify() } : {}),
+      }),
     );
     cleanups.push(() => Promise.all(lives.map((l) => l.stop())));
 

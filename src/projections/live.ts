@@ -18,6 +18,8 @@ export interface LiveProjectionOptions extends ProjectionRunOptions {
   readonly onError?: (err: unknown) => void;
   /** Told when the checkpoint belongs to another stream and the projection is rebuilt. */
   readonly onRebuild?: (reason: string) => void;
+  /** Told each time the projection's rows on `stream` have reached `seq` (what waiting pulls wake on). */
+  readonly onAdvance?: (stream: string, seq: number) => void;
 }
 
 export interface LiveProjection {
@@ -43,6 +45,7 @@ export function startLiveProjection(projector: Projector, opts: LiveProjectionOp
 
   function advance(stream: string, seq: number) {
     reached.set(stream, seq);
+    opts.onAdvance?.(stream, seq);
     for (let i = waiters.length - 1; i >= 0; i--) {
       const w = waiters[i]!;
       if (w.stream === stream && w.seq <= seq) {

@@ -56,7 +56,14 @@ export const HeartbeatReply = z.object({
 });
 export type HeartbeatReply = z.infer<typeof HeartbeatReply>;
 
-export const PullBody = z.object({ power: PowerTelemetry });
+export const PullBody = z.object({
+  power: PowerTelemetry,
+  /**
+   * How long the pull may wait for work when none is queued (long polling), at most 25,000 ms;
+   * 0 or absent: answer no_work at once. The reply comes as soon as work is handed out.
+   */
+  waitMs: z.number().int().min(0).max(25_000).optional(),
+});
 export type PullBody = z.infer<typeof PullBody>;
 
 export const AssignedSubtask = z.object({

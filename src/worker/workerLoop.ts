@@ -32,6 +32,12 @@ export interface WorkerOptions {
   readonly modelRecheckMs?: number;
   /** Waits after no_work, doubling from min to max; default 250 ms to 2 s. */
   readonly idlePoll?: Backoff;
+  /**
+   * How long each pull may wait at the coordinator for work (long polling); default 20 s, 0:
+   * none. A no_work that comes back sooner than half of it (a coordinator that does not wait)
+   * is followed by the idle backoff, as without long polling.
+   */
+  readonly pullWaitMs?: number;
   /** Waits after a failed request, doubling from min to max; default 1 s to 30 s. */
   readonly retry?: Backoff;
   /** How long to wait when the coordinator blocks this worker (power, approval, sandbox); default 30 s. */
@@ -69,6 +75,7 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
   // An idle worker asks again within 2 s: a new task should not wait long for a free worker, and an
   // empty pull costs the coordinator one indexed query.
   const idlePoll = opts.idlePoll ?? { minMs: 250, maxMs: 2_000 };
+  const pullWaitMs = opts.pullWaitMs ?? 20_000;
   const retry = opts.retry ?? { minMs: 1_000, maxMs: 30_000 };
   const blockedWaitMs = opts.blockedWaitMs ?? 30_000;
   const model = opts.provider.model;
@@ -242,13 +249,18 @@ export function startWorker(opts: WorkerOptions): RunningWorker {
   async function pullUntil(deadline: number) {
     let idleMs = idlePoll.minMs;
     while (!signal.aborted && Date.now() < deadline && registered !== undefined) {
-      const reply = await client.pull({ power: await telemetry() }, { signal });
+      const asked = Date.now();
+      // Never waiting past the next model check: it is due at `deadline`.
+      const waitMs = Math.max(0, Math.min(pullWaitMs, deadline - asked));
+      const reply = await client.pull({ power: await telemetry(), ...(waitMs > 0 ? { waitMs } : {}) }, { signal });
       if (reply.assigned || reply.reason === "no_work") lastRefusal = undefined;
       if (reply.assigned) {
         if (!(await work(reply.subtask))) return;
         idleMs = idlePoll.minMs;
         continue;
       }
+      // The coordinator waited for work on our behalf: ask again at once.
+      if (reply.reason === "no_work" && waitMs > 0 && Date.now() - asked >= waitMs / 2) continue;
       if (!(await obey(reply, idleMs))) return;
       if (reply.reason === "no_work") idleMs = Math.min(idlePoll.maxMs, idleMs * 2);
     }

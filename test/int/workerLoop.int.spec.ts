@@ -169,7 +169,9 @@ describe("worker loop with a model", () => {
     await waitFor("a pull after the result, and a heartbeat", () => paths().lastIndexOf("/pull") > paths().indexOf("/result") && paths().includes("/heartbeat"));
     expect(logs).toContainEqual(expect.stringMatching(/^subtask s-1: result accepted \(ok=true, 1 tries, \d+ ms\): subtask\.completed$/));
     const pull = coordinator.received.find((r) => r.path === "/pull")!;
-    expect(pull.body).toEqual({ power });
+    // Each pull may wait at the coordinator for work, never past the next model check (200 ms here).
+    expect(pull.body).toEqual({ power, waitMs: expect.any(Number) });
+    expect((pull.body as { waitMs: number }).waitMs).toBeLessThanOrEqual(200);
     expect(coordinator.received.find((r) => r.path === "/heartbeat")?.body).toEqual({ power, models: [model] });
   });
 

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { HeartbeatStore } from "../../adapters/agents/heartbeats.js";
 import type { NonceStore } from "../../adapters/security/signedRequests.js";
 import { signedAgentRequest } from "./signedAgentRequest.js";
+import type { WorkSignal } from "../../app/work/workSignal.js";
 import { systemClock } from "../../app/clock.js";
 import { agentDirectory } from "../../app/agents/agentDirectory.js";
 import { agentHeartbeat } from "../../app/agents/agentHeartbeat.js";
@@ -37,6 +38,8 @@ export interface AgentRoutesDeps {
   readonly draw?: () => number;
   /** Open leases all agents of one owner account may hold together. */
   readonly ownerMaxLeases?: number;
+  /** Wakes pulls that wait for work (POST /pull's waitMs) when the tasks projection moves. */
+  readonly workSignal?: WorkSignal;
 }
 
 /** How each refusal of the worker-facing use cases is answered. */
@@ -55,10 +58,21 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
   const assigner = workAssigner(deps);
   const register = registerAgent({ handleAgent: deps.handleAgent, directory, releaseAll: assigner.releaseAll, autoApprove: deps.autoApprove, now });
   const heartbeat = agentHeartbeat({ directory, heartbeats: deps.heartbeats, now });
-  const pull = pullWork({ directory, assigner, heartbeats: deps.heartbeats, heartbeatIntervalMs: deps.heartbeatIntervalMs, sandboxRequired: deps.sandboxRequired, now });
+  const pull = pullWork({
+    directory,
+    assigner,
+    heartbeats: deps.heartbeats,
+    heartbeatIntervalMs: deps.heartbeatIntervalMs,
+    sandboxRequired: deps.sandboxRequired,
+    now,
+    ...(deps.workSignal ? { workSignal: deps.workSignal } : {}),
+  });
   const report = reportResult({ directory, handleSubtask: deps.handleSubtask, resultTaken: assigner.resultTaken, draw: deps.draw, now });
 
   app.addHook("preValidation", signedAgentRequest(deps.nonces));
+  // A closing gateway answers its waiting pulls (no_work) rather than hold its shutdown for them.
+  const closing = new AbortController();
+  app.addHook("preClose", async () => closing.abort());
   const limits = await registrationLimits(app, deps.registrationLimits ?? REGISTRATION_LIMITS);
 
   app.post(
@@ -83,7 +97,10 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
   });
 
   app.post("/pull", { schema: { body: PullBody, response: { 200: PullReply, 403: ErrorReply, 404: ErrorReply, ...SIGNED_ERRORS } } }, async (req, reply) => {
-    const answer = await pull(req.agentId!, req.body.power);
+    // A worker that hangs up while its pull waits stops the wait: no lease is handed to it.
+    const gone = new AbortController();
+    reply.raw.once("close", () => gone.abort());
+    const answer = await pull(req.agentId!, req.body.power, { ...(req.body.waitMs ? { waitMs: req.body.waitMs } : {}), gone: AbortSignal.any([gone.signal, closing.signal]) });
     if ("refused" in answer) return reply.code(STATUS[answer.refused]).send({ error: answer.refused, message: answer.message });
     if (!answer.assigned) return answer;
     const { subtaskId, spec, leaseId, leaseExpiresAt, attempt } = answer.assignment;

@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { LOOK_AGAIN_MS, MAX_PULL_WAIT_MS, pullWork } from "../../src/app/work/pullWork.js";
+import { workSignal } from "../../src/app/work/workSignal.js";
+import type { AgentDirectory } from "../../src/app/agents/agentDirectory.js";
+import { idlePower } from "../support/agents.js";
+
+const approved = {
+  status: "approved",
+  profile: { mode: "worker", deviceType: "server", capabilities: { models: ["m"], languages: ["python"], sandbox: "bwrap", resourceClass: "cpu", maxConcurrent: 1 } },
+  approvedBy: "x",
+  approvedProfile: {},
+  record: { checked: 0, failed: 0, streak: 0 },
+  checks: [],
+};
+const directory = { agent: async () => approved } as unknown as AgentDirectory;
+const heartbeats = { beat: async () => undefined, last: async () => undefined } as never;
+
+/** An assigner that has no work until `workAt` (ms since the test began), then has some. */
+function assignerFrom(workAt: () => boolean) {
+  const calls: number[] = [];
+  const started = performance.now();
+  return {
+    calls,
+    assign: async () => {
+      calls.push(performance.now() - started);
+      return workAt() ? ({ assigned: true, assignment: { subtaskId: "s" } } as never) : ({ assigned: false, reason: "no_work", message: "nothing queued" } as const);
+    },
+  };
+}
+
+describe("a pull that waits for work (waitMs)", () => {
+  it("given a notice that the queue moved, then it looks again at once, not at its next interval", async () => {
+    let queued = false;
+    const assigner = assignerFrom(() => queued);
+    const signal = workSignal();
+    const pull = pullWork({ directory, assigner, heartbeats, heartbeatIntervalMs: 10_000, sandboxRequired: false, now: () => new Date(), workSignal: signal });
+    const started = performance.now();
+    const answer = pull("a1", idlePower, { waitMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 100));
+    queued = true;
+    signal.notify();
+    expect(await answer).toMatchObject({ assigned: true });
+    const took = performance.now() - started;
+    expect(took).toBeLessThan(100 + 50);
+    expect(LOOK_AGAIN_MS).toBeGreaterThan(took);
+  });
+
+  it("given no notice, then it still looks again on its interval (work queued by another coordinator)", async () => {
+    let queued = false;
+    const assigner = assignerFrom(() => queued);
+    const pull = pullWork({ directory, assigner, heartbeats, heartbeatIntervalMs: 10_000, sandboxRequired: false, now: () => new Date() });
+    setTimeout(() => (queued = true), 100);
+    expect(await pull("a1", idlePower, { waitMs: 5_000 })).toMatchObject({ assigned: true });
+    expect(assigner.calls.at(-1)!).toBeGreaterThanOrEqual(LOOK_AGAIN_MS - 20);
+  });
+
+  it("without waitMs answers no_work at once; a wait is cut to the bound; an abort ends it", async () => {
+    const assigner = assignerFrom(() => false);
+    const pull = pullWork({ directory, assigner, heartbeats, heartbeatIntervalMs: 10_000, sandboxRequired: false, now: () => new Date(), workSignal: workSignal() });
+    expect(await pull("a1", idlePower)).toMatchObject({ assigned: false, reason: "no_work" });
+    expect(assigner.calls).toHaveLength(1);
+    const abort = new AbortController();
+    const started = performance.now();
+    const waiting = pull("a1", idlePower, { waitMs: 10 * MAX_PULL_WAIT_MS, gone: abort.signal });
+    setTimeout(() => abort.abort(), 50);
+    expect(await waiting).toMatchObject({ assigned: false, reason: "no_work" });
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+});
