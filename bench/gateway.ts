@@ -56,7 +56,7 @@ const MODEL = "qwen2.5-coder:1.5b";
 export const UNPAID_SUFFIX = "_without_credits";
 
 /** The simulated workers' thread, asked one thing at a time. */
-function simulatedWorkers(data: SimulatedWorkersData) {
+export function simulatedWorkers(data: SimulatedWorkersData) {
   const thread = new Worker(new URL("./simulatedWorkers.js", import.meta.url), { workerData: data });
   const ask = <T>(req: SimulatedWorkersRequest) =>
     new Promise<T>((resolve, reject) => {

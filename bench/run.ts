@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the node's figures, each printed as one JSON line beside the raw limit
  * measured in the same run. Never part of `npm test`. Parts can be picked by name:
- * `npm run bench -- gateway idle` (default: all of backbone, credits, gateway, idle, audit).
+ * `npm run bench -- gateway idle` (default: all of backbone, credits, gateway, idle, waiting, audit).
  */
 import { connectNats } from "../src/adapters/nats/connection.js";
 import { applyStreams } from "../src/adapters/nats/streams.js";
@@ -9,6 +9,7 @@ import { creditWriter, rawPublishRate, signedAppendRate } from "./appends.js";
 import { auditBench } from "./audit.js";
 import { creditsBench } from "./credits.js";
 import { gatewayBench, UNPAID_SUFFIX } from "./gateway.js";
+import { waitingWorkersBench } from "./waitingWorkers.js";
 import { idleNodeBench } from "./idleNode.js";
 import { rawCopyRate, replayInChild } from "./rebuild.js";
 import { benchDatabase, benchNats, report, reportFailure } from "./support.js";
@@ -74,6 +75,8 @@ const parts: Record<string, () => Promise<void>> = {
       healthMs: 3_000,
     }),
   idle: () => idleNodeBench({ idleMs: 10_000 }),
+  // 1,000 idle signed workers long polling, beside the same polling at the worker's longest idle pause.
+  waiting: () => waitingWorkersBench({ workers: 1_000, idleMs: 10_000, tasks: 20, pollPauseMs: 2_000 }),
   // The auditor over a 200k-record ledger, beside one core's raw Ed25519 verify rate.
   audit: () => auditBench(200_000),
 };

@@ -23,7 +23,19 @@ export type SimulatedWorkersRequest =
   /** Registers every worker; answers their agent ids. */
   | { readonly kind: "register" }
   /** Pull and report until `subtasks` results were accepted as completed (or `deadlineMs` passed). */
-  | { readonly kind: "cycle"; readonly subtasks: number; readonly noWorkPauseMs: number; readonly deadlineMs: number };
+  | { readonly kind: "cycle"; readonly subtasks: number; readonly noWorkPauseMs: number; readonly deadlineMs: number }
+  /**
+   * Idle workers for `ms`: each pulls with `waitMs` (long polling; 0: none, then it pauses
+   * `noWorkPauseMs` after a no_work, as a worker without long polling backs off), answers what
+   * it is handed at once, and notes when (Date.now()) it was handed it.
+   */
+  | { readonly kind: "wait"; readonly ms: number; readonly waitMs: number; readonly noWorkPauseMs: number };
+
+export interface WaitRun {
+  readonly pulls: number;
+  readonly handed: readonly { readonly subtaskId: string; readonly at: number }[];
+  readonly errors: readonly string[];
+}
 
 export interface Latency {
   readonly count: number;
@@ -112,6 +124,34 @@ async function cycle(clients: readonly CoordinatorClient[], req: Extract<Simulat
   return { completed, ms: lastCompletedAt - started, allPulls: latency(pulls), assignedPulls: latency(assigned), unassigned, errors };
 }
 
+async function wait(clients: readonly CoordinatorClient[], req: Extract<SimulatedWorkersRequest, { kind: "wait" }>): Promise<WaitRun> {
+  const end = performance.now() + req.ms;
+  const handed: { subtaskId: string; at: number }[] = [];
+  const errors: string[] = [];
+  let pulls = 0;
+  await Promise.all(
+    clients.map(async (client) => {
+      while (performance.now() < end && errors.length < 50) {
+        try {
+          const waitMs = Math.max(0, Math.min(req.waitMs, end - performance.now()));
+          const reply = await client.pull({ power: desktop, ...(waitMs > 0 ? { waitMs: Math.floor(waitMs) } : {}) });
+          pulls++;
+          if (!reply.assigned) {
+            if (req.waitMs === 0) await sleep(req.noWorkPauseMs);
+            continue;
+          }
+          handed.push({ subtaskId: reply.subtask.subtaskId, at: Date.now() });
+          const { subtaskId, leaseId } = reply.subtask;
+          await client.result({ subtaskId, leaseId, ok: true, code: "print(1)", output: "1\n", stderr: "", durationMs: 1 });
+        } catch (err) {
+          errors.push(String(err));
+        }
+      }
+    }),
+  );
+  return { pulls, handed, errors };
+}
+
 if (!isMainThread && parentPort) {
   const port = parentPort;
   const data = workerData as SimulatedWorkersData;
@@ -131,6 +171,8 @@ if (!isMainThread && parentPort) {
           ).then((replies) => replies.map((r) => r.agentId));
         case "cycle":
           return cycle(clients, req);
+        case "wait":
+          return wait(clients, req);
       }
     };
     work().then(

@@ -51,6 +51,7 @@ import { coordinatorAccountOf, grantDevelopmentCredits, LOCAL_ACCOUNT } from "..
 import { startCreditFlow } from "../app/flows/creditFlow.js";
 import { startIssuanceFlow } from "../app/flows/issuanceFlow.js";
 import { workSignal } from "../app/work/workSignal.js";
+import { anyQueued } from "../projections/tasks/queries.js";
 import { tasksProjector } from "../projections/tasks/tasksProjector.js";
 import { startOrphanHoldSweeper } from "../app/credits/orphanHolds.js";
 import { creditsContext } from "../domain/credits/context.js";
@@ -185,7 +186,11 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
     const store = await createEventStore(nc);
     const verifier = verificationPool();
     cleanups.push(() => verifier.close());
-    const work = workSignal();
+    // Pulls that wait for work wake when the tasks projection moves, or when a look at the queue
+    // (once a second, while any waits) finds work another coordinator queued in a shared database.
+    const work = workSignal({ anyQueued: () => anyQueued(pool), onError: (err) => log(`work signal: ${err instanceof Error ? err.message : String(err)}`) });
+    cleanups.push(async () => work.stop());
+    let tasksSeq = 0;
     const lives: LiveProjection[] = projectors.map((p) =>
       startLiveProjection(p, {
         store,
@@ -195,7 +200,15 @@ export async function startNode(config: NodeConfig, log: Log = console.log, onFa
         onError: (err) => log(`projection ${p.name}: ${String(err)}`),
         onRebuild: log,
         // The queue's read model moved: pulls waiting for work look again.
-        ...(p === tasksProjector ? { onAdvance: () => work.notify() } : {}),
+        // As many waiters as commits arrived, and a few more: each may be a subtask to hand out.
+        ...(p === tasksProjector
+          ? {
+              onAdvance: (_stream: string, seq: number) => {
+                work.notify(Math.max(1, seq - tasksSeq) + 2);
+                tasksSeq = seq;
+              },
+            }
+          : {}),
       }),
     );
     cleanups.push(() => Promise.all(lives.map((l) => l.stop())));

@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { LOOK_AGAIN_MS, MAX_PULL_WAIT_MS, pullWork } from "../../src/app/work/pullWork.js";
 import { workSignal } from "../../src/app/work/workSignal.js";
 import type { AgentDirectory } from "../../src/app/agents/agentDirectory.js";
-import { idlePower } from "../support/agents.js";
+import { idlePower as power } from "../support/agents.js";
+
+const idlePower = { ...power, lowPowerMode: false, batteryStopPct: 20 };
 
 const approved = {
   status: "approved",
@@ -45,7 +47,7 @@ describe("a pull that waits for work (waitMs)", () => {
     expect(LOOK_AGAIN_MS).toBeGreaterThan(took);
   });
 
-  it("given no notice, then it still looks again on its interval (work queued by another coordinator)", async () => {
+  it("given no signal from the node, then it looks again on its own interval", async () => {
     let queued = false;
     const assigner = assignerFrom(() => queued);
     const pull = pullWork({ directory, assigner, heartbeats, heartbeatIntervalMs: 10_000, sandboxRequired: false, now: () => new Date() });
@@ -65,5 +67,25 @@ describe("a pull that waits for work (waitMs)", () => {
     setTimeout(() => abort.abort(), 50);
     expect(await waiting).toMatchObject({ assigned: false, reason: "no_work" });
     expect(performance.now() - started).toBeLessThan(500);
+  });
+
+  it("a notice wakes as many waiters as it says, longest waiting first; a look at the queue wakes some when work is there", async () => {
+    let queued = false;
+    const signal = workSignal({ anyQueued: async () => queued, lookEveryMs: 50, wakeOnLook: 1 });
+    try {
+      const woken: number[] = [];
+      const waits = [0, 1, 2, 3].map((i) => signal.next(5_000).then(() => woken.push(i)));
+      signal.notify(2);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(woken).toEqual([0, 1]);
+      queued = true;
+      await new Promise((r) => setTimeout(r, 80));
+      expect(woken).toEqual([0, 1, 2]);
+      signal.stop();
+      await Promise.all(waits);
+      expect(woken).toEqual([0, 1, 2, 3]);
+    } finally {
+      signal.stop();
+    }
   });
 });

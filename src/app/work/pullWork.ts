@@ -18,16 +18,13 @@ export interface PullWorkDeps {
   readonly heartbeatIntervalMs: number;
   readonly sandboxRequired: boolean;
   readonly now: () => Date;
-  /** Wakes a pull that waits for work (waitMs) when the queue may have changed; none: such a pull looks every LOOK_AGAIN_MS. */
+  /** Wakes a pull that waits for work (waitMs) when the queue may have changed; none: such a pull looks again every LOOK_AGAIN_MS. */
   readonly workSignal?: WorkSignal;
 }
 
 /** The longest a pull may wait for work (its `waitMs`): well inside clients' and proxies' timeouts. */
 export const MAX_PULL_WAIT_MS = 25_000;
-/**
- * How often a waiting pull looks at the queue when no notice came: another coordinator's
- * projection (sharing this database) may have queued the work, and this node hears nothing of it.
- */
+/** How often a waiting pull looks at the queue by itself when the node gives it no signal to wait on. */
 export const LOOK_AGAIN_MS = 1_000;
 
 /** What a pull gets: a subtask under a lease, or why none (with how long to wait, for a power deferral). */
@@ -66,7 +63,8 @@ export function pullWork(deps: PullWorkDeps) {
     const deadline = at.getTime() + waitMs;
     let outcome: AssignOutcome = first;
     for (let left = waitMs; left > 0 && !opts.gone?.aborted; left = deadline - deps.now().getTime()) {
-      await (deps.workSignal ?? NO_SIGNAL).next(Math.min(left, LOOK_AGAIN_MS), opts.gone);
+      // With a signal the wait is the whole of what is left (the signal looks at the queue for everyone).
+      await (deps.workSignal ? deps.workSignal.next(left, opts.gone) : NO_SIGNAL.next(Math.min(left, LOOK_AGAIN_MS), opts.gone));
       if (opts.gone?.aborted) break;
       outcome = await deps.assigner.assign(agentId, verdict.filter, limits, deps.now());
       if (outcome.assigned || outcome.reason !== "no_work") return outcome;

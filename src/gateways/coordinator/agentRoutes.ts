@@ -71,8 +71,10 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
 
   app.addHook("preValidation", signedAgentRequest(deps.nonces));
   // A closing gateway answers its waiting pulls (no_work) rather than hold its shutdown for them.
-  const closing = new AbortController();
-  app.addHook("preClose", async () => closing.abort());
+  const waiting = new Set<AbortController>();
+  app.addHook("preClose", async () => {
+    for (const w of waiting) w.abort();
+  });
   const limits = await registrationLimits(app, deps.registrationLimits ?? REGISTRATION_LIMITS);
 
   app.post(
@@ -98,9 +100,12 @@ export const agentRoutes: FastifyPluginAsyncZod<AgentRoutesDeps> = async (app, d
 
   app.post("/pull", { schema: { body: PullBody, response: { 200: PullReply, 403: ErrorReply, 404: ErrorReply, ...SIGNED_ERRORS } } }, async (req, reply) => {
     // A worker that hangs up while its pull waits stops the wait: no lease is handed to it.
+    // (One controller per pull, aborted by either: AbortSignal.any on the gateway's long-lived
+    // signal would keep a dependent per pull alive for as long as the gateway runs.)
     const gone = new AbortController();
+    waiting.add(gone);
     reply.raw.once("close", () => gone.abort());
-    const answer = await pull(req.agentId!, req.body.power, { ...(req.body.waitMs ? { waitMs: req.body.waitMs } : {}), gone: AbortSignal.any([gone.signal, closing.signal]) });
+    const answer = await pull(req.agentId!, req.body.power, { ...(req.body.waitMs ? { waitMs: req.body.waitMs } : {}), gone: gone.signal }).finally(() => waiting.delete(gone));
     if ("refused" in answer) return reply.code(STATUS[answer.refused]).send({ error: answer.refused, message: answer.message });
     if (!answer.assigned) return answer;
     const { subtaskId, spec, leaseId, leaseExpiresAt, attempt } = answer.assignment;

@@ -233,3 +233,8 @@ export async function uncheckedResultsOf(db: Db, agentId: string, limit: number)
   );
   return rows.map((r) => ({ subtaskId: r.subtask_id, state: r.state }));
 }
+
+/** Whether any subtask waits for an agent (the status index answers it). */
+export async function anyQueued(db: Db): Promise<boolean> {
+  return ((await db.query("SELECT 1 FROM subtasks WHERE status = 'queued' LIMIT 1")).rowCount ?? 0) > 0;
+}
