@@ -2,7 +2,6 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Worker } from "node:worker_threads";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type pg from "pg";
@@ -12,7 +11,10 @@ import { startNode, type NodeInternals, type RunningNode } from "../src/node/sta
 import { startFakeOllama } from "../test/support/fakeOllama.js";
 import { eventually } from "../test/support/node.js";
 import { creditWriter, signedAppendRate } from "./appends.js";
-import type { CycleRun, HealthRun, SimulatedWorkersData, SimulatedWorkersReply, SimulatedWorkersRequest } from "./simulatedWorkers.js";
+import type { HealthRun } from "./httpLoops.js";
+import type { CycleRun, SimulatedWorkersData, SimulatedWorkersRequest } from "./simulatedWorkers.js";
+import { ratioToQueueAnchor } from "./queueAnchorFigure.js";
+import { askingThread } from "./thread.js";
 import { benchDatabase, benchNats, percentile, pooled, report, round } from "./support.js";
 import { generatePrivateKeyPem, signerFromPrivateKeyPem } from "../src/adapters/crypto/ed25519.js";
 import { inlineSealer } from "../src/adapters/crypto/signingPool.js";
@@ -56,21 +58,7 @@ const MODEL = "qwen2.5-coder:1.5b";
 export const UNPAID_SUFFIX = "_without_credits";
 
 /** The simulated workers' thread, asked one thing at a time. */
-export function simulatedWorkers(data: SimulatedWorkersData) {
-  const thread = new Worker(new URL("./simulatedWorkers.js", import.meta.url), { workerData: data });
-  const ask = <T>(req: SimulatedWorkersRequest) =>
-    new Promise<T>((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
-      thread.once("error", onError);
-      thread.once("message", (reply: SimulatedWorkersReply) => {
-        thread.off("error", onError);
-        if (reply.ok) resolve(reply.value as T);
-        else reject(new Error(`simulated workers: ${reply.error}`));
-      });
-      thread.postMessage(req);
-    });
-  return { ask, close: () => thread.terminate() };
-}
+export const simulatedWorkers = (data: SimulatedWorkersData) => askingThread<SimulatedWorkersRequest>(new URL("./simulatedWorkers.js", import.meta.url), data);
 
 const commitsOn = async (nc: NatsConnection, stream: string) => (await (await jetstreamManager(nc)).streams.info(stream)).state.messages;
 
@@ -272,6 +260,8 @@ export async function gatewayBench(opts: GatewayBenchOptions): Promise<void> {
         baselineIs: "GET /health round trips/s, same clients, same server (a subtask takes 2 signed round trips)",
         credits: r.suffix.endsWith(UNPAID_SUFFIX) ? "none: tasks hold nothing, no credit flow (the comparison's other side)" : "each task's hold at submission, every result paid to its worker's owner, the hold settled at the task's end",
         ...(r.suffix === "" && unpaidRate !== undefined ? { withoutCredits: round(unpaidRate), creditsShare: round(subtasks / seconds / unpaidRate, 3) } : {}),
+        // The headline beside what a user would pick instead, measured by the queue part of this run.
+        ...(r.suffix === "" ? ratioToQueueAnchor(subtasks / seconds) : {}),
         ...cycle,
         wallMs: round(run.ms),
         pulls: run.allPulls.count,

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the node's figures, each printed as one JSON line beside the raw limit
  * measured in the same run. Never part of `npm test`. Parts can be picked by name:
- * `npm run bench -- gateway idle` (default: all of backbone, credits, gateway, idle, waiting, audit).
+ * `npm run bench -- gateway idle` (default: all of backbone, credits, queue, gateway, idle, waiting, audit).
+ * `queue` runs before `gateway`: the gateway's rate is printed as a ratio of the queue's BullMQ rate.
  */
 import { connectNats } from "../src/adapters/nats/connection.js";
 import { applyStreams } from "../src/adapters/nats/streams.js";
@@ -11,6 +12,7 @@ import { creditsBench } from "./credits.js";
 import { gatewayBench, UNPAID_SUFFIX } from "./gateway.js";
 import { waitingWorkersBench } from "./waitingWorkers.js";
 import { idleNodeBench } from "./idleNode.js";
+import { queueBench } from "./queueAnchor.js";
 import { rawCopyRate, replayInChild } from "./rebuild.js";
 import { benchDatabase, benchNats, report, reportFailure } from "./support.js";
 
@@ -58,6 +60,9 @@ const parts: Record<string, () => Promise<void>> = {
   // Task-like credit cycles by 50 writers over 10,000 accounts, overdrafts among them, in turns
   // with the backbone's signed appends at the same concurrency on as many accounts.
   credits: () => creditsBench({ payers: 5_000, earners: 5_000, writers: 50, cyclesPerWriter: 200, rounds: 2, overdraftEvery: 10 }),
+  // What a user would pick instead: BullMQ on the machine's Redis behind a small Fastify server,
+  // and the same server over a plain Redis list, 50 HTTP clients on 5,000 jobs each.
+  queue: () => queueBench({ jobs: 5_000, clients: 50, noWorkPauseMs: 20, healthMs: 3_000 }),
   // 50 workers on 300 subtasks, then one worker alone on 50 (what contention costs), then 50 new
   // workers on 100 subtasks, every result of theirs checked (what the check costs).
   gateway: () =>

@@ -9,7 +9,8 @@ import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { generatePrivateKeyPem, signerFromPrivateKeyPem } from "../src/adapters/crypto/ed25519.js";
 import type { PowerTelemetry } from "../src/domain/agents/powerPolicy.js";
 import { coordinatorClient, type CoordinatorClient } from "../src/worker/coordinatorClient.js";
-import { percentile } from "./support.js";
+import { healthLoops, latency, sleep, type Latency } from "./httpLoops.js";
+import { answerRequests } from "./thread.js";
 
 export interface SimulatedWorkersData {
   readonly coordinatorUrl: string;
@@ -37,18 +38,6 @@ export interface WaitRun {
   readonly errors: readonly string[];
 }
 
-export interface Latency {
-  readonly count: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-}
-
-export interface HealthRun {
-  readonly requests: number;
-  readonly ms: number;
-  readonly latency: Latency;
-}
-
 export interface CycleRun {
   readonly completed: number;
   /** From the first pull to the last result accepted as completed. */
@@ -60,30 +49,7 @@ export interface CycleRun {
   readonly errors: readonly string[];
 }
 
-export type SimulatedWorkersReply = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
-
 const desktop: PowerTelemetry = { deviceType: "desktop", cpuLoadPct: 10, thermalState: "nominal", onExternalPower: true, lowPowerMode: false, batteryStopPct: 20 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const latency = (ms: readonly number[]): Latency => ({ count: ms.length, p50Ms: percentile(ms, 50), p99Ms: percentile(ms, 99) });
-
-async function health(url: string, workers: number, ms: number): Promise<HealthRun> {
-  const took: number[] = [];
-  const started = performance.now();
-  const end = started + ms;
-  await Promise.all(
-    Array.from({ length: workers }, async () => {
-      while (performance.now() < end) {
-        const t0 = performance.now();
-        const res = await fetch(`${url}/health`);
-        await res.arrayBuffer();
-        if (!res.ok) throw new Error(`GET /health: ${res.status}`);
-        took.push(performance.now() - t0);
-      }
-    }),
-  );
-  return { requests: took.length, ms: performance.now() - started, latency: latency(took) };
-}
-
 async function cycle(clients: readonly CoordinatorClient[], req: Extract<SimulatedWorkersRequest, { kind: "cycle" }>): Promise<CycleRun> {
   const pulls: number[] = [];
   const assigned: number[] = [];
@@ -153,31 +119,24 @@ async function wait(clients: readonly CoordinatorClient[], req: Extract<Simulate
 }
 
 if (!isMainThread && parentPort) {
-  const port = parentPort;
   const data = workerData as SimulatedWorkersData;
   const clients = Array.from({ length: data.workers }, () =>
     coordinatorClient({ url: data.coordinatorUrl, signer: signerFromPrivateKeyPem(generatePrivateKeyPem()) }),
   );
-  port.on("message", (req: SimulatedWorkersRequest) => {
-    const work = async (): Promise<unknown> => {
-      switch (req.kind) {
-        case "health":
-          return health(data.coordinatorUrl, data.workers, req.ms);
-        case "register":
-          return Promise.all(
-            clients.map((c, i) =>
-              c.register({ name: `bench-${i}`, mode: "worker", capabilities: { models: [data.model], languages: ["python", "javascript"], sandbox: "bwrap" }, deviceType: desktop.deviceType }),
-            ),
-          ).then((replies) => replies.map((r) => r.agentId));
-        case "cycle":
-          return cycle(clients, req);
-        case "wait":
-          return wait(clients, req);
-      }
-    };
-    work().then(
-      (value) => port.postMessage({ ok: true, value } satisfies SimulatedWorkersReply),
-      (err: unknown) => port.postMessage({ ok: false, error: String(err) } satisfies SimulatedWorkersReply),
-    );
+  answerRequests<SimulatedWorkersRequest>(parentPort, async (req) => {
+    switch (req.kind) {
+      case "health":
+        return healthLoops(data.coordinatorUrl, data.workers, req.ms);
+      case "register":
+        return Promise.all(
+          clients.map((c, i) =>
+            c.register({ name: `bench-${i}`, mode: "worker", capabilities: { models: [data.model], languages: ["python", "javascript"], sandbox: "bwrap" }, deviceType: desktop.deviceType }),
+          ),
+        ).then((replies) => replies.map((r) => r.agentId));
+      case "cycle":
+        return cycle(clients, req);
+      case "wait":
+        return wait(clients, req);
+    }
   });
 }
