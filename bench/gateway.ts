@@ -75,6 +75,30 @@ interface RoundResult {
   readonly projectionLagMs: number;
   /** Other work on the machine shows here: the 1-minute load average when the round began. */
   readonly loadAvgAtStart: number;
+  /** What one subtask's whole cycle cost the backbone: commits by stream, JetStream API calls, Postgres transactions and rows. */
+  readonly perSubtask: Record<string, number>;
+}
+
+const BUDGET_STREAMS = ["EC_TASKS", "EC_CREDITS", "EC_LEDGER", "EC_AGENTS"] as const;
+
+/** Counters of the backbone: messages per stream, the JetStream API calls of the account, and Postgres' counts for the database. */
+async function budget(nc: NatsConnection, pool: pg.Pool): Promise<Record<string, number>> {
+  const jsm = await jetstreamManager(nc);
+  const out: Record<string, number> = {};
+  for (const s of BUDGET_STREAMS) out[`${s}_commits`] = (await jsm.streams.info(s)).state.messages;
+  out.jetstreamApiCalls = (await jsm.getAccountInfo()).api.total;
+  const row = (
+    await pool.query<{ xact_commit: string; tup_inserted: string; tup_updated: string; tup_deleted: string }>(
+      "SELECT xact_commit, tup_inserted, tup_updated, tup_deleted FROM pg_stat_database WHERE datname = current_database()",
+    )
+  ).rows[0]!;
+  out.pgTransactions = Number(row.xact_commit);
+  out.pgRowsWritten = Number(row.tup_inserted) + Number(row.tup_updated) + Number(row.tup_deleted);
+  return out;
+}
+
+function perSubtaskOf(before: Record<string, number>, after: Record<string, number>, subtasks: number): Record<string, number> {
+  return Object.fromEntries(Object.keys(after).map((k) => [k, round((after[k]! - (before[k] ?? 0)) / subtasks, 2)]));
 }
 
 /**
@@ -142,6 +166,7 @@ async function gatewayRound(node: RunningNode, pool: pg.Pool, nc: NatsConnection
     await eventually(`${subtasks} subtasks queued in the projection`, async () => ((await countWhere(pool, "subtasks", "queued")) >= subtasks ? true : undefined), 120_000);
 
     const commitsBefore = await commitsOn(nc, "EC_TASKS");
+    const budgetBefore = await budget(nc, pool);
     const run = await workers.ask<CycleRun>({ kind: "cycle", subtasks, noWorkPauseMs: opts.noWorkPauseMs, deadlineMs: 120_000 });
     const cycleEnded = performance.now();
     const commitsInCycle = (await commitsOn(nc, "EC_TASKS")) - commitsBefore;
@@ -156,7 +181,10 @@ async function gatewayRound(node: RunningNode, pool: pg.Pool, nc: NatsConnection
     // Behind the cycle the task flow reports each completion to its task and completes the task.
     await eventually("every task completed", async () => ((await countWhere(pool, "tasks", "completed")) >= tasksBefore + round.tasks ? true : undefined), 60_000);
     const commitsUntilTasksCompleted = (await commitsOn(nc, "EC_TASKS")) - commitsBefore;
-    return { round, subtasks, health, run, commitsInCycle, commitsUntilTasksCompleted, projectionLagMs, loadAvgAtStart };
+    // What the flows behind the cycle (credits, the ledger) do for it lands a moment later.
+    await new Promise((r) => setTimeout(r, 2_000));
+    const perSubtask = perSubtaskOf(budgetBefore, await budget(nc, pool), subtasks);
+    return { round, subtasks, health, run, commitsInCycle, commitsUntilTasksCompleted, projectionLagMs, loadAvgAtStart, perSubtask };
   } finally {
     await workers.close();
   }
@@ -246,7 +274,7 @@ export async function gatewayBench(opts: GatewayBenchOptions): Promise<void> {
 
     const unpaid = results.find((x) => x.round.suffix.endsWith(UNPAID_SUFFIX));
     const unpaidRate = unpaid && unpaid.subtasks / (unpaid.run.ms / 1000);
-    for (const { round: r, subtasks, health, run, commitsInCycle, commitsUntilTasksCompleted, projectionLagMs, loadAvgAtStart } of results) {
+    for (const { round: r, subtasks, health, run, commitsInCycle, commitsUntilTasksCompleted, projectionLagMs, loadAvgAtStart, perSubtask } of results) {
       // Every result checked: a subtask counts once its check has completed it, so its time is in the rate.
       const seconds = (r.established ? run.ms : run.ms + projectionLagMs) / 1000;
       const cycle = {
@@ -267,6 +295,7 @@ export async function gatewayBench(opts: GatewayBenchOptions): Promise<void> {
         pulls: run.allPulls.count,
         unassignedPulls: run.unassigned,
         projectionCaughtUpAfterMs: round(projectionLagMs),
+        perSubtask,
         loadAvgAtStart,
       });
       report(`gateway_task_commits_per_s${r.suffix}`, commitsInCycle / seconds, "commits/s", appendRates.get(r.workers)!, {
