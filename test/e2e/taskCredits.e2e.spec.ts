@@ -203,6 +203,32 @@ describe("a task's credits", () => {
     }
   }, 60_000);
 
+  it("the credit flow keeps the histories it sees, whole, and reads a subject's history from the stream only when it missed a commit of it", async () => {
+    const taskId = (await t.admin("POST", "/submit", { prompt: "print 1 and then 2", language: "python" })).body.taskId as string;
+    expect((await finished(taskId)).status).toBe("completed");
+    const nc = await t.nats.connect("credits-histories");
+    try {
+      const store = await createEventStore(nc);
+      const subject = `ec.tasks.subtask.${taskId}-0`;
+      const { commits } = await store.readAggregate(subject);
+      const reads: string[] = [];
+      const counting = { ...store, readAggregate: (s: string) => (reads.push(s), store.readAggregate(s)) };
+      const reaction = () =>
+        creditFlowReaction({ store: counting, handlers: commandHandlers({ store, sealer: inlineSealer(newSigner()) }), pool: t.db.pool, coordinatorAccount: coordinatorAccountOf(t.node.publicKey), defaultModel: "qwen2.5-coder:1.5b" });
+      const deliver = async (react: ReturnType<typeof reaction>, which: typeof commits) => {
+        for (const c of which) await react({ stream: "EC_TASKS", seq: c.seq, subject, data: c.data, deliveries: 1, previousSubjectSeq: commits[commits.indexOf(c) - 1]?.seq ?? 0 });
+      };
+      // Every commit in order: the paid result's history is the one kept, nothing is read.
+      await deliver(reaction(), commits);
+      expect(reads.filter((r) => r === subject)).toEqual([]);
+      // The assignment missed (another node's consumer took it): the history is read instead.
+      await deliver(reaction(), commits.filter((_, i) => i !== 1));
+      expect(reads.filter((r) => r === subject).length).toBeGreaterThan(0);
+    } finally {
+      await nc.close();
+    }
+  }, 60_000);
+
   it("a payer who cannot cover a task is refused with 402 and nothing is appended", async () => {
     const nc = await t.nats.connect("credits-test");
     try {

@@ -1,6 +1,9 @@
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 
+/** The header a conditional append carries (publisher.ts), kept with the stored message. */
+const EXPECTED_LAST_SUBJECT_SEQUENCE = "Nats-Expected-Last-Subject-Sequence";
+
 export interface Reactor {
   stop(): Promise<void>;
 }
@@ -17,7 +20,18 @@ export async function startReactor(opts: {
   durable: string;
   /** How long a reaction may go without a progress signal before the commit is redelivered. */
   ackWaitMs?: number;
-  react: (msg: { stream: string; seq: number; subject: string; data: Uint8Array; deliveries: number }, working: () => void) => Promise<void>;
+  react: (
+    msg: {
+      stream: string;
+      seq: number;
+      subject: string;
+      data: Uint8Array;
+      deliveries: number;
+      /** The subject's sequence the commit was appended after (its Nats-Expected-Last-Subject-Sequence; 0: the subject's first), when it was appended conditionally. */
+      previousSubjectSeq?: number;
+    },
+    working: () => void,
+  ) => Promise<void>;
   onError?: (err: unknown) => void;
   retryDelayMs?: number;
   /**
@@ -44,7 +58,12 @@ export async function startReactor(opts: {
   async function handle(m: JsMsg) {
     const progress = setInterval(() => m.working(), Math.max(1_000, ackWaitMs / 3));
     try {
-      await opts.react({ stream: opts.stream, seq: m.seq, subject: m.subject, data: m.data, deliveries: m.info.deliveryCount }, () => m.working());
+      const expected = m.headers?.get(EXPECTED_LAST_SUBJECT_SEQUENCE);
+      const previousSubjectSeq = expected ? Number(expected) : undefined;
+      await opts.react(
+        { stream: opts.stream, seq: m.seq, subject: m.subject, data: m.data, deliveries: m.info.deliveryCount, ...(Number.isSafeInteger(previousSubjectSeq) ? { previousSubjectSeq: previousSubjectSeq! } : {}) },
+        () => m.working(),
+      );
       m.ack();
     } catch (err) {
       opts.onError?.(err);

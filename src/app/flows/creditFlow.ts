@@ -60,14 +60,46 @@ export interface DeliveredCommit {
   readonly subject: string;
   readonly data: Uint8Array;
   readonly deliveries: number;
+  /** The subject's sequence this commit was appended after (0: its first), when the append named one. */
+  readonly previousSubjectSeq?: number;
 }
+
+/** Subjects whose histories the flow keeps as it sees them; the oldest go first. */
+const KEPT_HISTORIES = 20_000;
 
 /** The flow's reaction to one commit (what its consumer runs; tests deliver a commit again with it). */
 export function creditFlowReaction(opts: Omit<CreditFlowOptions, "nc">): (m: DeliveredCommit) => Promise<void> {
   const registry = eventRegistry(...tasksContext.events);
   const clock = opts.clock ?? systemClock;
 
-  async function history(subject: string): Promise<HistoryEvent[]> {
+  /**
+   * Each subject's history as this flow saw it, commit by commit, in stream order. An entry is
+   * trusted only while it is whole: each commit names the subject's sequence it was appended
+   * after, and one that does not follow the entry (another node's consumer took the commit in
+   * between, or the flow restarted) drops it; the history is then read from the stream.
+   */
+  const seen = new Map<string, { lastSeq: number; events: HistoryEvent[] }>();
+  function keep(m: DeliveredCommit, events: readonly HistoryEvent[]) {
+    const entry = seen.get(m.subject);
+    if (entry?.lastSeq === m.seq) return; // delivered again: taken already
+    seen.delete(m.subject);
+    if (m.previousSubjectSeq === 0) seen.set(m.subject, { lastSeq: m.seq, events: [...events] });
+    else if (entry && m.previousSubjectSeq === entry.lastSeq) seen.set(m.subject, { lastSeq: m.seq, events: [...entry.events, ...events] });
+    if (seen.size > KEPT_HISTORIES) seen.delete(seen.keys().next().value!);
+  }
+  /** The subject's history up to commit `seq`, kept or read. */
+  async function historyAt(subject: string, seq: number): Promise<HistoryEvent[]> {
+    const entry = seen.get(subject);
+    return entry?.lastSeq === seq ? entry.events : read(subject);
+  }
+  /** A subject's whole history now: kept when the stream's last sequence for it is the kept one. */
+  async function historyNow(subject: string): Promise<HistoryEvent[]> {
+    const entry = seen.get(subject);
+    if (entry && (await opts.store.lastSeqOf(tasksContext.stream, subject)) === entry.lastSeq) return entry.events;
+    return read(subject);
+  }
+
+  async function read(subject: string): Promise<HistoryEvent[]> {
     const { commits } = await opts.store.readAggregate(subject);
     const out: HistoryEvent[] = [];
     for (const c of await admitAll(commits, registry, opts.verifier)) {
@@ -76,13 +108,13 @@ export function creditFlowReaction(opts: Omit<CreditFlowOptions, "nc">): (m: Del
     return out;
   }
 
-  async function movesFor(envelope: EventEnvelope, subject: string): Promise<CreditMove[]> {
+  async function movesFor(envelope: EventEnvelope, subject: string, seq: number): Promise<CreditMove[]> {
     const cause = { subject, eventId: envelope.id };
     const event = { type: envelope.type, data: envelope.data as Record<string, unknown>, time: envelope.time };
     const id = aggregateIdOf(subject);
     if (event.type === "subtask.completed" || event.type === "subtask.failed" || event.type === "subtask.checkPassed") {
       const agentId = String(event.data.agentId ?? "");
-      const all = await history(subject);
+      const all = await historyAt(subject, seq);
       // The history up to this event: a later report of another lease must not stand in for it.
       const upTo = all.findIndex((e) => e.type === event.type && e.time === event.time && e.data.leaseId === event.data.leaseId);
       const agent = agentId ? (await agentById(opts.pool, agentId))?.state : undefined;
@@ -95,11 +127,14 @@ export function creditFlowReaction(opts: Omit<CreditFlowOptions, "nc">): (m: Del
       });
     }
     if (event.type === "task.completed" || event.type === "task.failed") {
-      const task = await history(subject);
+      const task = await historyAt(subject, seq);
       const request = task.find((e) => e.type === "task.submitted")?.data as TaskRequest | undefined;
       if (!request) return [];
       const plan = (task.find((e) => e.type === "task.decomposed")?.data as { subtasks?: { subtaskId: string }[] } | undefined)?.subtasks ?? [];
-      const subtaskHistories = event.type === "task.completed" ? await Promise.all(plan.map((p) => history(subtaskSubject(p.subtaskId)))) : [];
+      const subtaskHistories = event.type === "task.completed" ? await Promise.all(plan.map((p) => historyNow(subtaskSubject(p.subtaskId)))) : [];
+      // A settled task's histories are not needed again.
+      for (const p of plan) seen.delete(subtaskSubject(p.subtaskId));
+      seen.delete(subject);
       return taskSettlement(event, id, cause, {
         payer: request.submitter,
         resourceClass: request.resourceClass,
@@ -113,9 +148,13 @@ export function creditFlowReaction(opts: Omit<CreditFlowOptions, "nc">): (m: Del
 
   return async (m) => {
     const [check] = await admitAll([{ stream: m.stream, seq: m.seq, subject: m.subject, data: m.data }], registry, opts.verifier);
-    if (!check?.ok) return;
+    if (!check?.ok) {
+      seen.delete(m.subject);
+      return;
+    }
+    keep(m, check.events.map((e) => ({ type: e.type, data: e.data as Record<string, unknown>, time: e.time })));
     for (const envelope of check.events) {
-      await runCreditMoves({ store: opts.store, handlers: opts.handlers, now: clock(), onError: opts.onError }, await movesFor(envelope, m.subject), m.deliveries > 1);
+      await runCreditMoves({ store: opts.store, handlers: opts.handlers, now: clock(), onError: opts.onError }, await movesFor(envelope, m.subject, m.seq), m.deliveries > 1);
     }
   };
 }
