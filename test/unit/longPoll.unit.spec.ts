@@ -36,15 +36,15 @@ describe("a pull that waits for work (waitMs)", () => {
     const assigner = assignerFrom(() => queued);
     const signal = workSignal();
     const pull = pullWork({ directory, assigner, heartbeats, heartbeatIntervalMs: 10_000, sandboxRequired: false, now: () => new Date(), workSignal: signal });
-    const started = performance.now();
     const answer = pull("a1", idlePower, { waitMs: 10_000 });
     await new Promise((r) => setTimeout(r, 100));
     queued = true;
+    const notifiedAt = performance.now();
     signal.notify();
     expect(await answer).toMatchObject({ assigned: true });
-    const took = performance.now() - started;
-    expect(took).toBeLessThan(100 + 50);
-    expect(LOOK_AGAIN_MS).toBeGreaterThan(took);
+    // Answered on the notice itself, not at the next look (LOOK_AGAIN_MS) or the end of the wait.
+    const afterNotice = performance.now() - notifiedAt;
+    expect(afterNotice).toBeLessThan(LOOK_AGAIN_MS / 5);
   });
 
   it("given no signal from the node, then it looks again on its own interval", async () => {
@@ -62,11 +62,14 @@ describe("a pull that waits for work (waitMs)", () => {
     expect(await pull("a1", idlePower)).toMatchObject({ assigned: false, reason: "no_work" });
     expect(assigner.calls).toHaveLength(1);
     const abort = new AbortController();
-    const started = performance.now();
+    let abortedAt = 0;
     const waiting = pull("a1", idlePower, { waitMs: 10 * MAX_PULL_WAIT_MS, gone: abort.signal });
-    setTimeout(() => abort.abort(), 50);
+    setTimeout(() => {
+      abortedAt = performance.now();
+      abort.abort();
+    }, 50);
     expect(await waiting).toMatchObject({ assigned: false, reason: "no_work" });
-    expect(performance.now() - started).toBeLessThan(500);
+    expect(performance.now() - abortedAt).toBeLessThan(500);
   });
 
   it("a notice wakes as many waiters as it says, longest waiting first; a look at the queue wakes some when work is there", async () => {
@@ -78,9 +81,11 @@ describe("a pull that waits for work (waitMs)", () => {
       signal.notify(2);
       await new Promise((r) => setTimeout(r, 20));
       expect(woken).toEqual([0, 1]);
+      // Looks come every 50 ms and wake one each while work is queued: the next in line wakes.
       queued = true;
-      await new Promise((r) => setTimeout(r, 80));
-      expect(woken).toEqual([0, 1, 2]);
+      for (let i = 0; i < 400 && woken.length < 3; i++) await new Promise((r) => setTimeout(r, 5));
+      queued = false;
+      expect(woken.slice(0, 3)).toEqual([0, 1, 2]);
       signal.stop();
       await Promise.all(waits);
       expect(woken).toEqual([0, 1, 2, 3]);
