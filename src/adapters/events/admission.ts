@@ -1,7 +1,7 @@
 import type { EventEnvelope } from "../../domain/events/envelope.js";
 import type { EventRegistry } from "../../domain/events/registry.js";
 import { inlineVerifier, type SignatureVerifier } from "../crypto/verificationPool.js";
-import type { RawCommit } from "../nats/eventStore.js";
+import type { EventStore, RawCommit } from "../nats/eventStore.js";
 import { checkCommit, type CommitCheck } from "./commitCheck.js";
 
 /**
@@ -25,4 +25,10 @@ export async function admitAll(
     if (bad < 0) return check;
     return { ok: false, reason: `bad signature by ${events[bad]!.signer}`, eventId: events[bad]!.id };
   });
+}
+
+/** An aggregate's admitted events, oldest first: its history read from the stream, with what admission refuses left out. */
+export async function readAdmitted(store: Pick<EventStore, "readAggregate">, subject: string, registry: EventRegistry, verifier?: SignatureVerifier): Promise<EventEnvelope[]> {
+  const { commits } = await store.readAggregate(subject);
+  return (await admitAll(commits, registry, verifier)).flatMap((c) => (c.ok ? [...c.events] : []));
 }

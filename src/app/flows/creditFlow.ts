@@ -8,7 +8,7 @@ import { tasksContext } from "../../domain/tasks/context.js";
 import { subtaskSubject } from "../../domain/tasks/subtask.js";
 import type { TaskRequest } from "../../domain/tasks/taskEvents.js";
 import type { SignatureVerifier } from "../../adapters/crypto/verificationPool.js";
-import { admitAll } from "../../adapters/events/admission.js";
+import { admitAll, readAdmitted } from "../../adapters/events/admission.js";
 import { startReactor, type Reactor } from "../../adapters/events/reactor.js";
 import type { EventStore } from "../../adapters/nats/eventStore.js";
 import { agentById } from "../../projections/agents/queries.js";
@@ -64,6 +64,8 @@ export interface DeliveredCommit {
   readonly previousSubjectSeq?: number;
 }
 
+const historyEventOf = (e: EventEnvelope): HistoryEvent => ({ type: e.type, data: e.data as Record<string, unknown>, time: e.time });
+
 /** Subjects whose histories the flow keeps as it sees them; the oldest go first. */
 const KEPT_HISTORIES = 20_000;
 
@@ -99,14 +101,7 @@ export function creditFlowReaction(opts: Omit<CreditFlowOptions, "nc">): (m: Del
     return read(subject);
   }
 
-  async function read(subject: string): Promise<HistoryEvent[]> {
-    const { commits } = await opts.store.readAggregate(subject);
-    const out: HistoryEvent[] = [];
-    for (const c of await admitAll(commits, registry, opts.verifier)) {
-      if (c.ok) for (const e of c.events) out.push({ type: e.type, data: e.data as Record<string, unknown>, time: e.time });
-    }
-    return out;
-  }
+  const read = async (subject: string): Promise<HistoryEvent[]> => (await readAdmitted(opts.store, subject, registry, opts.verifier)).map(historyEventOf);
 
   async function movesFor(envelope: EventEnvelope, subject: string, seq: number): Promise<CreditMove[]> {
     const cause = { subject, eventId: envelope.id };
@@ -152,7 +147,7 @@ export function creditFlowReaction(opts: Omit<CreditFlowOptions, "nc">): (m: Del
       seen.delete(m.subject);
       return;
     }
-    keep(m, check.events.map((e) => ({ type: e.type, data: e.data as Record<string, unknown>, time: e.time })));
+    keep(m, check.events.map(historyEventOf));
     for (const envelope of check.events) {
       await runCreditMoves({ store: opts.store, handlers: opts.handlers, now: clock(), onError: opts.onError }, await movesFor(envelope, m.subject, m.seq), m.deliveries > 1);
     }

@@ -4,7 +4,7 @@ import { issuancePayout } from "../../domain/economy/issuancePayout.js";
 import { aggregateIdOf, parseSubject } from "../../domain/events/envelope.js";
 import { eventRegistry } from "../../domain/events/registry.js";
 import type { SignatureVerifier } from "../../adapters/crypto/verificationPool.js";
-import { admitAll } from "../../adapters/events/admission.js";
+import { admitAll, readAdmitted } from "../../adapters/events/admission.js";
 import { startReactor, type Reactor } from "../../adapters/events/reactor.js";
 import type { EventStore } from "../../adapters/nats/eventStore.js";
 import type { CommandHandlers } from "../commandHandlers.js";
@@ -37,8 +37,7 @@ export async function startIssuanceFlow(opts: {
       const [check] = await admitAll([{ stream: m.stream, seq: m.seq, subject: m.subject, data: m.data }], registry, opts.verifier);
       const finalized = check?.ok ? check.events.find((e) => e.type === "epoch.finalized") : undefined;
       if (!finalized) return;
-      const { commits } = await opts.store.readAggregate(m.subject);
-      const history = (await admitAll(commits, registry, opts.verifier)).flatMap((c) => (c.ok ? c.events.map((e) => ({ type: e.type, data: e.data })) : []));
+      const history = await readAdmitted(opts.store, m.subject, registry, opts.verifier);
       const epochId = aggregateIdOf(m.subject);
       const moves = issuancePayout(history, epochId, { subject: m.subject, eventId: finalized.id });
       await runCreditMoves({ store: opts.store, handlers: opts.handlers, now: clock(), onError: opts.onError }, moves, m.deliveries > 1);

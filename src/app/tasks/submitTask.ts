@@ -36,14 +36,21 @@ export function submitTask(deps: SubmitTaskDeps) {
     const payer = creditSubject(request.submitter);
     const holdId = taskHoldId(taskId);
     const amount = taskHold({ resourceClass: request.resourceClass, model: request.requestedModel ?? deps.defaultModel });
-    let heldNow = false;
+    /** Appends task.submitted; "repeat" when a retry with the idempotency key finds it appended already. */
+    const appendTask = () =>
+      deps.handleTask(taskSubject(taskId), { kind: "submit", request }, { now, commandId: `submit:${taskId}` }).then(
+        () => "appended" as const,
+        (err: unknown) => {
+          if (idempotencyKey !== undefined && err instanceof DomainRuleViolation && err.code === "already_submitted") return "repeat" as const;
+          throw err;
+        },
+      );
     const handleCredit = deps.handleCredit;
     if (!handleCredit) {
-      await deps.handleTask(taskSubject(taskId), { kind: "submit", request }, { now, commandId: `submit:${taskId}` }).catch((err: unknown) => {
-        if (!(idempotencyKey && err instanceof DomainRuleViolation && err.code === "already_submitted")) throw err;
-      });
+      await appendTask();
       return { taskId, held: 0 };
     }
+    let heldNow = false;
     try {
       await handleCredit(payer, { kind: "hold", holdId, amount, reason: `task ${taskId}` }, { now, commandId: `hold:${taskId}` });
       heldNow = true;
@@ -55,15 +62,13 @@ export function submitTask(deps: SubmitTaskDeps) {
       // A retry of a submission whose hold is open already: the same task, held once.
       if (err.code !== "duplicate_hold") throw err;
     }
+    // A hold taken for a task that is not appended goes back: nothing is kept for nothing.
+    const giveBack = () => handleCredit(payer, { kind: "release", holdId }, { now, commandId: `unhold:${taskId}:${now.getTime()}` }).catch(() => undefined);
     try {
-      await deps.handleTask(taskSubject(taskId), { kind: "submit", request }, { now, commandId: `submit:${taskId}` });
+      if ((await appendTask()) === "repeat" && heldNow) await giveBack();
     } catch (err) {
-      const repeat = idempotencyKey !== undefined && err instanceof DomainRuleViolation && err.code === "already_submitted";
-      // A hold taken for a task that is not appended goes back: nothing is kept for nothing.
-      if (heldNow && (repeat || err instanceof DomainRuleViolation)) {
-        await handleCredit(payer, { kind: "release", holdId }, { now, commandId: `unhold:${taskId}:${now.getTime()}` }).catch(() => undefined);
-      }
-      if (!repeat) throw err;
+      if (heldNow && err instanceof DomainRuleViolation) await giveBack();
+      throw err;
     }
     return { taskId, held: amount };
   };
